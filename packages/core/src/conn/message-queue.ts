@@ -1,0 +1,117 @@
+import { AbortError, ConnClosedError } from '../errors.js';
+
+interface Waiter<D> {
+  max: number;
+  resolve: (msgs: D[]) => void;
+  reject: (err: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * The receive side of a connection: producers `push`, consumers `take`.
+ *
+ * A message pushed while a consumer waits is handed over synchronously, with
+ * no intermediate buffering. Once `end` is called, buffered messages are still
+ * delivered; after that every `take` rejects with the end error.
+ */
+export class MessageQueue<D> {
+  #items: D[] = [];
+  #head = 0;
+  #waiters: Waiter<D>[] = [];
+  #ended: Error | undefined;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  get ended(): boolean {
+    return this.#ended !== undefined;
+  }
+
+  push(msg: D): void {
+    if (this.#ended) return;
+    const w = this.#waiters.shift();
+    if (w) {
+      this.#settle(w);
+      w.resolve([msg]);
+      return;
+    }
+    this.#items.push(msg);
+  }
+
+  pushMany(msgs: readonly D[]): void {
+    for (const m of msgs) this.push(m);
+  }
+
+  /** Ends the queue: waiters are rejected with `err` once the buffer is drained. */
+  end(err: Error = new ConnClosedError()): void {
+    if (this.#ended) return;
+    this.#ended = err;
+    if (this.size === 0) {
+      for (const w of this.#waiters.splice(0)) {
+        this.#settle(w);
+        w.reject(err);
+      }
+    }
+  }
+
+  /** Takes up to `max` messages, waiting for at least one. */
+  take(max: number, signal?: AbortSignal): Promise<D[]> {
+    if (this.size > 0) return Promise.resolve(this.#drain(max));
+    if (this.#ended) return Promise.reject(this.#ended);
+    if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
+    return new Promise<D[]>((resolve, reject) => {
+      const w: Waiter<D> = { max, resolve, reject, signal, onAbort: undefined };
+      if (signal) {
+        w.onAbort = () => {
+          const i = this.#waiters.indexOf(w);
+          if (i >= 0) this.#waiters.splice(i, 1);
+          reject(new AbortError(signal.reason));
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      this.#waiters.push(w);
+    });
+  }
+
+  /** Takes one message, waiting for it. */
+  async takeOne(signal?: AbortSignal): Promise<D> {
+    if (this.size > 0) return this.#drainOne();
+    const [m] = await this.take(1, signal);
+    return m as D;
+  }
+
+  /** Messages available right now, without waiting (up to `max`). */
+  poll(max = Infinity): D[] {
+    return this.size > 0 ? this.#drain(max) : [];
+  }
+
+  #drainOne(): D {
+    const m = this.#items[this.#head] as D;
+    this.#advance(1);
+    return m;
+  }
+
+  #drain(max: number): D[] {
+    const n = Math.min(max, this.size);
+    const out = this.#items.slice(this.#head, this.#head + n);
+    this.#advance(n);
+    return out;
+  }
+
+  #advance(n: number): void {
+    this.#head += n;
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #settle(w: Waiter<D>): void {
+    if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+  }
+}
