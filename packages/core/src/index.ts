@@ -6,3 +6,5 @@ export { MappedConn, type Codec } from './conn/map-conn.js';
 export * from './capability.js';
 export type { AnyChunnel, Chunnel, InnerOf, NameOf, OuterOf, PickedInfo, Role, WrapContext } from './chunnel.js';
 export type * from './base/transport.js';
+export * from './base/index.js';
+export * from './stack/index.js';

@@ -1,0 +1,151 @@
+/**
+ * Window-based congestion control shared by Reno, Cubic, Vegas and DCTCP:
+ * program selection, slow start (in the agent or in the datapath), loss
+ * reduction at most once per window of losses, timeouts, and pushing cwnd.
+ * Subclasses supply the congestion-avoidance increase and the loss reduction.
+ */
+import type { Algorithm, DatapathHandle, Flow, FlowInfo } from '../agent/algorithm.js';
+import type { Report } from '../agent/report.js';
+import {
+  checkReportMode,
+  GENERIC_PROGRAMS,
+  installReporting,
+  installSlowStart,
+  measure,
+  type GenericProgram,
+  type Measurements,
+  type ReportMode,
+  type SlowStartMode,
+} from './programs.js';
+
+export interface WindowOptions {
+  /** When reports are sent (default `'rtt'`). */
+  readonly report?: ReportMode;
+  /** Where slow start runs (default `'agent'`). */
+  readonly slowStart?: SlowStartMode;
+  /** Initial cwnd, bytes (default: the datapath's). */
+  readonly initCwnd?: number;
+  /** Initial slow-start threshold, bytes (default: none, slow start until the first loss). */
+  readonly ssthresh?: number;
+}
+
+export abstract class WindowFlow implements Flow {
+  /** Congestion window, bytes (fractional between pushes). */
+  cwnd: number;
+  ssthresh: number;
+  readonly mss: number;
+  readonly initCwnd: number;
+  /** Latest RTT sample, µs (0 before the first). */
+  protected rtt = 0;
+  private inDatapathSlowStart = false;
+  /** Packets still to be acknowledged from the current loss episode; no second reduction until it drains. */
+  private lossDeficit = 0;
+  private readonly reportMode: ReportMode;
+  private readonly slowStartMode: SlowStartMode;
+
+  constructor(
+    protected readonly datapath: DatapathHandle<GenericProgram>,
+    info: FlowInfo,
+    options: WindowOptions = {},
+  ) {
+    this.mss = info.mss;
+    this.initCwnd = options.initCwnd ?? info.initCwnd;
+    this.cwnd = this.initCwnd;
+    this.ssthresh = options.ssthresh ?? Infinity;
+    this.reportMode = options.report ?? 'rtt';
+    this.slowStartMode = options.slowStart ?? 'agent';
+    if (this.slowStartMode !== 'agent' && this.cwnd < this.ssthresh) {
+      installSlowStart(datapath, this.slowStartMode);
+      this.inDatapathSlowStart = true;
+    } else {
+      installReporting(datapath, this.reportMode);
+    }
+  }
+
+  /** Congestion-avoidance growth for `acked` bytes beyond slow start. */
+  protected abstract increase(m: Measurements, acked: number): void;
+  /** The multiplicative decrease on loss; `ssthresh` is then set to the new cwnd. */
+  protected abstract reduce(m: Measurements): void;
+  /** Forget per-epoch state after a timeout. */
+  protected reset(): void {}
+
+  onReport(report: Report): void {
+    const m = measure(report);
+    if (m.rtt > 0) this.rtt = m.rtt;
+    if (this.inDatapathSlowStart) {
+      // The datapath grew cwnd itself and reports only on loss: take its window, then leave slow start.
+      this.inDatapathSlowStart = false;
+      if (m.cwnd > 0) this.cwnd = m.cwnd;
+      this.ssthresh = this.cwnd;
+      installReporting(this.datapath, this.reportMode);
+    }
+    if (m.timeout) {
+      this.onTimeout();
+    } else {
+      this.update(m);
+    }
+    this.push();
+  }
+
+  /** Slow start, congestion avoidance, then loss reduction; subclasses may add steps around it. */
+  protected update(m: Measurements): void {
+    const acked = this.slowStart(m.acked);
+    if (acked > 0) this.increase(m, acked);
+    this.reactToLoss(m);
+  }
+
+  /** Grows cwnd by the acked bytes up to ssthresh; returns the bytes left for congestion avoidance. */
+  protected slowStart(acked: number): number {
+    if (this.cwnd >= this.ssthresh) return acked;
+    const room = this.ssthresh - this.cwnd;
+    if (acked <= room) {
+      this.cwnd += acked;
+      return 0;
+    }
+    this.cwnd = this.ssthresh;
+    return acked - room;
+  }
+
+  protected reactToLoss(m: Measurements): void {
+    if (m.loss > 0 || m.sacked > 0) {
+      if (m.loss > 0 && this.lossDeficit === 0) {
+        this.reduce(m);
+        this.cwnd = Math.max(this.cwnd, 2 * this.mss);
+        this.ssthresh = this.cwnd;
+      }
+      this.lossDeficit += m.sacked + m.loss;
+    } else {
+      this.lossDeficit = Math.max(0, this.lossDeficit - Math.floor(m.acked / this.mss));
+    }
+  }
+
+  protected onTimeout(): void {
+    this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
+    this.cwnd = this.initCwnd;
+    this.lossDeficit = 0;
+    this.reset();
+  }
+
+  protected push(): void {
+    const cwnd = Math.max(Math.round(this.cwnd), this.mss);
+    if (this.slowStartMode === 'datapath-rate' && this.rtt > 0) {
+      this.datapath.updateField({ cwnd, rate: Math.round((2 * cwnd * 1e6) / this.rtt) });
+    } else {
+      this.datapath.updateField({ cwnd });
+    }
+  }
+}
+
+/** Builds an `Algorithm` from a window-flow class; all built-ins share the generic programs. */
+export function windowAlgorithm<O extends WindowOptions>(
+  name: string,
+  options: O,
+  make: (dp: DatapathHandle<GenericProgram>, info: FlowInfo, options: O) => WindowFlow,
+): Algorithm<WindowFlow, GenericProgram> {
+  if (options.report !== undefined) checkReportMode(options.report);
+  return {
+    name,
+    programs: GENERIC_PROGRAMS,
+    newFlow: (dp, info) => make(dp, info, options),
+  };
+}

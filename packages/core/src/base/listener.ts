@@ -1,0 +1,68 @@
+import type { CallOptions } from '../conn/conn.js';
+import { ConnClosedError } from '../errors.js';
+import { MessageQueue } from '../conn/message-queue.js';
+import type { BaseConn, Listener, ListenerStats } from './transport.js';
+
+/**
+ * The part every listener shares: a queue of accepted connections and the
+ * set of live ones, so that closing the listener closes them all.
+ */
+export class ConnListener<A> implements Listener<A> {
+  readonly stats: ListenerStats = { accepted: 0, dropped: 0 };
+  readonly address: A;
+  readonly #pending = new MessageQueue<BaseConn<A>>();
+  readonly #live = new Set<BaseConn<A>>();
+  readonly #release: () => Promise<void>;
+  #closed = false;
+
+  /** `release` frees what the listener holds (its socket, its name); called once, after its connections closed. */
+  constructor(address: A, release: () => Promise<void>) {
+    this.address = address;
+    this.#release = release;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Hands a newly accepted connection to `accept`; a closed listener closes it instead. */
+  offer(conn: BaseConn<A>): void {
+    if (this.#closed) {
+      void conn.close();
+      return;
+    }
+    this.stats.accepted++;
+    this.#live.add(conn);
+    this.#pending.push(conn);
+  }
+
+  /** Forgets a connection that closed by itself. */
+  forget(conn: BaseConn<A>): void {
+    this.#live.delete(conn);
+  }
+
+  accept(opts?: CallOptions): Promise<BaseConn<A>> {
+    return this.#pending.takeOne(opts?.signal);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pending.end(new ConnClosedError('listener is closed: listen again to accept connections'));
+    const conns = [...this.#live];
+    this.#live.clear();
+    await Promise.all(conns.map((c) => c.close()));
+    await this.#release();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<BaseConn<A>> {
+    for (;;) {
+      try {
+        yield await this.accept();
+      } catch (err) {
+        if (err instanceof ConnClosedError) return;
+        throw err;
+      }
+    }
+  }
+}

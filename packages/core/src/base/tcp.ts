@@ -1,0 +1,35 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { formatHostPort } from './address.js';
+import { connectSocket, frameLimit, startServer, StreamConn, streamListener, type StreamOptions } from './stream.js';
+import type { SocketAddress, Transport } from './transport.js';
+
+export type TcpOptions = StreamOptions;
+
+/** TCP with length-prefixed messages and Nagle's algorithm off (batching belongs to Chunnels). */
+export function tcp(opts: TcpOptions = {}): Transport<SocketAddress> {
+  const maxFrameSize = frameLimit(opts);
+  const format = (addr: SocketAddress): string => `tcp:${formatHostPort(addr)}`;
+  return {
+    kind: 'tcp',
+    datagram: false,
+    format,
+    async connect(addr, callOpts) {
+      const socket = await connectSocket({ host: addr.host, port: addr.port, noDelay: true }, format(addr), callOpts?.signal);
+      return new StreamConn(socket, localOf(socket), remoteOf(socket), maxFrameSize);
+    },
+    async listen(addr, callOpts) {
+      const server = createServer({ noDelay: true });
+      await startServer(server, (done) => server.listen(addr.port, addr.host, done), format(addr), callOpts?.signal);
+      const bound = server.address() as AddressInfo;
+      return streamListener(server, { host: bound.address, port: bound.port }, (s) => ({ local: localOf(s), remote: remoteOf(s) }), maxFrameSize);
+    },
+  };
+}
+
+function localOf(socket: Socket): SocketAddress {
+  return { host: socket.localAddress ?? '', port: socket.localPort ?? 0 };
+}
+
+function remoteOf(socket: Socket): SocketAddress {
+  return { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+}

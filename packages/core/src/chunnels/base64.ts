@@ -1,0 +1,31 @@
+/**
+ * base64(): bytes above, base64 text below, for text-only queues.
+ *
+ * Wire format: each message is the standard (RFC 4648 §4) base64 text of the
+ * bytes, with padding. Text that is not valid base64 is dropped and counted in
+ * `stats.dropped` (Node's decoder would silently skip bad characters).
+ */
+import { twoSided, type Capability } from '../capability.js';
+import type { Chunnel } from '../chunnel.js';
+import { MappedConn, type Codec } from '../conn/map-conn.js';
+import { DecodeError } from '../errors.js';
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const codec: Codec<string, Uint8Array> = {
+  encode: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+  decode: (text) => {
+    if (!BASE64.test(text)) throw new DecodeError('message is not valid base64 text');
+    return Buffer.from(text, 'base64');
+  },
+};
+
+const capabilities: readonly Capability[] = [twoSided('encoding', 'base64')];
+
+export function base64(): Chunnel<string, Uint8Array, 'base64'> {
+  return {
+    name: 'base64' as const,
+    capabilities: () => capabilities,
+    connectWrap: async (inner) => new MappedConn(inner, codec),
+  };
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything the demo and the tests need on a fresh machine:
+# pnpm (the version pinned in package.json), the workspace's dependencies,
+# and the servers tests start for themselves (redis-server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pnpm_version=$(node -p "require('./package.json').packageManager.split('@')[1]")
+if [ "$(pnpm --version 2>/dev/null || true)" != "$pnpm_version" ]; then
+  npm install --global --no-fund --no-audit "pnpm@$pnpm_version"
+fi
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "redis-server is missing: run 'sudo apt-get install -y redis-server'" >&2
+    exit 1
+  fi
+fi
+
+pnpm install --frozen-lockfile --reporter=append-only
