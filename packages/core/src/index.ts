@@ -8,3 +8,11 @@ export type { AnyChunnel, Chunnel, InnerOf, NameOf, OuterOf, PickedInfo, Role, W
 export type * from './base/transport.js';
 export * from './base/index.js';
 export * from './stack/index.js';
+export type { ChunnelWithConn } from './chunnels/chunnel-with-conn.js';
+export { serialize, type SerializeChunnel, type SerializeOptions, type MsgpackOptions } from './chunnels/serialize.js';
+export { base64, type Base64Chunnel } from './chunnels/base64.js';
+export { noop } from './chunnels/noop.js';
+export { reliable, ReliableConn, type ReliableChunnel, type ReliableOptions, type ReliableStats } from './chunnels/reliable.js';
+export { ordered, OrderedConn, type OrderedChunnel, type OrderedOptions, type OrderedStats, type GapThreshold } from './chunnels/ordered.js';
+export { atMostOnce, AtMostOnceConn, type AtMostOnceChunnel, type AtMostOnceOptions, type AtMostOnceStats } from './chunnels/at-most-once.js';
+export { batching, BatchingConn, type BatchingChunnel, type BatchingOptions, type BatchStats } from './chunnels/batching.js';

@@ -136,7 +136,6 @@ export function reportLayout(program: string, uid: number, fields: readonly stri
     index.set(`Report.${f}`, i);
   });
   const ctrl = controls.map((c) => (c.startsWith('Report.') ? c.slice(7) : c));
-  let layout: ReportLayout;
   class LayoutReport extends ReportImpl {
     get layout(): ReportLayout {
       return layout;
@@ -154,7 +153,7 @@ export function reportLayout(program: string, uid: number, fields: readonly stri
       enumerable: true,
     });
   });
-  layout = {
+  const layout: ReportLayout = {
     program,
     uid,
     fields: short,

@@ -70,11 +70,13 @@ export abstract class WindowFlow implements Flow {
   protected reset(): void {}
 
   onReport(report: Report): void {
-    const m = measure(report);
+    let m = measure(report);
     if (m.rtt > 0) this.rtt = m.rtt;
     if (this.inDatapathSlowStart) {
-      // The datapath grew cwnd itself and reports only on loss: take its window, then leave slow start.
+      // The datapath grew cwnd by the acked bytes itself and reports only on loss:
+      // take its window (without counting those bytes again), then leave slow start.
       this.inDatapathSlowStart = false;
+      m = { ...m, acked: 0 };
       if (m.cwnd > 0) this.cwnd = m.cwnd;
       this.ssthresh = this.cwnd;
       installReporting(this.datapath, this.reportMode);

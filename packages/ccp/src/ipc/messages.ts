@@ -37,7 +37,7 @@ export const MAX_DATAGRAM_BYTES = 65_536;
 export const MAX_VALUE = Number.MAX_SAFE_INTEGER;
 
 /** What a datapath tells the agent about a new flow (CREATE). */
-export interface FlowInfo {
+export interface CreateInfo {
   /** Initial congestion window, bytes. */
   readonly initCwnd: number;
   /** Maximum segment size, bytes. */
@@ -58,7 +58,7 @@ export interface UpdateField {
   readonly value: number;
 }
 
-export interface CreateMsg extends FlowInfo {
+export interface CreateMsg extends CreateInfo {
   readonly type: 'create';
   readonly socketId: number;
 }

@@ -4,7 +4,7 @@ import { InvalidArgumentError, MessageTooLargeError, throwIfAborted } from '../e
 import { AddressError } from './errors.js';
 import { ConnListener } from './listener.js';
 import { mulberry32 } from './prng.js';
-import type { BaseConn, Listener, MemAddress, Transport } from './transport.js';
+import { DATAGRAM_MAX_MESSAGE_SIZE, type BaseConn, type Listener, type MemAddress, type Transport } from './transport.js';
 
 /** Faults applied to every message on a network; probabilities are per message, in [0, 1]. */
 export interface MemFaults {
@@ -33,9 +33,6 @@ export interface MemNetworkStats {
   duplicated: number;
   reordered: number;
 }
-
-/** Largest UDP payload over IPv4; the default message size of datagram transports. */
-export const DATAGRAM_MAX_MESSAGE_SIZE = 65_507;
 
 let fabricOf: (network: MemNetwork) => Fabric;
 

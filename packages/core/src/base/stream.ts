@@ -260,7 +260,10 @@ export function connectSocket(opts: NetConnectOpts, where: string, signal: Abort
 }
 
 /** Maps a socket error to ours: address problems become `AddressError`, the rest `TransportError`. */
-export function socketError(err: NodeJS.ErrnoException, where: string): Error {
+export function socketError(err: NodeJS.ErrnoException, where: string, op: 'connect' | 'listen' = 'connect'): Error {
+  if (op === 'listen' && err.code === 'ENOENT') {
+    return new AddressError(`cannot listen at ${where}: its directory does not exist`, { cause: err });
+  }
   switch (err.code) {
     case 'ECONNREFUSED':
     case 'ENOENT':
@@ -283,7 +286,7 @@ export function startServer(server: Server, listen: (done: () => void) => void, 
   return new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       signal?.removeEventListener('abort', onAbort);
-      reject(socketError(err, where));
+      reject(socketError(err, where, 'listen'));
     };
     const onAbort = (): void => {
       server.off('error', onError);

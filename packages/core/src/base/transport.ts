@@ -51,3 +51,6 @@ export interface Transport<A> {
   /** A printable form of an address, used in errors and as a cache key. */
   format(addr: A): string;
 }
+
+/** Largest UDP payload over IPv4: the message size limit of datagram transports (UDP, and mem by default). */
+export const DATAGRAM_MAX_MESSAGE_SIZE = 65_507;

@@ -6,9 +6,9 @@
  * `stats.dropped` (Node's decoder would silently skip bad characters).
  */
 import { twoSided, type Capability } from '../capability.js';
-import type { Chunnel } from '../chunnel.js';
 import { MappedConn, type Codec } from '../conn/map-conn.js';
 import { DecodeError } from '../errors.js';
+import type { ChunnelWithConn } from './chunnel-with-conn.js';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -22,7 +22,9 @@ const codec: Codec<string, Uint8Array> = {
 
 const capabilities: readonly Capability[] = [twoSided('encoding', 'base64')];
 
-export function base64(): Chunnel<string, Uint8Array, 'base64'> {
+export type Base64Chunnel = ChunnelWithConn<string, Uint8Array, 'base64', MappedConn<string, Uint8Array>>;
+
+export function base64(): Base64Chunnel {
   return {
     name: 'base64' as const,
     capabilities: () => capabilities,

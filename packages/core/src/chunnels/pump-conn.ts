@@ -28,7 +28,7 @@ export abstract class PumpConn<Inner, Outer> extends AbstractConn<Outer> {
   /** Handles one batch from below, synchronously and in arrival order. */
   protected abstract onInner(msgs: Inner[]): void;
 
-  /** The Conn below closed or failed while this one was open. */
+  /** The Conn below closed or failed (also when this Conn closed it). */
   protected onInnerEnded(err: Error): void {
     this.ended(err);
   }
@@ -63,9 +63,7 @@ export abstract class PumpConn<Inner, Outer> extends AbstractConn<Outer> {
       try {
         msgs = await this.inner.recvBatch(PUMP_BATCH);
       } catch (err) {
-        if (!this.closed) {
-          this.onInnerEnded(err instanceof ConnClosedError ? err : new ConnClosedError('the connection below failed: open a new connection', { cause: err }));
-        }
+        this.onInnerEnded(err instanceof ConnClosedError ? err : new ConnClosedError('the connection below failed: open a new connection', { cause: err }));
         return;
       }
       this.onInner(msgs);

@@ -8,9 +8,9 @@
  */
 import { C1, Packr, type Options as MsgpackOptions } from 'msgpackr';
 import { twoSided, type Capability } from '../capability.js';
-import type { Chunnel } from '../chunnel.js';
 import { MappedConn, type Codec } from '../conn/map-conn.js';
 import { DecodeError } from '../errors.js';
+import type { ChunnelWithConn } from './chunnel-with-conn.js';
 
 export type { MsgpackOptions };
 
@@ -21,7 +21,9 @@ export interface SerializeOptions<T> {
   readonly validate?: (value: unknown) => value is T;
 }
 
-export function serialize<T>(opts: SerializeOptions<T> = {}): Chunnel<Uint8Array, T, 'serialize'> {
+export type SerializeChunnel<T> = ChunnelWithConn<Uint8Array, T, 'serialize', MappedConn<Uint8Array, T>>;
+
+export function serialize<T>(opts: SerializeOptions<T> = {}): SerializeChunnel<T> {
   const packr = new Packr({ useRecords: false, structuredClone: false, ...opts.msgpack });
   const { validate } = opts;
   const codec: Codec<Uint8Array, T> = {

@@ -124,6 +124,14 @@ describe('mem network faults', () => {
     expect(() => memNetwork().setFaults({ delayMs: -1 })).toThrow(InvalidArgumentError);
   });
 
+  it('names the missing listener and the taken name in its errors', async () => {
+    const t = mem(memNetwork());
+    await expect(t.connect({ name: 'nobody' })).rejects.toThrow(/no listener at mem:nobody/);
+    const l = await t.listen({ name: 'svc' });
+    await expect(t.listen({ name: 'svc' })).rejects.toMatchObject({ code: 'ERR_ADDRESS', message: expect.stringContaining('mem:svc') });
+    await l.close();
+  });
+
   it('names a listener when asked with an empty name', async () => {
     const t = mem(memNetwork());
     const a = await t.listen({ name: '' });

@@ -1,0 +1,378 @@
+/**
+ * The agent: receives CREATE / MEASURE / close / READY from any number of
+ * datapaths, runs one algorithm flow per datapath flow (or one per
+ * aggregate), and sends INSTALL / CHANGE_PROG / UPDATE_FIELDS back. Nothing a
+ * datapath sends can crash it: bad input is counted, logged and dropped.
+ */
+import { InvalidArgumentError } from '@bertha/core';
+import { CcpError } from '../errors.js';
+import { decodeMessages, encodeMessage } from '../ipc/codec.js';
+import type { CcpMessage, CreateMsg, MeasureMsg, UpdateField } from '../ipc/messages.js';
+import { Implicit, RegType } from '../program.js';
+import type { AggregateFlow, Algorithm, DatapathHandle, FieldUpdates, Flow, FlowInfo } from './algorithm.js';
+import { compilePrograms, type InstalledProgram, type ProgramTable } from './programs.js';
+
+/** Counters of what the agent has seen; the drop counters say what it refused and why. */
+export interface AgentStats {
+  datagrams: number;
+  messages: number;
+  reports: number;
+  flowsCreated: number;
+  flowsClosed: number;
+  /** Datagrams that did not decode. */
+  decodeErrors: number;
+  /** MEASURE/close for a socket id with no flow. */
+  unknownFlow: number;
+  /** MEASURE with a program uid this agent never installed. */
+  unknownProgram: number;
+  /** MEASURE from a program the flow has since replaced. */
+  staleReports: number;
+  /** MEASURE whose field count does not match its program. */
+  malformedReports: number;
+  /** Agent-bound message types a datapath should not send (INSTALL, UPDATE …). */
+  unexpectedMessages: number;
+  /** CREATE naming an unknown algorithm when there is no default. */
+  unknownAlgorithm: number;
+  /** Exceptions thrown by algorithm code (newFlow, onReport, close …). */
+  algorithmErrors: number;
+  /** Replies the transport failed to send. */
+  sendErrors: number;
+}
+
+export type LogLevel = 'debug' | 'warn';
+export type Logger = (level: LogLevel, message: string, error?: unknown) => void;
+
+/** Sends encoded messages to one datapath. */
+export type SendFn = (datagram: Uint8Array) => void;
+
+export interface AgentCoreOptions {
+  readonly algorithms: readonly Algorithm[];
+  /** Algorithm for CREATEs naming none this agent has (default: the first algorithm). */
+  readonly default?: string;
+  /** µs, monotonic; stamps `report.time` (default: `performance.now()`). */
+  readonly clock?: () => number;
+  readonly log?: Logger;
+}
+
+interface AggregateState {
+  readonly key: string;
+  readonly flow: AggregateFlow;
+  readonly members: Set<number>;
+}
+
+interface FlowState {
+  readonly info: FlowInfo;
+  readonly handle: FlowHandle;
+  /** Whose `onReport` gets this flow's reports: its own flow, or its aggregate's. */
+  readonly target: Flow;
+  readonly aggregate: AggregateState | undefined;
+}
+
+interface DatapathState {
+  readonly peer: string;
+  send: SendFn;
+  readonly flows: Map<number, FlowState>;
+  readonly aggregates: Map<string, AggregateState>;
+}
+
+const defaultClock = (): number => performance.now() * 1000;
+
+export const defaultLogger: Logger = (level, message, error) => {
+  if (level === 'warn') console.warn(`ccp-agent: ${message}`, ...(error === undefined ? [] : [error]));
+};
+
+const MAX_UPDATE_VALUE = Number.MAX_SAFE_INTEGER;
+
+function updateValue(what: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0 || value > MAX_UPDATE_VALUE) {
+    throw new CcpError('ERR_CCP_INVALID_UPDATE', `${what} must be a finite number in 0..2^53-1, got ${value}`);
+  }
+  return Math.round(value);
+}
+
+/** The `DatapathHandle` of one flow: turns calls into CHANGE_PROG / UPDATE_FIELDS. */
+class FlowHandle implements DatapathHandle {
+  program: string | undefined;
+  /** Uid of the program the flow last selected; reports from any other are stale. */
+  uid = 0;
+  private current: InstalledProgram | undefined;
+
+  constructor(
+    readonly info: FlowInfo,
+    private readonly programs: ReadonlyMap<string, InstalledProgram>,
+    private readonly dp: DatapathState,
+    private readonly algorithm: string,
+  ) {}
+
+  setProgram(name: string, initialControls?: Readonly<Record<string, number>>): void {
+    const p = this.programs.get(name);
+    if (p === undefined) {
+      throw new CcpError(
+        'ERR_CCP_UNKNOWN_PROGRAM',
+        `algorithm '${this.algorithm}' has no program '${name}'; its programs are: ${[...this.programs.keys()].join(', ')}`,
+      );
+    }
+    const updates = initialControls === undefined ? [] : this.controlUpdates(p, initialControls);
+    this.current = p;
+    this.program = name;
+    this.uid = p.uid;
+    this.dp.send(encodeMessage({ type: 'changeProg', socketId: this.info.sid, programUid: p.uid, updates }));
+  }
+
+  updateField(u: FieldUpdates): void {
+    const updates: UpdateField[] = [];
+    if (u.cwnd !== undefined) updates.push({ regType: RegType.Implicit, regIndex: Implicit.Cwnd, value: updateValue('cwnd', u.cwnd) });
+    if (u.rate !== undefined) updates.push({ regType: RegType.Implicit, regIndex: Implicit.Rate, value: updateValue('rate', u.rate) });
+    if (u.controls !== undefined) {
+      if (this.current === undefined) {
+        throw new CcpError('ERR_CCP_INVALID_UPDATE', 'no program selected yet: call setProgram before updating controls');
+      }
+      updates.push(...this.controlUpdates(this.current, u.controls));
+    }
+    if (updates.length > 0) this.dp.send(encodeMessage({ type: 'updateFields', socketId: this.info.sid, updates }));
+  }
+
+  private controlUpdates(p: InstalledProgram, controls: Readonly<Record<string, number>>): UpdateField[] {
+    return Object.entries(controls).map(([name, value]) => {
+      const c = p.controls.get(name);
+      if (c === undefined) {
+        const known = [...p.controls.keys()];
+        throw new CcpError(
+          'ERR_CCP_INVALID_UPDATE',
+          `program '${p.name}' has no control variable '${name}'; its controls are: ${known.join(', ') || '(none)'}`,
+        );
+      }
+      return { regType: c.reg.type, regIndex: c.reg.index, value: updateValue(`control '${name}'`, value) };
+    });
+  }
+}
+
+function ipString(ip: number): string {
+  return [24, 16, 8, 0].map((s) => (ip >>> s) & 0xff).join('.');
+}
+
+/** The transport-independent agent: feed it datagrams, it answers through each datapath's `send`. */
+export class AgentCore {
+  readonly stats: AgentStats = {
+    datagrams: 0,
+    messages: 0,
+    reports: 0,
+    flowsCreated: 0,
+    flowsClosed: 0,
+    decodeErrors: 0,
+    unknownFlow: 0,
+    unknownProgram: 0,
+    staleReports: 0,
+    malformedReports: 0,
+    unexpectedMessages: 0,
+    unknownAlgorithm: 0,
+    algorithmErrors: 0,
+    sendErrors: 0,
+  };
+  readonly programs: ProgramTable;
+  private readonly algorithms = new Map<string, Algorithm>();
+  private readonly defaultAlgorithm: Algorithm | undefined;
+  private readonly datapaths = new Map<string, DatapathState>();
+  private readonly clock: () => number;
+  private readonly log: Logger;
+
+  constructor(options: AgentCoreOptions) {
+    if (options.algorithms.length === 0) throw new InvalidArgumentError('an agent needs at least one algorithm');
+    this.programs = compilePrograms(options.algorithms);
+    for (const a of options.algorithms) this.algorithms.set(a.name, a);
+    const def = options.default ?? options.algorithms[0]?.name;
+    this.defaultAlgorithm = def === undefined ? undefined : this.algorithms.get(def);
+    if (this.defaultAlgorithm === undefined) {
+      throw new InvalidArgumentError(`default algorithm '${def}' is not among the agent's algorithms: ${[...this.algorithms.keys()].join(', ')}`);
+    }
+    this.clock = options.clock ?? defaultClock;
+    this.log = options.log ?? defaultLogger;
+  }
+
+  /** Live flows across all datapaths. */
+  get flowCount(): number {
+    let n = 0;
+    for (const dp of this.datapaths.values()) n += dp.flows.size;
+    return n;
+  }
+
+  /** Peers (datapaths) the agent has heard from and not forgotten. */
+  get peers(): string[] {
+    return [...this.datapaths.keys()];
+  }
+
+  /** Handles one datagram from datapath `peer`; replies go through `send`. Never throws. */
+  handleDatagram(peer: string, data: Uint8Array, send: SendFn): void {
+    this.stats.datagrams += 1;
+    let msgs: CcpMessage[];
+    try {
+      msgs = decodeMessages(data);
+    } catch (err) {
+      this.stats.decodeErrors += 1;
+      this.log('warn', `dropped a datagram of ${data.length} bytes from ${peer}: ${(err as Error).message}`);
+      return;
+    }
+    const dp = this.datapath(peer, send);
+    const time = this.clock();
+    for (const msg of msgs) {
+      this.stats.messages += 1;
+      switch (msg.type) {
+        case 'ready':
+          this.onReady(dp, msg.datapathId);
+          break;
+        case 'create':
+          this.onCreate(dp, msg);
+          break;
+        case 'measure':
+          this.onMeasure(dp, msg, time);
+          break;
+        case 'close':
+          this.onClose(dp, msg.socketId);
+          break;
+        default:
+          this.stats.unexpectedMessages += 1;
+          this.log('warn', `ignored a ${msg.type} message from datapath ${peer}: only the agent sends those`);
+      }
+    }
+  }
+
+  /** Ends every flow of datapath `peer` (it went away) or, without a peer, of all datapaths. */
+  forget(peer?: string): void {
+    for (const dp of peer === undefined ? [...this.datapaths.values()] : [this.datapaths.get(peer)].filter((d) => d !== undefined)) {
+      for (const sid of [...dp.flows.keys()]) this.onClose(dp, sid);
+      this.datapaths.delete(dp.peer);
+    }
+  }
+
+  private datapath(peer: string, send: SendFn): DatapathState {
+    let dp = this.datapaths.get(peer);
+    if (dp === undefined) {
+      dp = { peer, send: this.guardedSend(peer, send), flows: new Map(), aggregates: new Map() };
+      this.datapaths.set(peer, dp);
+    }
+    return dp;
+  }
+
+  private guardedSend(peer: string, send: SendFn): SendFn {
+    return (datagram) => {
+      try {
+        send(datagram);
+      } catch (err) {
+        this.stats.sendErrors += 1;
+        this.log('warn', `could not send to datapath ${peer}`, err);
+      }
+    };
+  }
+
+  private onReady(dp: DatapathState, datapathId: number): void {
+    this.log('debug', `datapath ${dp.peer} (id ${datapathId}) is ready: installing ${this.programs.byUid.size} programs`);
+    for (const sid of [...dp.flows.keys()]) this.onClose(dp, sid);
+    for (const p of this.programs.byUid.values()) {
+      dp.send(encodeMessage({ type: 'install', socketId: 0, programUid: p.uid, program: p.compiled }));
+    }
+  }
+
+  private onCreate(dp: DatapathState, msg: CreateMsg): void {
+    const requested = this.algorithms.get(msg.algorithm);
+    const alg = requested ?? this.defaultAlgorithm;
+    if (alg === undefined) {
+      this.stats.unknownAlgorithm += 1;
+      return;
+    }
+    if (requested === undefined && msg.algorithm !== '') {
+      this.log('debug', `flow ${msg.socketId} of ${dp.peer} asked for unknown algorithm '${msg.algorithm}': using '${alg.name}'`);
+    }
+    // A repeated CREATE (the datapath re-sends until it hears back, or reused the slot) starts the flow afresh.
+    if (dp.flows.has(msg.socketId)) this.onClose(dp, msg.socketId);
+    const info: FlowInfo = {
+      datapath: dp.peer,
+      sid: msg.socketId,
+      initCwnd: msg.initCwnd,
+      mss: msg.mss,
+      src: { ip: msg.srcIp, port: msg.srcPort },
+      dst: { ip: msg.dstIp, port: msg.dstPort },
+      algorithm: msg.algorithm,
+    };
+    const programs = this.programs.byAlgorithm.get(alg.name) ?? new Map<string, InstalledProgram>();
+    const handle = new FlowHandle(info, programs, dp, alg.name);
+    try {
+      const key = alg.aggregateBy?.(info);
+      const agg = key === undefined ? undefined : dp.aggregates.get(`${alg.name}\0${key}`);
+      if (agg !== undefined && alg.newSubflow !== undefined) {
+        alg.newSubflow(agg.flow, handle, info);
+        agg.members.add(info.sid);
+        dp.flows.set(info.sid, { info, handle, target: agg.flow, aggregate: agg });
+      } else {
+        const flow = alg.newFlow(handle, info);
+        let aggregate: AggregateState | undefined;
+        if (key !== undefined) {
+          aggregate = { key: `${alg.name}\0${key}`, flow, members: new Set([info.sid]) };
+          dp.aggregates.set(aggregate.key, aggregate);
+        }
+        dp.flows.set(info.sid, { info, handle, target: flow, aggregate });
+      }
+      this.stats.flowsCreated += 1;
+    } catch (err) {
+      this.algorithmError(`${alg.name}: creating flow ${info.sid} of ${dp.peer} (${ipString(info.dst.ip)}:${info.dst.port})`, err);
+    }
+  }
+
+  private onMeasure(dp: DatapathState, msg: MeasureMsg, time: number): void {
+    const flow = dp.flows.get(msg.socketId);
+    if (flow === undefined) {
+      this.stats.unknownFlow += 1;
+      return;
+    }
+    if (msg.programUid !== flow.handle.uid) {
+      if (this.programs.byUid.has(msg.programUid)) this.stats.staleReports += 1;
+      else this.stats.unknownProgram += 1;
+      return;
+    }
+    const program = this.programs.byUid.get(msg.programUid);
+    if (program === undefined) {
+      this.stats.unknownProgram += 1;
+      return;
+    }
+    if (msg.fields.length !== program.layout.fields.length) {
+      this.stats.malformedReports += 1;
+      this.log('warn', `report from flow ${msg.socketId} of ${dp.peer} has ${msg.fields.length} fields; program '${program.name}' has ${program.layout.fields.length}`);
+      return;
+    }
+    this.stats.reports += 1;
+    try {
+      flow.target.onReport(program.layout.make(msg.fields, flow.info, time));
+    } catch (err) {
+      this.algorithmError(`${program.algorithm}: report of flow ${msg.socketId} of ${dp.peer}`, err);
+    }
+  }
+
+  private onClose(dp: DatapathState, sid: number): void {
+    const flow = dp.flows.get(sid);
+    if (flow === undefined) {
+      this.stats.unknownFlow += 1;
+      return;
+    }
+    dp.flows.delete(sid);
+    this.stats.flowsClosed += 1;
+    try {
+      const agg = flow.aggregate;
+      if (agg === undefined) {
+        flow.target.close?.();
+        return;
+      }
+      agg.members.delete(sid);
+      agg.flow.closeSubflow?.(flow.info);
+      if (agg.members.size === 0) {
+        dp.aggregates.delete(agg.key);
+        agg.flow.close?.();
+      }
+    } catch (err) {
+      this.algorithmError(`closing flow ${sid} of ${dp.peer}`, err);
+    }
+  }
+
+  private algorithmError(what: string, err: unknown): void {
+    this.stats.algorithmErrors += 1;
+    this.log('warn', `${what} threw: ${(err as Error)?.message ?? String(err)}`, err);
+  }
+}

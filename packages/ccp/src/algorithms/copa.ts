@@ -1,0 +1,101 @@
+/**
+ * Copa (NSDI '18): target rate 1/(δ·d_q) packets/s, where the queueing delay
+ * d_q is the standing RTT (smallest RTT of the last report interval) minus
+ * the min RTT (10 s window). cwnd moves toward the target by v/(δ·cwnd)
+ * packets per ACK; the velocity v doubles each RTT after three RTTs in the
+ * same direction and resets to 1 when the direction changes. Slow start
+ * doubles cwnd per RTT until the target is exceeded. Pacing is 2·cwnd/RTT.
+ */
+import type { Algorithm, DatapathHandle, Flow, FlowInfo } from '../agent/algorithm.js';
+import type { Report } from '../agent/report.js';
+import { checkReportMode, GENERIC_PROGRAMS, installReporting, measure, type GenericProgram, type ReportingOptions } from './programs.js';
+
+export interface CopaOptions extends ReportingOptions {
+  /** δ: trade-off between throughput and delay (default 0.5). */
+  readonly delta?: number;
+}
+
+const MIN_RTT_WINDOW_US = 10_000_000;
+const SAME_DIRECTION_RTTS = 3;
+
+export class CopaFlow implements Flow {
+  readonly delta: number;
+  /** cwnd, bytes. */
+  cwnd: number;
+  velocity = 1;
+  slowStart = true;
+  /** Min RTT estimate, µs. */
+  minRtt = Infinity;
+  private minRttStamp = 0;
+  /** Start of the current velocity RTT, with the cwnd then. */
+  private rttStart: number | undefined;
+  private rttStartCwnd = 0;
+  private direction = 0;
+  private sameDirection = 0;
+  private readonly mss: number;
+
+  constructor(
+    private readonly datapath: DatapathHandle<GenericProgram>,
+    info: FlowInfo,
+    options: CopaOptions = {},
+  ) {
+    this.mss = info.mss;
+    this.cwnd = info.initCwnd;
+    this.delta = options.delta ?? 0.5;
+    installReporting(datapath, options.report);
+  }
+
+  /** Target window for a standing RTT, packets (Infinity with no queueing). */
+  targetPackets(standingRtt: number): number {
+    const dq = standingRtt - this.minRtt;
+    return dq > 0 ? standingRtt / (this.delta * dq) : Infinity;
+  }
+
+  onReport(report: Report): void {
+    const m = measure(report);
+    const standing = m.minRtt || m.rtt;
+    if (standing === 0) return;
+    if (standing <= this.minRtt || m.time - this.minRttStamp > MIN_RTT_WINDOW_US) {
+      this.minRtt = standing;
+      this.minRttStamp = m.time;
+    }
+    const target = this.targetPackets(standing);
+    const packets = this.cwnd / this.mss;
+    if (this.slowStart && packets < target) {
+      this.cwnd += m.acked;
+    } else {
+      this.slowStart = false;
+      const up = packets <= target;
+      const step = (m.acked / this.mss) * (this.velocity / (this.delta * packets));
+      this.cwnd = Math.max(this.cwnd + (up ? step : -step) * this.mss, 2 * this.mss);
+      this.updateVelocity(m.time, standing);
+    }
+    this.datapath.updateField({ cwnd: Math.round(this.cwnd), rate: Math.round((2 * this.cwnd * 1e6) / standing) });
+  }
+
+  /** Once per RTT: compare cwnd with its value an RTT ago. */
+  private updateVelocity(now: number, rtt: number): void {
+    if (this.rttStart === undefined) {
+      this.rttStart = now;
+      this.rttStartCwnd = this.cwnd;
+      return;
+    }
+    if (now - this.rttStart < rtt) return;
+    const direction = Math.sign(this.cwnd - this.rttStartCwnd);
+    if (direction !== 0 && direction === this.direction) {
+      this.sameDirection += 1;
+      if (this.sameDirection >= SAME_DIRECTION_RTTS) this.velocity *= 2;
+    } else {
+      this.sameDirection = 0;
+      this.velocity = 1;
+    }
+    this.direction = direction;
+    this.rttStart = now;
+    this.rttStartCwnd = this.cwnd;
+  }
+}
+
+export function copa(options: CopaOptions = {}): Algorithm<CopaFlow, GenericProgram> {
+  if (options.report !== undefined) checkReportMode(options.report);
+  return { name: 'copa', programs: GENERIC_PROGRAMS, newFlow: (dp, info) => new CopaFlow(dp, info, options) };
+}

@@ -1,0 +1,12 @@
+export * from './messages.js';
+export { decodeMessages, encodeMessage, encodeMessages } from './codec.js';
+export type { DatagramHandler, IpcChannel, IpcDatagram } from './channel.js';
+export { createIpcPair } from './memory-channel.js';
+export {
+  type AgentSocketOptions,
+  DEFAULT_AGENT_PATH,
+  type DatapathSocketOptions,
+  IpcAddressError,
+  openAgentSocket,
+  openDatapathSocket,
+} from './unix-channel.js';

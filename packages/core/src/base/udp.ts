@@ -1,0 +1,290 @@
+import { createSocket, type RemoteInfo, type Socket, type SocketType } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { CallOptions } from '../conn/conn.js';
+import { AbstractConn } from '../conn/abstract-conn.js';
+import { AbortError, InvalidArgumentError, MessageTooLargeError, throwIfAborted } from '../errors.js';
+import { formatHostPort } from './address.js';
+import { TransportError } from './errors.js';
+import { ConnListener } from './listener.js';
+import { socketError } from './stream.js';
+import { DATAGRAM_MAX_MESSAGE_SIZE, type BaseConn, type SocketAddress, type Transport } from './transport.js';
+
+export interface UdpOptions {
+  /** Largest datagram payload, in bytes. Default and upper bound 65,507 (UDP over IPv4). */
+  maxMessageSize?: number;
+  /** SO_RCVBUF for every socket; the OS caps it (net.core.rmem_max on Linux). Default: the OS default. */
+  recvBufferSize?: number;
+  /** SO_SNDBUF for every socket; the OS caps it. Default: the OS default. */
+  sendBufferSize?: number;
+  /**
+   * After a listener's per-peer connection is closed, datagrams from that
+   * peer are dropped (and counted) for this long, so late retransmissions do
+   * not open a new connection; after it, the peer is new again. Default 2000 ms.
+   */
+  closedPeerQuietMs?: number;
+}
+
+/**
+ * After this many datagrams on one socket, a send waits for the event loop to
+ * run once: sends complete without ever reaching the I/O phase, so a sender
+ * looping on `sendBatch` would otherwise starve receives and timers.
+ */
+const YIELD_EVERY = 256;
+
+/** Datagrams sent on a socket since the event loop last ran. */
+interface SendState {
+  sinceYield: number;
+}
+
+/**
+ * UDP. A client is a socket connected to its peer. A listener is one socket
+ * whose datagrams are demultiplexed by source address: each new source is a
+ * new accepted connection, and replies go out through the shared socket.
+ * UDP has no close signal, so a peer's `close` is not seen by the other end.
+ */
+export function udp(opts: UdpOptions = {}): Transport<SocketAddress> {
+  const maxMessageSize = opts.maxMessageSize ?? DATAGRAM_MAX_MESSAGE_SIZE;
+  if (!Number.isInteger(maxMessageSize) || maxMessageSize < 0 || maxMessageSize > DATAGRAM_MAX_MESSAGE_SIZE) {
+    throw new InvalidArgumentError(`maxMessageSize must be an integer in [0, ${DATAGRAM_MAX_MESSAGE_SIZE}], got ${maxMessageSize}`);
+  }
+  const quietMs = opts.closedPeerQuietMs ?? 2000;
+  const format = (addr: SocketAddress): string => `udp:${formatHostPort(addr)}`;
+
+  const open = async (host: string, where: string, signal: AbortSignal | undefined): Promise<{ socket: Socket; ip: string }> => {
+    const { ip, type } = await resolve(host, where);
+    throwIfAborted(signal);
+    const socket = createSocket({ type, recvBufferSize: opts.recvBufferSize, sendBufferSize: opts.sendBufferSize });
+    return { socket, ip };
+  };
+
+  return {
+    kind: 'udp',
+    datagram: true,
+    format,
+    async connect(addr, callOpts) {
+      const where = format(addr);
+      const { socket, ip } = await open(addr.host, where, callOpts?.signal);
+      await settle(socket, (done) => socket.connect(addr.port, ip, done), where, callOpts?.signal);
+      const local = socket.address();
+      return new UdpClientConn(socket, { host: local.address, port: local.port }, { host: ip, port: addr.port }, maxMessageSize);
+    },
+    async listen(addr, callOpts) {
+      const where = format(addr);
+      const { socket, ip } = await open(addr.host, where, callOpts?.signal);
+      await settle(socket, (done) => socket.bind(addr.port, ip, done), where, callOpts?.signal);
+      const bound = socket.address();
+      return new UdpDemux(socket, { host: bound.address, port: bound.port }, maxMessageSize, quietMs).listener;
+    },
+  };
+}
+
+async function resolve(host: string, where: string): Promise<{ ip: string; type: SocketType }> {
+  let ip = host;
+  let family = isIP(host);
+  if (family === 0) {
+    try {
+      ({ address: ip, family } = await lookup(host));
+    } catch (err) {
+      throw socketError(err as NodeJS.ErrnoException, where);
+    }
+  }
+  return { ip, type: family === 6 ? 'udp6' : 'udp4' };
+}
+
+/** Runs a bind/connect and waits for it, turning its error into ours; the socket is closed on failure. */
+function settle(socket: Socket, start: (done: () => void) => void, where: string, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      signal?.removeEventListener('abort', onAbort);
+      socket.close();
+      reject(socketError(err, where));
+    };
+    const onAbort = (): void => {
+      socket.off('error', onError);
+      socket.close();
+      reject(new AbortError(signal?.reason));
+    };
+    socket.once('error', onError);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    start(() => {
+      socket.off('error', onError);
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Sends `msgs` in order. Only the last send, and every `YIELD_EVERY`-th, waits
+ * for the socket, so there is no promise per datagram.
+ */
+async function sendDatagrams(socket: Socket, state: SendState, msgs: readonly Uint8Array[], port: number, host: string | undefined): Promise<void> {
+  const n = msgs.length;
+  for (let i = 0; i < n; i++) {
+    const m = msgs[i] as Uint8Array;
+    const yieldNow = ++state.sinceYield >= YIELD_EVERY;
+    if (i !== n - 1 && !yieldNow) {
+      if (host === undefined) socket.send(m);
+      else socket.send(m, port, host);
+      continue;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const done = (err: Error | null): void => {
+        // A refused datagram is a lost datagram: the layers above handle loss.
+        if (err && (err as NodeJS.ErrnoException).code !== 'ECONNREFUSED') reject(new TransportError(`UDP send failed: ${err.message}`, { cause: err }));
+        else resolve();
+      };
+      if (host === undefined) socket.send(m, done);
+      else socket.send(m, port, host, done);
+    });
+    if (yieldNow) {
+      state.sinceYield = 0;
+      await yieldToEventLoop();
+    }
+  }
+}
+
+function checkSizes(msgs: readonly Uint8Array[], max: number): void {
+  for (const m of msgs) {
+    if (m.byteLength > max) throw new MessageTooLargeError(m.byteLength, max, 'datagram');
+  }
+}
+
+class UdpClientConn extends AbstractConn<Uint8Array> implements BaseConn<SocketAddress> {
+  readonly local: SocketAddress;
+  readonly remote: SocketAddress;
+  readonly maxMessageSize: number;
+  readonly #socket: Socket;
+  readonly #sending: SendState = { sinceYield: 0 };
+
+  constructor(socket: Socket, local: SocketAddress, remote: SocketAddress, maxMessageSize: number) {
+    super();
+    this.#socket = socket;
+    this.local = local;
+    this.remote = remote;
+    this.maxMessageSize = maxMessageSize;
+    socket.on('message', (msg: Buffer) => {
+      this.stats.received++;
+      this.inbox.push(msg);
+    });
+    // Errors of sends without a callback (ICMP unreachable and the like): the datagram is lost.
+    socket.on('error', () => {
+      this.stats.dropped++;
+    });
+  }
+
+  async sendBatch(msgs: readonly Uint8Array[], opts?: CallOptions): Promise<void> {
+    throwIfAborted(opts?.signal);
+    this.assertOpen();
+    checkSizes(msgs, this.maxMessageSize);
+    this.stats.sent += msgs.length;
+    await sendDatagrams(this.#socket, this.#sending, msgs, 0, undefined);
+  }
+
+  protected async onClose(): Promise<void> {
+    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+  }
+}
+
+/** One peer of a UDP listener: its datagrams, and replies through the listener's socket. */
+class UdpPeerConn extends AbstractConn<Uint8Array> implements BaseConn<SocketAddress> {
+  readonly local: SocketAddress;
+  readonly remote: SocketAddress;
+  readonly maxMessageSize: number;
+  readonly #demux: UdpDemux;
+
+  constructor(demux: UdpDemux, remote: SocketAddress) {
+    super();
+    this.#demux = demux;
+    this.local = demux.listener.address;
+    this.remote = remote;
+    this.maxMessageSize = demux.maxMessageSize;
+  }
+
+  deliver(msg: Buffer): void {
+    this.stats.received++;
+    this.inbox.push(msg);
+  }
+
+  async sendBatch(msgs: readonly Uint8Array[], opts?: CallOptions): Promise<void> {
+    throwIfAborted(opts?.signal);
+    this.assertOpen();
+    checkSizes(msgs, this.maxMessageSize);
+    this.stats.sent += msgs.length;
+    await sendDatagrams(this.#demux.socket, this.#demux.sending, msgs, this.remote.port, this.remote.host);
+  }
+
+  protected async onClose(): Promise<void> {
+    this.#demux.forget(this);
+  }
+}
+
+class UdpDemux {
+  readonly listener: ConnListener<SocketAddress>;
+  readonly socket: Socket;
+  readonly maxMessageSize: number;
+  /** Shared by every peer: they send through one socket. */
+  readonly sending: SendState = { sinceYield: 0 };
+  readonly #quietMs: number;
+  /** Live peers by source address, then port: no string built per datagram. */
+  readonly #peers = new Map<string, Map<number, UdpPeerConn>>();
+  /** Recently closed peers (`address|port`) and until when they stay quiet, in closing order. */
+  readonly #quiet = new Map<string, number>();
+
+  constructor(socket: Socket, address: SocketAddress, maxMessageSize: number, quietMs: number) {
+    this.socket = socket;
+    this.maxMessageSize = maxMessageSize;
+    this.#quietMs = quietMs;
+    this.listener = new ConnListener(address, () => new Promise<void>((resolve) => socket.close(() => resolve())));
+    socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.#onMessage(msg, rinfo));
+    // A failed reply to one peer must not take the listener down.
+    socket.on('error', () => {
+      this.listener.stats.dropped++;
+    });
+  }
+
+  #onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+    let byPort = this.#peers.get(rinfo.address);
+    let conn = byPort?.get(rinfo.port);
+    if (conn === undefined) {
+      if (this.listener.closed || this.#isQuiet(rinfo)) {
+        this.listener.stats.dropped++;
+        return;
+      }
+      if (byPort === undefined) {
+        byPort = new Map();
+        this.#peers.set(rinfo.address, byPort);
+      }
+      conn = new UdpPeerConn(this, { host: rinfo.address, port: rinfo.port });
+      byPort.set(rinfo.port, conn);
+      this.listener.offer(conn);
+    }
+    conn.deliver(msg);
+  }
+
+  #isQuiet(rinfo: RemoteInfo): boolean {
+    if (this.#quiet.size === 0) return false;
+    const now = Date.now();
+    // Entries share one quiet period, so the expired ones are at the front.
+    for (const [key, until] of this.#quiet) {
+      if (until > now) break;
+      this.#quiet.delete(key);
+    }
+    return this.#quiet.has(`${rinfo.address}|${rinfo.port}`);
+  }
+
+  forget(conn: UdpPeerConn): void {
+    const byPort = this.#peers.get(conn.remote.host);
+    if (byPort?.get(conn.remote.port) !== conn) return;
+    byPort.delete(conn.remote.port);
+    if (byPort.size === 0) this.#peers.delete(conn.remote.host);
+    this.listener.forget(conn);
+    if (this.#quietMs > 0 && !this.listener.closed) {
+      const key = `${conn.remote.host}|${conn.remote.port}`;
+      this.#quiet.delete(key);
+      this.#quiet.set(key, Date.now() + this.#quietMs);
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError, udp, type BaseConn, type SocketAddress } from '@bertha/core';
+
+async function rawSocket(): Promise<Socket> {
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  return s;
+}
+
+function sendRaw(s: Socket, msg: Uint8Array, to: SocketAddress): Promise<void> {
+  return new Promise((resolve, reject) => s.send(msg, to.port, to.host, (err) => (err ? reject(err) : resolve())));
+}
+
+describe('udp listener demultiplexing', () => {
+  it('gives each source address its own connection, with its own messages', async () => {
+    // A big receive buffer: 300 datagrams arrive before the event loop reads any.
+    const l = await udp({ recvBufferSize: 4 << 20 }).listen({ host: '127.0.0.1', port: 0 });
+    const peers = await Promise.all(Array.from({ length: 100 }, rawSocket));
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(peers.map((p, i) => sendRaw(p, Buffer.from(`${i}:${round}`), l.address)));
+    }
+    const byPort = new Map<number, BaseConn<SocketAddress>>();
+    for (let i = 0; i < peers.length; i++) {
+      const c = await l.accept();
+      byPort.set(c.remote.port, c);
+    }
+    expect(l.stats.accepted).toBe(100);
+    for (const [i, p] of peers.entries()) {
+      const conn = byPort.get(p.address().port)!;
+      expect(conn.remote.host).toBe('127.0.0.1');
+      const got: string[] = [];
+      while (got.length < 3) got.push(...(await conn.recvBatch(3)).map((m) => m.toString()));
+      expect(got).toEqual([`${i}:0`, `${i}:1`, `${i}:2`]);
+    }
+    // Replies go to the right peer through the shared socket.
+    const replies = peers.map((p) => new Promise<string>((resolve) => p.once('message', (m) => resolve(m.toString()))));
+    await Promise.all([...byPort].map(([port, c]) => c.send(Buffer.from(`to ${port}`))));
+    expect(await Promise.all(replies)).toEqual(peers.map((p) => `to ${p.address().port}`));
+    for (const p of peers) p.close();
+    await l.close();
+  });
+
+  it('survives arbitrary datagrams, empty and maximal ones included', async () => {
+    const l = await udp().listen({ host: '127.0.0.1', port: 0 });
+    const raw = await rawSocket();
+    await sendRaw(raw, new Uint8Array(0), l.address);
+    await sendRaw(raw, Buffer.alloc(65_507, 0xff), l.address);
+    const c = await l.accept();
+    expect((await c.recv()).byteLength).toBe(0);
+    expect((await c.recv()).byteLength).toBe(65_507);
+    const client = await udp().connect(l.address);
+    await client.send(Buffer.from('normal'));
+    expect((await (await l.accept()).recv()).toString()).toBe('normal');
+    raw.close();
+    await client.close();
+    await l.close();
+  });
+
+  it('drops and counts datagrams from a peer whose connection was closed, for the quiet period', async () => {
+    const l = await udp().listen({ host: '127.0.0.1', port: 0 });
+    const raw = await rawSocket();
+    await sendRaw(raw, Buffer.from('one'), l.address);
+    const first = await l.accept();
+    await first.close();
+    await sendRaw(raw, Buffer.from('late retransmission'), l.address);
+    const other = await udp().connect(l.address);
+    await other.send(Buffer.from('other'));
+    const second = await l.accept();
+    expect((await second.recv()).toString()).toBe('other');
+    expect(l.stats.dropped).toBe(1);
+    expect(l.stats.accepted).toBe(2);
+    raw.close();
+    await other.close();
+    await l.close();
+  });
+
+  it('treats a closed peer as new again without a quiet period', async () => {
+    const l = await udp({ closedPeerQuietMs: 0 }).listen({ host: '127.0.0.1', port: 0 });
+    const raw = await rawSocket();
+    await sendRaw(raw, Buffer.from('one'), l.address);
+    await (await l.accept()).close();
+    await sendRaw(raw, Buffer.from('two'), l.address);
+    const again = await l.accept();
+    expect(again.remote.port).toBe(raw.address().port);
+    expect((await again.recv()).toString()).toBe('two');
+    raw.close();
+    await l.close();
+  });
+
+  it('sends a long batch completely', async () => {
+    const t = udp({ recvBufferSize: 4 << 20 });
+    const l = await t.listen({ host: '127.0.0.1', port: 0 });
+    const client = await t.connect(l.address);
+    const batch = Array.from({ length: 1000 }, (_, i) => Buffer.from(`m${i}`));
+    await client.sendBatch(batch);
+    const server = await l.accept();
+    const got: string[] = [];
+    while (got.length < batch.length) got.push(...(await server.recvBatch(1000)).map((m) => m.toString()));
+    expect(got).toEqual(batch.map((m) => m.toString()));
+    expect(client.stats.sent).toBe(1000);
+    await client.close();
+    await l.close();
+  });
+
+  it('rejects a maxMessageSize that UDP cannot carry', () => {
+    expect(() => udp({ maxMessageSize: 70_000 })).toThrow(InvalidArgumentError);
+  });
+
+  it('resolves host names', async () => {
+    const t = udp();
+    const l = await t.listen({ host: 'localhost', port: 0 });
+    const c = await t.connect({ host: 'localhost', port: l.address.port });
+    await c.send(Buffer.from('by name'));
+    expect((await (await l.accept()).recv()).toString()).toBe('by name');
+    await c.close();
+    await l.close();
+  });
+});

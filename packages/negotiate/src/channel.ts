@@ -1,0 +1,178 @@
+/**
+ * The negotiation side of a base connection. Datagram transports carry
+ * negotiation messages and data side by side for the whole connection (a
+ * late duplicate must still be recognised), so every message is tagged.
+ * Stream transports are reliable and ordered: one negotiation message goes
+ * each way first, then the base connection carries data untagged, with no
+ * copy and no extra layer.
+ */
+import { AbstractConn, ConnClosedError, type BaseConn, type CallOptions, type Conn } from '@bertha/core';
+import { TAG_DATA, TAG_NEGOTIATION, decodeMessage, encodeMessage, type WireMessage } from './wire.js';
+
+export interface ChannelHandler {
+  /** A well-formed negotiation message arrived. */
+  message(msg: WireMessage): void;
+  /** The base connection ended (closed by either end). */
+  end(err: Error): void;
+}
+
+const idle: ChannelHandler = { message: () => undefined, end: () => undefined };
+
+/** Data messages kept per connection before its stack is accepted (0-RTT data racing ahead); more are dropped. */
+export const HOLD_LIMIT = 1024;
+
+export interface Channel {
+  readonly datagram: boolean;
+  /** The connection to build the stack over: data only. */
+  readonly data: Conn<Uint8Array>;
+  readonly closed: boolean;
+  handler: ChannelHandler;
+  sendMessage(msg: WireMessage): Promise<void>;
+  /** Stream transports: reads the one negotiation message expected next. Datagram transports read all the time. */
+  expectMessage(): void;
+  /** The stack was accepted: data is no longer held back under `HOLD_LIMIT`. */
+  accepted(): void;
+  close(): Promise<void>;
+}
+
+export function openChannel(base: BaseConn, datagram: boolean, onMalformed: () => void): Channel {
+  return datagram ? new DatagramChannel(base, onMalformed) : new StreamChannel(base, onMalformed);
+}
+
+class StreamChannel implements Channel {
+  readonly datagram = false;
+  readonly data: Conn<Uint8Array>;
+  handler: ChannelHandler = idle;
+  readonly #base: BaseConn;
+  readonly #onMalformed: () => void;
+
+  constructor(base: BaseConn, onMalformed: () => void) {
+    this.#base = base;
+    this.data = base;
+    this.#onMalformed = onMalformed;
+  }
+
+  get closed(): boolean {
+    return this.#base.closed;
+  }
+
+  sendMessage(msg: WireMessage): Promise<void> {
+    return this.#base.send(encodeMessage(msg));
+  }
+
+  expectMessage(): void {
+    this.#base.recv().then(
+      (bytes) => {
+        const msg = decodeMessage(bytes);
+        if (msg) return this.handler.message(msg);
+        // A stream cannot be resynchronised: give up on this peer only.
+        this.#onMalformed();
+        void this.close();
+        this.handler.end(new ConnClosedError('the peer sent a malformed negotiation message'));
+      },
+      (err: unknown) => this.handler.end(err instanceof Error ? err : new ConnClosedError()),
+    );
+  }
+
+  accepted(): void {}
+
+  close(): Promise<void> {
+    return this.#base.close();
+  }
+}
+
+/** Tags data with `TAG_DATA` on the way down; splits data from negotiation messages on the way up. */
+class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseConn {
+  readonly datagram = true;
+  readonly local: unknown;
+  readonly remote: unknown;
+  readonly maxMessageSize: number;
+  handler: ChannelHandler = idle;
+  /** Called once, for the first data message (0-RTT: data from the server means it accepted). */
+  onData: (() => void) | undefined;
+  readonly #base: BaseConn;
+  readonly #onMalformed: () => void;
+  #holding = true;
+
+  constructor(base: BaseConn, onMalformed: () => void) {
+    super();
+    this.#base = base;
+    this.#onMalformed = onMalformed;
+    this.local = base.local;
+    this.remote = base.remote;
+    this.maxMessageSize = base.maxMessageSize - 1;
+    void this.#pump();
+  }
+
+  get data(): Conn<Uint8Array> {
+    return this;
+  }
+
+  override send(msg: Uint8Array, opts?: CallOptions): Promise<void> {
+    this.stats.sent++;
+    return this.#base.send(tag(msg), opts);
+  }
+
+  sendBatch(msgs: readonly Uint8Array[], opts?: CallOptions): Promise<void> {
+    this.stats.sent += msgs.length;
+    return this.#base.sendBatch(msgs.map(tag), opts);
+  }
+
+  sendMessage(msg: WireMessage): Promise<void> {
+    return this.#base.send(encodeMessage(msg));
+  }
+
+  expectMessage(): void {}
+
+  accepted(): void {
+    this.#holding = false;
+  }
+
+  protected async onClose(): Promise<void> {
+    await this.#base.close();
+  }
+
+  async #pump(): Promise<void> {
+    try {
+      for (;;) {
+        for (const m of await this.#base.recvBatch(256)) this.#dispatch(m);
+      }
+    } catch (err) {
+      const end = err instanceof Error ? err : new ConnClosedError();
+      this.ended(end);
+      this.handler.end(end);
+    }
+  }
+
+  #dispatch(m: Uint8Array): void {
+    if (m[0] === TAG_DATA && m.byteLength > 0) {
+      if (this.#holding && this.inbox.size >= HOLD_LIMIT) {
+        this.stats.dropped++;
+        return;
+      }
+      this.stats.received++;
+      this.inbox.push(m.subarray(1));
+      const onData = this.onData;
+      if (onData) {
+        this.onData = undefined;
+        onData();
+      }
+      return;
+    }
+    const msg = m[0] === TAG_NEGOTIATION ? decodeMessage(m) : undefined;
+    if (msg) this.handler.message(msg);
+    else this.#onMalformed();
+  }
+}
+
+function tag(m: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(m.byteLength + 1);
+  out[0] = TAG_DATA;
+  out.set(m, 1);
+  return out;
+}
+
+/** The datagram channel's first-data hook, if `ch` has one. */
+export function onFirstData(ch: Channel, fn: () => void): void {
+  if (ch instanceof DatagramChannel) ch.onData = fn;
+}

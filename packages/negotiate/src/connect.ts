@@ -1,0 +1,198 @@
+import { pickVariants, type Conn, type Stack, type StackTop, type Transport } from '@bertha/core';
+import { build } from './build.js';
+import { onFirstData, openChannel, type Channel } from './channel.js';
+import { NegotiationError, incompatibleError } from './errors.js';
+import { record, type Negotiation } from './negotiation.js';
+import { OptimisticConn, type Attempt, type Rejection } from './optimistic-conn.js';
+import type { FitsBase, NegotiateOptions } from './options.js';
+import { defaultPickCache, pickKey, type PickCache } from './pick-cache.js';
+import type { AgreedPick } from './pick.js';
+import { checkTimeout, request, type RequestOptions } from './request.js';
+import { stackInfo, type StackInfo } from './stack-info.js';
+import { nonce } from './wire.js';
+
+export interface ConnectOptions extends NegotiateOptions {
+  /**
+   * Use a cached pick for this server and stack, if there is one: the
+   * connection is usable at once and data goes out with "use this pick".
+   * Default false (1-RTT). Either way a successful negotiation is cached.
+   */
+  readonly zeroRtt?: boolean;
+  /** Where picks are kept for 0-RTT. Default: one in-memory cache per process. */
+  readonly cache?: PickCache;
+  /** Skip negotiation: use a pick agreed elsewhere and pre-registered at this server (datagram transports). */
+  readonly pick?: AgreedPick;
+  /** 0-RTT: messages kept for re-sending until the server accepts; further sends wait. Default 64. */
+  readonly maxUnconfirmed?: number;
+  /** 0-RTT: rejections tolerated (the server's stack changed again meanwhile) before giving up. Default 2. */
+  readonly maxRejections?: number;
+}
+
+interface Client<A> {
+  readonly info: StackInfo;
+  readonly base: Transport<A>;
+  readonly addr: A;
+  readonly server: string;
+  readonly key: string;
+  readonly cache: PickCache;
+  readonly opts: ConnectOptions;
+  readonly request: RequestOptions;
+}
+
+/**
+ * Opens a base connection to `addr`, negotiates `stack` with the listener
+ * there, and builds the picked datapath bottom-up. Rejects with a
+ * `NegotiationError` when the stacks cannot talk or the server does not
+ * answer in time.
+ */
+export async function connect<S extends Stack, A>(
+  stack: S & FitsBase<S>,
+  base: Transport<A>,
+  addr: A,
+  opts: ConnectOptions = {},
+): Promise<Conn<StackTop<S>>> {
+  const info = stackInfo(stack);
+  const server = base.format(addr);
+  const cache = opts.cache ?? defaultPickCache;
+  const client: Client<A> = {
+    info,
+    base,
+    addr,
+    server,
+    key: pickKey(server, info.fingerprint),
+    cache,
+    opts,
+    request: { timeoutMs: checkTimeout(opts.timeoutMs), retransmit: opts.retransmit, signal: opts.signal, peer: server },
+  };
+  if (opts.pick) return (await preRegistered(client, opts.pick)) as Conn<StackTop<S>>;
+  if (opts.zeroRtt === true) {
+    const cached = await cache.get(client.key);
+    if (cached && fits(info, cached)) return zeroRtt(client, cached) as Promise<Conn<StackTop<S>>>;
+  }
+  return (await oneRtt(client, 0)).top as Conn<StackTop<S>>;
+}
+
+function fits(info: StackInfo, pick: AgreedPick): boolean {
+  return pick.client.fingerprint === info.fingerprint && pick.client.variant < info.variants.length;
+}
+
+async function open<A>(c: Client<A>): Promise<{ ch: Channel; local: string }> {
+  const conn = await c.base.connect(c.addr, c.opts.signal ? { signal: c.opts.signal } : undefined);
+  // Nothing counts malformed messages on the client: they are dropped.
+  return { ch: openChannel(conn, c.base.datagram, () => undefined), local: c.base.format(conn.local) };
+}
+
+/** Builds the client's variant of `pick` over `ch` and describes it. */
+async function instantiate<A>(c: Client<A>, ch: Channel, local: string, pick: AgreedPick, mode: Negotiation['mode'], rejections: number) {
+  const variant = c.info.variants[pick.client.variant];
+  if (!variant) throw new NegotiationError('ERR_NEGOTIATION_PROTOCOL', `${c.server} picked client variant ${pick.client.variant}, which this stack does not have`);
+  const { top, stack } = await build(variant.chunnels, ch.data, { role: 'client', peer: c.server, passes: c.opts.passes, signal: c.opts.signal });
+  const negotiation: Negotiation = {
+    mode,
+    role: 'client',
+    local,
+    peer: c.server,
+    variant: variant.chunnels.map((x) => x.name),
+    stack,
+    decisions: pick.decisions,
+    pick,
+    rejections,
+  };
+  return { top, negotiation };
+}
+
+/** Offer every variant, wait for the pick (re-sending on datagram transports), build it. */
+async function oneRtt<A>(c: Client<A>, rejections: number): Promise<Attempt<unknown>> {
+  const { ch, local } = await open(c);
+  try {
+    const answer = await request(ch, { t: 'offer', nonce: nonce(), fingerprint: c.info.fingerprint, offers: c.info.offers }, ['pick', 'error'], c.request);
+    if (answer.t === 'error') {
+      await c.cache.delete(c.key);
+      throw incompatibleError(c.server, answer.incompatibilities);
+    }
+    if (!fits(c.info, answer.pick)) {
+      throw new NegotiationError('ERR_NEGOTIATION_PROTOCOL', `${c.server} answered with a pick for another stack: is it running another negotiation version?`);
+    }
+    ch.accepted();
+    await c.cache.set(c.key, answer.pick);
+    const { top, negotiation } = await instantiate(c, ch, local, answer.pick, '1-rtt', rejections);
+    const confirmed = Promise.resolve(negotiation);
+    record(top, { current: () => negotiation, confirmed });
+    return { top, negotiation, settled: Promise.resolve(undefined) };
+  } catch (err) {
+    await ch.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function zeroRtt<A>(c: Client<A>, pick: AgreedPick): Promise<Conn<unknown>> {
+  const conn: OptimisticConn<unknown> = new OptimisticConn(await attempt(c, pick, 0), (rejection, n) => renegotiate(c, rejection, n), c.opts.maxUnconfirmed ?? 64);
+  record(conn, { current: () => conn.negotiation, confirmed: conn.confirmed });
+  return conn;
+}
+
+/** Sends "use this pick" and builds its stack at once; the server's verdict comes in `settled`. */
+async function attempt<A>(c: Client<A>, pick: AgreedPick, rejections: number): Promise<Attempt<unknown>> {
+  const { ch, local } = await open(c);
+  ch.accepted();
+  // The connect's signal ends with the connect call; the verdict may come later.
+  const stop = new AbortController();
+  const verdict = request(ch, { t: 'use', nonce: nonce(), pick }, ['ack', 'reject'], { ...c.request, signal: stop.signal });
+  // Data from the server means it accepted the pick, whether or not its ack arrived yet.
+  onFirstData(ch, () => stop.abort());
+  const settled = verdict.then(
+    async (answer): Promise<Rejection | undefined> => {
+      if (answer.t === 'reject') return answer;
+      if (rejections > 0) await c.cache.set(c.key, pick);
+      return undefined;
+    },
+    (err: unknown) => {
+      if (stop.signal.aborted) return undefined;
+      throw err;
+    },
+  );
+  try {
+    return { ...(await instantiate(c, ch, local, pick, '0-rtt', rejections)), settled };
+  } catch (err) {
+    settled.catch(() => undefined);
+    stop.abort();
+    await ch.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** After a rejection: pick from the server's offers and try 0-RTT again, or fall back to 1-RTT. */
+async function renegotiate<A>(c: Client<A>, rejection: Rejection, rejections: number): Promise<Attempt<unknown>> {
+  await c.cache.delete(c.key);
+  const maxRejections = c.opts.maxRejections ?? 2;
+  if (rejections > maxRejections) {
+    throw new NegotiationError('ERR_NEGOTIATION_REJECTED', `${c.server} rejected ${rejections} picks in a row (last: ${rejection.reason}): retry later; messages sent on this connection were not delivered`);
+  }
+  const outcome = pickVariants(rejection.offers, c.info.offers);
+  // Without a compatible pair, a full offer lets the server report the error on its side too.
+  if (!outcome.ok) return oneRtt(c, rejections);
+  const { server, client, decisions } = outcome.pick;
+  const pick: AgreedPick = {
+    server: { fingerprint: rejection.fingerprint, variant: server },
+    client: { fingerprint: c.info.fingerprint, variant: client, offer: c.info.offers[client]! },
+    decisions,
+  };
+  return attempt(c, pick, rejections);
+}
+
+/** A pick registered at the server by a third party: no negotiation at all. */
+async function preRegistered<A>(c: Client<A>, pick: AgreedPick): Promise<Conn<unknown>> {
+  if (!fits(c.info, pick)) {
+    throw new NegotiationError('ERR_NEGOTIATION_PROTOCOL', 'connect({ pick }): the pick was agreed for another stack; pass the stack it was negotiated with');
+  }
+  const { ch, local } = await open(c);
+  ch.accepted();
+  try {
+    const { top, negotiation } = await instantiate(c, ch, local, pick, 'pre-registered', 0);
+    record(top, { current: () => negotiation, confirmed: Promise.resolve(negotiation) });
+    return top;
+  } catch (err) {
+    await ch.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,45 @@
+import type { AgreedPick } from './pick.js';
+
+/** Most pre-registrations a listener keeps; the oldest go first. */
+const MAX_ENTRIES = 10_000;
+
+/** Picks third parties registered for peers that have not connected yet, with an expiry. */
+export class PreRegistry {
+  readonly #ttlMs: number;
+  readonly #picks = new Map<string, { pick: AgreedPick; expires: number }>();
+  /** Connections from a peer waiting for their first negotiation message: a late registration adopts them. */
+  readonly #waiting = new Map<string, (pick: AgreedPick) => void>();
+
+  constructor(ttlMs: number) {
+    this.#ttlMs = ttlMs;
+  }
+
+  /** Registers `pick` for `peer`; a connection from it already waiting takes it at once. */
+  add(peer: string, pick: AgreedPick): void {
+    const adopt = this.#waiting.get(peer);
+    if (adopt) {
+      this.#waiting.delete(peer);
+      adopt(pick);
+      return;
+    }
+    this.#picks.delete(peer);
+    this.#picks.set(peer, { pick, expires: Date.now() + this.#ttlMs });
+    if (this.#picks.size > MAX_ENTRIES) this.#picks.delete(this.#picks.keys().next().value as string);
+  }
+
+  /** The pick registered for `peer`, consumed: it serves one connection. */
+  take(peer: string): AgreedPick | undefined {
+    const e = this.#picks.get(peer);
+    if (!e) return undefined;
+    this.#picks.delete(peer);
+    return e.expires >= Date.now() ? e.pick : undefined;
+  }
+
+  /** Lets a late registration for `peer` adopt its waiting connection; returns the undo. */
+  wait(peer: string, adopt: (pick: AgreedPick) => void): () => void {
+    this.#waiting.set(peer, adopt);
+    return () => {
+      if (this.#waiting.get(peer) === adopt) this.#waiting.delete(peer);
+    };
+  }
+}

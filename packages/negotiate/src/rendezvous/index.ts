@@ -1,0 +1,3 @@
+export * from './store.js';
+export { memoryStore, type MemoryStoreOptions } from './memory-store.js';
+export { redisStore, StoreReplyError, type RedisStoreOptions } from './redis-store.js';

@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+import { describeVariant, variants, type Stack, type Variant, type VariantOffer } from '@bertha/core';
+
+/** What negotiation needs of a stack, computed once per Stack object. */
+export interface StackInfo {
+  readonly variants: readonly Variant[];
+  readonly offers: readonly VariantOffer[];
+  /** Stable hash of `offers`: equal stacks (even in different processes) have equal fingerprints. */
+  readonly fingerprint: string;
+}
+
+const infos = new WeakMap<Stack, StackInfo>();
+
+export function stackInfo(stack: Stack): StackInfo {
+  let info = infos.get(stack);
+  if (!info) {
+    const vs = variants(stack);
+    const offers = vs.map(describeVariant);
+    info = { variants: vs, offers, fingerprint: fingerprint(offers) };
+    infos.set(stack, info);
+  }
+  return info;
+}
+
+/** SHA-256 (first 128 bits, hex) of the offers in canonical JSON (sorted keys). */
+export function fingerprint(offers: readonly VariantOffer[]): string {
+  return createHash('sha256').update(canonical(offers)).digest('hex').slice(0, 32);
+}
+
+function canonical(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canonical).join(',')}]`;
+  if (typeof x === 'object' && x !== null) {
+    const entries = Object.entries(x as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(x);
+}

@@ -1,0 +1,166 @@
+/**
+ * Negotiation wire messages (version 1). See README.md, "Wire format".
+ *
+ * A negotiation message is the tag byte `TAG_NEGOTIATION` followed by one
+ * MessagePack map `{ v: 1, t: <type>, nonce, … }`. On datagram transports
+ * every data message is `TAG_DATA` followed by the payload; on stream
+ * transports data follows the handshake untagged.
+ */
+import { MAX_VARIANTS, type Capability, type Choice, type Incompatibility, type SelectDecision, type VariantOffer } from '@bertha/core';
+import { Packr } from 'msgpackr';
+import type { AgreedPick } from './pick.js';
+
+export const WIRE_VERSION = 1;
+export const TAG_DATA = 0x00;
+export const TAG_NEGOTIATION = 0x01;
+
+export type WireMessage =
+  /** Client → server: every variant of the client's stack. */
+  | { readonly t: 'offer'; readonly nonce: number; readonly fingerprint: string; readonly offers: readonly VariantOffer[] }
+  /** Server → client: the pick (answers `offer`). */
+  | { readonly t: 'pick'; readonly nonce: number; readonly pick: AgreedPick }
+  /** Server → client: no pair of variants fits (answers `offer`). */
+  | { readonly t: 'error'; readonly nonce: number; readonly incompatibilities: readonly Incompatibility[] }
+  /** Client → server, 0-RTT: "use this pick"; data follows without waiting. */
+  | { readonly t: 'use'; readonly nonce: number; readonly pick: AgreedPick }
+  /** Server → client: the pick of `use` (or of `prereg`) is accepted. */
+  | { readonly t: 'ack'; readonly nonce: number }
+  /** Server → client: the pick of `use` is refused; here are the server's offers to pick again from. */
+  | { readonly t: 'reject'; readonly nonce: number; readonly reason: string; readonly fingerprint: string; readonly offers: readonly VariantOffer[] }
+  /** Third party → server: connections from `peer` will use `pick`. */
+  | { readonly t: 'prereg'; readonly nonce: number; readonly peer: string; readonly pick: AgreedPick }
+  /** Server → third party: answer to `prereg`. */
+  | { readonly t: 'prereg-ack'; readonly nonce: number; readonly ok: boolean; readonly reason: string };
+
+export type WireType = WireMessage['t'];
+
+// Plain MessagePack (no records extension), so any MessagePack decoder reads it.
+const packr = new Packr({ useRecords: false, structuredClone: false });
+
+export function encodeMessage(msg: WireMessage): Uint8Array {
+  const body = packr.pack({ v: WIRE_VERSION, ...msg });
+  const out = Buffer.allocUnsafe(body.length + 1);
+  out[0] = TAG_NEGOTIATION;
+  out.set(body, 1);
+  return out;
+}
+
+/** Decodes a tagged negotiation message; undefined for anything malformed (the caller drops and counts it). */
+export function decodeMessage(bytes: Uint8Array): WireMessage | undefined {
+  if (bytes.byteLength < 2 || bytes[0] !== TAG_NEGOTIATION) return undefined;
+  let m: unknown;
+  try {
+    m = packr.unpack(bytes.subarray(1));
+  } catch {
+    return undefined;
+  }
+  if (!isObj(m) || m['v'] !== WIRE_VERSION || !isNonce(m['nonce'])) return undefined;
+  switch (m['t']) {
+    case 'offer':
+      return isStr(m['fingerprint']) && arrayOf(m['offers'], isVariantOffer, MAX_VARIANTS) && m['offers'].length > 0 ? (m as WireMessage) : undefined;
+    case 'pick':
+    case 'use':
+      return isPick(m['pick']) ? (m as WireMessage) : undefined;
+    case 'error':
+      return arrayOf(m['incompatibilities'], isIncompatibility, 256) ? (m as WireMessage) : undefined;
+    case 'ack':
+      return m as WireMessage;
+    case 'reject':
+      return isStr(m['reason']) && isStr(m['fingerprint']) && arrayOf(m['offers'], isVariantOffer, MAX_VARIANTS) && m['offers'].length > 0
+        ? (m as WireMessage)
+        : undefined;
+    case 'prereg':
+      return isStr(m['peer']) && isPick(m['pick']) ? (m as WireMessage) : undefined;
+    case 'prereg-ack':
+      return typeof m['ok'] === 'boolean' && isStr(m['reason']) ? (m as WireMessage) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** A fresh nonce: matches answers to the request they answer. */
+export function nonce(): number {
+  return (Math.random() * 0x1_0000_0000) >>> 0;
+}
+
+// ---- validation of untrusted input -------------------------------------------
+
+const MAX_STRING = 4096;
+const MAX_ITEMS = 256;
+
+function isObj(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array);
+}
+function isStr(x: unknown): x is string {
+  return typeof x === 'string' && x.length <= MAX_STRING;
+}
+function isNat(x: unknown): x is number {
+  return Number.isSafeInteger(x) && (x as number) >= 0;
+}
+function isNonce(x: unknown): x is number {
+  return isNat(x) && x <= 0xffff_ffff;
+}
+function arrayOf<T>(x: unknown, item: (y: unknown) => y is T, max = MAX_ITEMS): x is T[] {
+  return Array.isArray(x) && x.length <= max && x.every(item);
+}
+function isStrings(x: unknown): x is string[] {
+  return arrayOf(x, isStr);
+}
+
+function isCapability(x: unknown): x is Capability {
+  if (!isObj(x) || !isStr(x['type']) || !isStrings(x['labels'])) return false;
+  return x['kind'] === 'two-sided' || (x['kind'] === 'one-sided' && isStrings(x['universe']));
+}
+
+function isChoice(x: unknown): x is Choice {
+  return (
+    isObj(x) &&
+    isNat(x['select']) &&
+    (x['branch'] === 0 || x['branch'] === 1) &&
+    typeof x['preferred'] === 'boolean' &&
+    isStrings(x['options']) &&
+    x['options'].length === 2
+  );
+}
+
+function isVariantOffer(x: unknown): x is VariantOffer {
+  return (
+    isObj(x) &&
+    arrayOf(x['chunnels'], (c: unknown): c is VariantOffer['chunnels'][number] => isObj(c) && isStr(c['name']) && arrayOf(c['capabilities'], isCapability)) &&
+    arrayOf(x['choices'], isChoice)
+  );
+}
+
+function isDecision(x: unknown): x is SelectDecision {
+  return (
+    isObj(x) &&
+    (x['side'] === 'server' || x['side'] === 'client') &&
+    isNat(x['select']) &&
+    isStr(x['taken']) &&
+    isStr(x['rejected']) &&
+    typeof x['preferred'] === 'boolean' &&
+    isStr(x['reason'])
+  );
+}
+
+function isPick(x: unknown): x is AgreedPick {
+  if (!isObj(x) || !isObj(x['server']) || !isObj(x['client'])) return false;
+  const s = x['server'];
+  const c = x['client'];
+  return (
+    isStr(s['fingerprint']) &&
+    isNat(s['variant']) &&
+    isStr(c['fingerprint']) &&
+    isNat(c['variant']) &&
+    isVariantOffer(c['offer']) &&
+    arrayOf(x['decisions'], isDecision)
+  );
+}
+
+function isSide(x: unknown): boolean {
+  return isObj(x) && isStrings(x['labels']) && isStrings(x['chunnels']);
+}
+
+function isIncompatibility(x: unknown): x is Incompatibility {
+  return isObj(x) && isStr(x['type']) && isStr(x['kind']) && isStr(x['reason']) && isSide(x['local']) && isSide(x['remote']);
+}

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { startRedis, type RedisServer } from '../../../../scripts/servers/redis.js';
+import { redisStore, StoreUnavailableError, type RendezvousStore } from '../../src/rendezvous/index.js';
+import { eventLog, storeComplianceSuite } from './store-compliance.js';
+
+const redisUrl = inject('redisUrl');
+const pick = Uint8Array.of(0x00, 0xff);
+
+// Separate stores (and so separate Redis connections) stand for separate processes.
+storeComplianceSuite('redisStore', (count, leaseMs) => Array.from({ length: count }, () => redisStore(redisUrl, { leaseMs })));
+
+describe('redisStore', () => {
+  it('enables keyspace notifications and receives them for changes made elsewhere', async () => {
+    const watcher = redisStore(redisUrl);
+    const other = redisStore(redisUrl);
+    const log = eventLog();
+    const sub = await watcher.subscribe('rv-keyspace', log.listener);
+    // Push mode polls nothing: the event can only come from a keyspace notification.
+    expect(sub.mode).toBe('push');
+    await other.tryInit('rv-keyspace', 'x', pick);
+    expect((await log.next((e) => e.type === 'joined')).event).toEqual({ type: 'joined', member: 'x' });
+    const raw = new Redis(redisUrl);
+    const [, flags] = await raw.config('GET', 'notify-keyspace-events');
+    expect(flags).toContain('K');
+    raw.disconnect();
+    await Promise.all([sub.unsubscribe(), other.leave('rv-keyspace', 'x'), watcher.close()]);
+    await other.close();
+  });
+
+  it('polls when notifications are off', async () => {
+    const watcher = redisStore(redisUrl, { notifications: 'off', pollIntervalMs: 20 });
+    const log = eventLog();
+    const sub = await watcher.subscribe('rv-poll', log.listener);
+    expect(sub.mode).toBe('poll');
+    await watcher.tryInit('rv-poll', 'y', pick);
+    expect((await log.next((e) => e.type === 'joined')).event).toEqual({ type: 'joined', member: 'y' });
+    await watcher.leave('rv-poll', 'y');
+    await watcher.close();
+  });
+
+  describe('while Redis goes down and comes back', () => {
+    let server: RedisServer;
+    let store: RendezvousStore;
+    let other: RendezvousStore;
+    beforeAll(async () => {
+      server = await startRedis();
+      store = redisStore(server.url);
+      other = redisStore(server.url);
+    });
+    afterAll(async () => {
+      await Promise.all([store.close(), other.close()]);
+      await server.stop();
+    });
+
+    it('rejects calls promptly with StoreUnavailableError, then works again after a restart', async () => {
+      const log = eventLog();
+      await store.subscribe('rv-outage', log.listener);
+      await store.tryInit('rv-outage', 'a', pick);
+      await server.stop();
+      // Calls must fail fast rather than hang: race them against a 2 s sentinel.
+      for (let i = 0; i < 2; i++) {
+        const hung = new Promise<string>((resolve) => setTimeout(() => resolve('still pending after 2 s'), 2_000).unref());
+        const outcome = await Promise.race([store.heartbeat('rv-outage', 'a').then(() => 'resolved', (e: unknown) => e), hung]);
+        expect(outcome).toBeInstanceOf(StoreUnavailableError);
+        expect((outcome as Error).message).toMatch(/check the Redis URL/i);
+      }
+      await server.restart();
+      // The data is gone (no persistence) but the store reconnects and serves calls again.
+      let joined;
+      for (let attempt = 0; joined === undefined; attempt++) {
+        joined = await other.tryInit('rv-outage', 'b', pick).catch(async (err: unknown) => {
+          if (!(err instanceof StoreUnavailableError) || attempt > 50) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+          return undefined;
+        });
+      }
+      expect(joined.kind).toBe('created');
+      // The subscription survives: notifications are re-enabled on the restarted server.
+      expect((await log.next((e) => e.type === 'joined' && e.member === 'b')).event).toEqual({ type: 'joined', member: 'b' });
+    });
+  });
+});
