@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'bench-results/**', 'eslint.config.js'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'bench-results/**', 'eslint.config.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -15,6 +15,11 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-unsafe-declaration-merging': 'off',
     },
+  },
+  {
+    // type tests bind values only to take their types
+    files: ['**/*.test-d.ts'],
+    rules: { '@typescript-eslint/no-unused-vars': 'off' },
   },
   {
     files: ['**/test/**', 'bench/**', 'examples/**', 'scripts/**'],

@@ -3,7 +3,7 @@ import { ArithmeticFaultError, InvalidUpdateError, UnknownFlowError, UnknownProg
 import { CREATE_RETRY_US } from '../../src/datapath/datapath.js';
 import { Opcode, RegType } from '../../src/program.js';
 import { MAX_VALUE } from '../../src/ipc/messages.js';
-import { always, bind, control, cwnd, def, doReport, fallthrough, flag, imm, local, micros, op, prim, program, rate, report, tmp, vcontrol, vreport } from './asm.js';
+import { always, bind, control, cwnd, def, doReport, fallthrough, flag, imm, local, micros, op, prim, program, report, tmp, vcontrol, vreport } from './asm.js';
 import { flowInfo, harness } from './harness.js';
 
 const ACKED = prim(0);

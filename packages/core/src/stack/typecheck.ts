@@ -3,7 +3,7 @@
  * fit is reported at the offending argument, naming both Chunnels and both
  * connection types (after tRPC's branded type errors).
  */
-import type { ElemInner, ElemName, ElemOuter, StackElem } from './elements.js';
+import type { ElemInner, ElemName, ElemOuter } from './elements.js';
 
 /** Exact type equality: connections are invariant in their message type. */
 export type Equals<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

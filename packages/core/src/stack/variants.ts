@@ -60,11 +60,12 @@ export function variants(stack: Stack): Variant[] {
   const expand = (e: StackElem): Partial[] => {
     if (!isSelect(e)) return [{ chunnels: [e], choices: [] }];
     const id = ids.get(e) as number;
-    const options = [e.first.name, e.second.name] as const;
+    const branches: readonly [StackElem, StackElem] = [e.first, e.second];
+    const options = [branches[0].name, branches[1].name] as const;
     const out: Partial[] = [];
     for (const branch of [0, 1] as const) {
       const choice: Choice = { select: id, branch, preferred: (branch === 0) === (e.prefer === 'first'), options };
-      for (const p of expand((branch === 0 ? e.first : e.second) as StackElem)) {
+      for (const p of expand(branches[branch])) {
         out.push({ chunnels: p.chunnels, choices: [choice, ...p.choices] });
       }
     }

@@ -37,8 +37,8 @@ export async function wrap<S extends Stack>(
   conn: Conn<StackBottom<S>>,
   ctx: WrapContext = { role: 'client' },
 ): Promise<Conn<StackTop<S>>> {
-  const elems = (stack as S).elems as readonly StackElem[];
+  const elems: readonly StackElem[] = (stack as S).elems;
   const sel = elems.find(isSelect);
   if (sel) throw new StackError(`wrap() needs a stack without select, found ${sel.name}: negotiate it with connect()/listen() from @bertha/negotiate`);
-  return (await wrapChunnels(elems as readonly AnyChunnel[], conn as Conn<unknown>, ctx)) as Conn<StackTop<S>>;
+  return (await wrapChunnels(elems as readonly AnyChunnel[], conn, ctx)) as Conn<StackTop<S>>;
 }

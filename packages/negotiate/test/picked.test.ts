@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { makeStack, mem, memNetwork, oneSided, select, subst, twoSided, type PickedInfo } from '@bertha/core';
+import { connect, listen, memoryPickCache, negotiated } from '@bertha/negotiate';
+import { echo, layer, recvWithin, text } from './helpers.js';
+
+describe('picked callbacks and passes', () => {
+  it('calls picked on every chosen Chunnel of both sides, before wrapping, with role, peer, stack and position', async () => {
+    const t = mem(memNetwork());
+    const serverLog: PickedInfo[] = [];
+    const clientLog: PickedInfo[] = [];
+    const shard = ['client', 'server'];
+    const serverStack = makeStack(
+      layer('framing', [], serverLog),
+      select(layer('server-shard', [oneSided('sharding', shard, 'server')], serverLog), layer('no-shard', [oneSided('sharding', shard, 'client', 'server')], serverLog)),
+    );
+    const clientStack = makeStack(
+      layer('framing', [], clientLog),
+      select(layer('client-shard', [oneSided('sharding', shard, 'client')], clientLog), layer('plain', [], clientLog)),
+    );
+    const server = await listen(serverStack, t, { name: 'picky' });
+    const conn = await connect(clientStack, t, server.address, { cache: memoryPickCache() });
+    const accepted = await server.accept();
+    const cn = negotiated(conn)!;
+    const sn = negotiated(accepted)!;
+    // The server prefers its first branch, which covers sharding only with the client's sharder.
+    expect(sn.stack).toEqual(['framing', 'server-shard']);
+    expect(cn.stack).toEqual(['framing', 'client-shard']);
+    expect(clientLog).toEqual([
+      { role: 'client', peer: 'mem:picky', stack: ['framing', 'client-shard'], position: 0 },
+      { role: 'client', peer: 'mem:picky', stack: ['framing', 'client-shard'], position: 1 },
+    ]);
+    expect(serverLog).toEqual([
+      { role: 'server', peer: cn.local, stack: ['framing', 'server-shard'], position: 0 },
+      { role: 'server', peer: cn.local, stack: ['framing', 'server-shard'], position: 1 },
+    ]);
+    expect(sn.decisions.map((d) => [d.side, d.taken])).toEqual([
+      ['server', 'server-shard'],
+      ['client', 'client-shard'],
+    ]);
+    await conn.close();
+    await server.close();
+  });
+
+  it('applies optimization passes to the picked stack on each side', async () => {
+    const t = mem(memNetwork());
+    const tls = () => layer('tls', [twoSided('encryption', 'tls')]);
+    const stack = makeStack(text(), tls(), layer('local'));
+    const fuse = subst(['*', 'tls', 'local'], () => layer('tls+local'));
+    const server = await listen(stack, t, { name: 'fused' }, { passes: [fuse] });
+    void echo(server);
+    const conn = await connect(stack, t, server.address, { cache: memoryPickCache(), passes: [fuse] });
+    await conn.send('x');
+    expect(await recvWithin(conn)).toBe('x');
+    expect(negotiated(conn)).toMatchObject({ variant: ['text', 'tls', 'local'], stack: ['text', 'tls+local'] });
+    await conn.close();
+    await server.close();
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { makeStack, mem, memNetwork, tcp, twoSided, type Transport } from '@bertha/core';
+import { NegotiationError, TAG_DATA, TAG_NEGOTIATION, connect, listen, memoryPickCache } from '@bertha/negotiate';
+import { Packr } from 'msgpackr';
+import { echo, layer, recvWithin, text } from './helpers.js';
+
+const stack = makeStack(text(), layer('tls', [twoSided('encryption', 'tls')]));
+const packr = new Packr({ useRecords: false });
+const neg = (v: unknown): Uint8Array => Uint8Array.of(TAG_NEGOTIATION, ...packr.pack(v));
+
+describe('malformed negotiation packets', () => {
+  it('are dropped and counted on datagram transports; the listener keeps serving', async () => {
+    const t = mem(memNetwork());
+    const server = await listen(stack, t, { name: 'junk' });
+    void echo(server);
+    const raw = await t.connect(server.address);
+    await raw.sendBatch([
+      new Uint8Array(0),
+      Uint8Array.of(0x7f, 1, 2, 3),
+      Uint8Array.of(TAG_NEGOTIATION),
+      Uint8Array.of(TAG_NEGOTIATION, 0xc1),
+      Uint8Array.of(TAG_NEGOTIATION, 0x92, 0x01),
+      neg({ v: 99, t: 'offer', nonce: 1, fingerprint: 'x', offers: [{ chunnels: [], choices: [] }] }),
+      neg({ v: 1, t: 'offer', nonce: 1, fingerprint: 'x', offers: [] }),
+      neg({ v: 1, t: 'offer', nonce: 1, fingerprint: 'x', offers: [{ chunnels: [{ name: 5 }], choices: [] }] }),
+      neg({ v: 1, t: 'use', nonce: -4, pick: {} }),
+      neg({ v: 1, t: 'ack', nonce: 1 }),
+      neg('just a string'),
+    ]);
+    await expect.poll(() => server.stats.malformed).toBe(11);
+    const conn = await connect(stack, t, server.address, { cache: memoryPickCache() });
+    await conn.send('ok');
+    expect(await recvWithin(conn)).toBe('ok');
+    await conn.close();
+    await raw.close();
+    await server.close();
+  });
+
+  it('close only that connection on stream transports', async () => {
+    const t = tcp();
+    const server = await listen(stack, t, { host: '127.0.0.1', port: 0 });
+    void echo(server);
+    const raw = await t.connect(server.address);
+    await raw.send(Uint8Array.of(TAG_DATA, 1, 2, 3));
+    await expect(raw.recv({ signal: AbortSignal.timeout(2000) })).rejects.toMatchObject({ code: 'ERR_CONN_CLOSED' });
+    expect(server.stats.malformed).toBe(1);
+    const conn = await connect(stack, t, server.address, { cache: memoryPickCache() });
+    await conn.send('ok');
+    expect(await recvWithin(conn)).toBe('ok');
+    await conn.close();
+    await server.close();
+  });
+});
+
+describe('timeouts and cancellation', () => {
+  it('retransmits with backoff, then gives up with ERR_NEGOTIATION_TIMEOUT', async () => {
+    const t: Transport<{ name: string }> = mem(memNetwork());
+    const silent = await t.listen({ name: 'silent' });
+    const offers: number[] = [];
+    void (async () => {
+      const c = await silent.accept();
+      for await (const m of c) offers.push(m.byteLength);
+    })();
+    const err = await connect(stack, t, silent.address, { timeoutMs: 300, retransmit: { initialMs: 20, maxMs: 80 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NegotiationError);
+    expect((err as NegotiationError).code).toBe('ERR_NEGOTIATION_TIMEOUT');
+    expect((err as Error).message).toMatch(/mem:silent within 300 ms/);
+    // 20 + 40 + 80 + 80 … ms: a handful of sends, not one and not hundreds.
+    expect(offers.length).toBeGreaterThanOrEqual(3);
+    expect(offers.length).toBeLessThanOrEqual(8);
+    await silent.close();
+  });
+
+  it('drops a peer that never negotiates after timeoutMs', async () => {
+    const t = mem(memNetwork());
+    const server = await listen(stack, t, { name: 'idle' }, { timeoutMs: 50 });
+    const raw = await t.connect(server.address);
+    await expect.poll(() => server.stats.timedOut).toBe(1);
+    await expect(raw.recv({ signal: AbortSignal.timeout(2000) })).rejects.toMatchObject({ code: 'ERR_CONN_CLOSED' });
+    await server.close();
+  });
+
+  it('honours an AbortSignal', async () => {
+    const t = mem(memNetwork());
+    const silent = await t.listen({ name: 'silent' });
+    const ac = new AbortController();
+    const pending = connect(stack, t, silent.address, { signal: ac.signal });
+    ac.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+    await silent.close();
+  });
+});
