@@ -4,6 +4,7 @@ import { BerthaError } from '@bertha/core';
 export type CcpErrorCode =
   | 'ERR_CCP_PARSE'
   | 'ERR_CCP_CHECK'
+  | 'ERR_CCP_INVALID_PROGRAM'
   | 'ERR_CCP_LIMIT'
   | 'ERR_CCP_ARITHMETIC'
   | 'ERR_CCP_IPC_DECODE'

@@ -81,6 +81,8 @@ interface Flow extends MachineState {
   readonly pendingControl: Map<number, number>;
   pendingCwnd: number | undefined;
   pendingRate: number | undefined;
+  /** Any of the above is set (keeps the per-ACK path short). */
+  hasStaged: boolean;
   /** The agent answered since CREATE was (re)sent. */
   answered: boolean;
   waitingSince: number;
@@ -147,6 +149,7 @@ export class Datapath {
       pendingControl: new Map(),
       pendingCwnd: undefined,
       pendingRate: undefined,
+      hasStaged: false,
       answered: false,
       waitingSince: now,
       lastCreate: -Infinity,
@@ -292,6 +295,7 @@ export class Datapath {
   }
 
   #stage(f: Flow, updates: readonly UpdateField[]): void {
+    f.hasStaged = true;
     for (const u of updates) {
       if (u.regType === RegType.Implicit) {
         if (u.regIndex === Implicit.Cwnd) f.pendingCwnd = u.value;
@@ -304,6 +308,8 @@ export class Datapath {
 
   /** Spec §4 step 2: a staged program change, then staged updates (pushing cwnd/rate now when non-zero). */
   #applyStaged(f: Flow, now: number): void {
+    if (!f.hasStaged) return;
+    f.hasStaged = false;
     if (f.staged !== undefined) {
       const cwnd = f.bank[Slot.implicit + Implicit.Cwnd]!;
       const rate = f.bank[Slot.implicit + Implicit.Rate]!;

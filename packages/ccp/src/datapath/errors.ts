@@ -7,7 +7,7 @@ import { CcpError } from '../errors.js';
  */
 export class InvalidProgramError extends CcpError {
   constructor(message: string) {
-    super('ERR_CCP_CHECK', `invalid datapath program: ${message}; recompile it with the agent's compiler`);
+    super('ERR_CCP_INVALID_PROGRAM', `invalid datapath program: ${message}; recompile it with the agent's compiler`);
   }
 }
 

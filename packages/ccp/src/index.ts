@@ -1,0 +1,11 @@
+/**
+ * @bertha/ccp — the Congestion Control Plane: the datapath language, the
+ * datapath runtime, libccp-compatible IPC, the agent and its algorithms.
+ */
+export * from './errors.js';
+export * from './program.js';
+export * from './lang/index.js';
+export * from './datapath/index.js';
+export * from './ipc/index.js';
+export * from './agent/index.js';
+export * from './algorithms/index.js';

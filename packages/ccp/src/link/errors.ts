@@ -1,0 +1,8 @@
+import { BerthaError } from '@bertha/core';
+
+/** A link trace could not be read or is not in mahimahi format. */
+export class TraceError extends BerthaError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_CCP_TRACE', message, options);
+  }
+}
