@@ -12,7 +12,8 @@ export type CcpErrorCode =
   | 'ERR_CCP_UNKNOWN_FLOW'
   | 'ERR_CCP_REPORT'
   | 'ERR_CCP_AGENT_UNREACHABLE'
-  | 'ERR_CCP_INVALID_UPDATE';
+  | 'ERR_CCP_INVALID_UPDATE'
+  | 'ERR_CCP_TRACE';
 
 export class CcpError extends BerthaError {
   declare readonly code: CcpErrorCode;

@@ -9,3 +9,6 @@ export * from './datapath/index.js';
 export * from './ipc/index.js';
 export * from './agent/index.js';
 export * from './algorithms/index.js';
+export * from './sim/index.js';
+export * from './link/index.js';
+export * from './plot/index.js';

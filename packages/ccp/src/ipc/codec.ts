@@ -2,6 +2,10 @@
  * Byte encoding of the IPC messages (spec §3), little-endian and packed, as
  * libccp and portus expect. Decoding checks every length and count before it
  * reads, so malformed input only ever raises `IpcDecodeError`.
+ *
+ * Both directions run once per report at the agent, so they write and read
+ * one DataView over the whole datagram directly: no per-message arrays,
+ * views or closures, and error texts are built only when something fails.
  */
 import { InvalidArgumentError, MessageTooLargeError } from '@bertha/core';
 import { CcpError, IpcDecodeError } from '../errors.js';
@@ -64,13 +68,18 @@ function sizeOf(msg: CcpMessage): number {
   }
 }
 
+const isU64 = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= MAX_VALUE;
+
 function u32(value: number, what: string): number {
   if (!Number.isInteger(value) || value < 0 || value >= TWO_32) throw new InvalidArgumentError(`${what} must be an integer in 0..2^32-1, got ${value}`);
   return value;
 }
 
-function u64(view: DataView, o: number, value: number, what: string): void {
-  if (!Number.isInteger(value) || value < 0 || value > MAX_VALUE) throw new InvalidArgumentError(`${what} must be an integer in 0..2^53-1, got ${value}`);
+function badU64(value: number, what: string): never {
+  throw new InvalidArgumentError(`${what} must be an integer in 0..2^53-1, got ${value}`);
+}
+
+function setU64(view: DataView, o: number, value: number): void {
   view.setUint32(o, value % TWO_32, true);
   view.setUint32(o + 4, Math.floor(value / TWO_32), true);
 }
@@ -82,11 +91,12 @@ function socketIdOf(msg: CcpMessage): number {
 }
 
 function writeUpdates(view: DataView, o: number, updates: readonly UpdateField[]): void {
-  for (const u of updates) {
+  for (let i = 0; i < updates.length; i++, o += UPDATE_FIELD_BYTES) {
+    const u = updates[i]!;
     view.setUint8(o, u.regType);
     view.setUint32(o + 1, u32(u.regIndex, 'regIndex'), true);
-    u64(view, o + 5, u.value, 'update value');
-    o += UPDATE_FIELD_BYTES;
+    if (!isU64(u.value)) badU64(u.value, 'update value');
+    setU64(view, o + 5, u.value);
   }
 }
 
@@ -97,20 +107,29 @@ function writeMessage(view: DataView, off: number, msg: CcpMessage, len: number)
   const b = off + HEADER_BYTES;
   switch (msg.type) {
     case 'create': {
-      const fields = [msg.initCwnd, msg.mss, msg.srcIp, msg.srcPort, msg.dstIp, msg.dstPort];
-      const names = ['initCwnd', 'mss', 'srcIp', 'srcPort', 'dstIp', 'dstPort'];
-      fields.forEach((v, i) => view.setUint32(b + 4 * i, u32(v, names[i] ?? ''), true));
+      view.setUint32(b, u32(msg.initCwnd, 'initCwnd'), true);
+      view.setUint32(b + 4, u32(msg.mss, 'mss'), true);
+      view.setUint32(b + 8, u32(msg.srcIp, 'srcIp'), true);
+      view.setUint32(b + 12, u32(msg.srcPort, 'srcPort'), true);
+      view.setUint32(b + 16, u32(msg.dstIp, 'dstIp'), true);
+      view.setUint32(b + 20, u32(msg.dstPort, 'dstPort'), true);
       const name = utf8.encode(msg.algorithm);
       // Always leave a NUL: portus panics on names without one.
       if (name.length >= ALG_NAME_BYTES) throw new InvalidArgumentError(`algorithm name "${msg.algorithm}" is ${name.length} bytes: at most ${ALG_NAME_BYTES - 1}`);
       new Uint8Array(view.buffer, view.byteOffset + b + 24, ALG_NAME_BYTES).set(name);
       return;
     }
-    case 'measure':
+    case 'measure': {
+      const { fields } = msg;
       view.setUint32(b, u32(msg.programUid, 'programUid'), true);
-      view.setUint32(b + 4, msg.fields.length, true);
-      msg.fields.forEach((v, i) => u64(view, b + 8 + 8 * i, v, `field ${i}`));
+      view.setUint32(b + 4, fields.length, true);
+      for (let i = 0, o = b + 8; i < fields.length; i++, o += 8) {
+        const v = fields[i]!;
+        if (!isU64(v)) badU64(v, `field ${i}`);
+        setU64(view, o, v);
+      }
       return;
+    }
     case 'close':
       return; // uid 0, n 0: the buffer is zeroed
     case 'install': {
@@ -141,28 +160,49 @@ function writeMessage(view: DataView, off: number, msg: CcpMessage, len: number)
   }
 }
 
-/** Encodes several messages back to back into one datagram. Throws `InvalidArgumentError` for values the wire cannot carry. */
-export function encodeMessages(msgs: readonly CcpMessage[]): Uint8Array {
-  const sizes = msgs.map((m) => {
-    const n = sizeOf(m);
-    if (n > MAX_MSG_BYTES) throw new MessageTooLargeError(n, MAX_MSG_BYTES, `${m.type} message`);
-    return n;
-  });
-  const total = sizes.reduce((a, b) => a + b, 0);
-  if (total > MAX_DATAGRAM_BYTES) throw new MessageTooLargeError(total, MAX_DATAGRAM_BYTES, 'IPC datagram');
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  let off = 0;
-  msgs.forEach((m, i) => {
-    const len = sizes[i]!;
-    writeMessage(view, off, m, len);
-    off += len;
-  });
-  return out;
+/** `sizeOf`, refusing a message longer than its u16 length field. */
+function checkedSize(msg: CcpMessage): number {
+  const n = sizeOf(msg);
+  if (n > MAX_MSG_BYTES) throw new MessageTooLargeError(n, MAX_MSG_BYTES, `${msg.type} message`);
+  return n;
 }
 
+/**
+ * Messages are written here, then copied out. A fresh small Uint8Array lives
+ * on the JS heap, but a DataView over it (or a fresh ArrayBuffer) costs a
+ * backing-store allocation several times the price of the whole encoding.
+ */
+const scratch = new Uint8Array(MAX_DATAGRAM_BYTES);
+const scratchView = new DataView(scratch.buffer);
+
+/** Encodes several messages back to back into one datagram. Throws `InvalidArgumentError` for values the wire cannot carry. */
+export function encodeMessages(msgs: readonly CcpMessage[]): Uint8Array {
+  let total = 0;
+  for (let i = 0; i < msgs.length; i++) total += checkedSize(msgs[i]!);
+  if (total > MAX_DATAGRAM_BYTES) throw new MessageTooLargeError(total, MAX_DATAGRAM_BYTES, 'IPC datagram');
+  scratch.fill(0, 0, total);
+  for (let i = 0, off = 0; i < msgs.length; i++) {
+    const m = msgs[i]!;
+    const len = sizeOf(m);
+    writeMessage(scratchView, off, m, len);
+    off += len;
+  }
+  return scratch.slice(0, total);
+}
+
+/** Encodes one message as a datagram of its own. */
 export function encodeMessage(msg: CcpMessage): Uint8Array {
-  return encodeMessages([msg]);
+  const len = checkedSize(msg);
+  scratch.fill(0, 0, len);
+  writeMessage(scratchView, 0, msg, len);
+  return scratch.slice(0, len); // a single message (< 64 KiB) always fits one datagram
+}
+
+/** Why one message is malformed; `decodeMessages` turns it into an `IpcDecodeError` that says where. */
+class Malformed extends Error {}
+
+function malformed(why: string): never {
+  throw new Malformed(why);
 }
 
 /** Reads a u64, saturating at 2^53 − 1 (see `MAX_VALUE`). */
@@ -172,97 +212,111 @@ function readU64(view: DataView, o: number): number {
   return v > MAX_VALUE ? MAX_VALUE : v;
 }
 
-function readUpdates(view: DataView, o: number, n: number, fail: (why: string) => never): UpdateField[] {
+function readUpdates(view: DataView, o: number, n: number): UpdateField[] {
   const updates: UpdateField[] = [];
   for (let i = 0; i < n; i++, o += UPDATE_FIELD_BYTES) {
     const u: UpdateField = { regType: view.getUint8(o) as RegType, regIndex: view.getUint32(o + 1, true), value: readU64(view, o + 5) };
     try {
       checkUpdate(u);
     } catch (err) {
-      fail(`update ${i}: ${(err as Error).message}`);
+      malformed(`update ${i}: ${(err as Error).message}`);
     }
     updates.push(u);
   }
   return updates;
 }
 
-function expectLength(len: number, want: number, what: string, fail: (why: string) => never): void {
-  if (len !== want) fail(`length ${len} does not match ${want} bytes for ${what}`);
+function wrongLength(len: number, want: number, what: string): never {
+  return malformed(`length ${len} does not match ${want} bytes for ${what}`);
 }
 
-/** Decodes one message; `view` spans exactly its `totalLen` bytes. */
-function decodeOne(view: DataView, fail: (why: string) => never): CcpMessage {
-  const type = view.getUint16(0, true);
-  const len = view.byteLength;
-  const socketId = view.getUint32(4, true);
-  const b = HEADER_BYTES;
-  const needsFlow = () => {
-    if (socketId === 0) fail('socket id 0: flows are numbered from 1');
-  };
+function flowId(socketId: number): number {
+  if (socketId === 0) malformed('socket id 0: flows are numbered from 1');
+  return socketId;
+}
+
+/** Decodes the message of `len` bytes at `off` (its length field already checked against the datagram). */
+function decodeOne(bytes: Uint8Array, view: DataView, off: number, len: number): CcpMessage {
+  const type = view.getUint16(off, true);
+  const socketId = view.getUint32(off + 4, true);
+  const b = off + HEADER_BYTES;
   switch (type) {
     case MsgType.Create: {
-      expectLength(len, CREATE_BYTES, 'CREATE', fail);
-      needsFlow();
-      const nameBytes = new Uint8Array(view.buffer, view.byteOffset + b + 24, ALG_NAME_BYTES);
+      if (len !== CREATE_BYTES) wrongLength(len, CREATE_BYTES, 'CREATE');
+      flowId(socketId);
+      const nameBytes = bytes.subarray(b + 24, b + 24 + ALG_NAME_BYTES);
       const nul = nameBytes.indexOf(0);
       let algorithm: string;
       try {
         algorithm = utf8Strict.decode(nul < 0 ? nameBytes : nameBytes.subarray(0, nul));
       } catch {
-        fail('algorithm name is not valid UTF-8');
+        return malformed('algorithm name is not valid UTF-8');
       }
-      const f = (i: number) => view.getUint32(b + 4 * i, true);
-      return { type: 'create', socketId, initCwnd: f(0), mss: f(1), srcIp: f(2), srcPort: f(3), dstIp: f(4), dstPort: f(5), algorithm };
+      return {
+        type: 'create',
+        socketId,
+        initCwnd: view.getUint32(b, true),
+        mss: view.getUint32(b + 4, true),
+        srcIp: view.getUint32(b + 8, true),
+        srcPort: view.getUint32(b + 12, true),
+        dstIp: view.getUint32(b + 16, true),
+        dstPort: view.getUint32(b + 20, true),
+        algorithm,
+      };
     }
     case MsgType.Measure: {
-      if (len < MEASURE_HEAD) fail(`MEASURE of ${len} bytes is shorter than its ${MEASURE_HEAD}-byte head`);
-      needsFlow();
+      if (len < MEASURE_HEAD) malformed(`MEASURE of ${len} bytes is shorter than its ${MEASURE_HEAD}-byte head`);
+      flowId(socketId);
       const programUid = view.getUint32(b, true);
       const n = view.getUint32(b + 4, true);
-      if (n > Limits.maxReportRegisters) fail(`MEASURE with ${n} fields: at most ${Limits.maxReportRegisters}`);
-      expectLength(len, MEASURE_HEAD + 8 * n, `MEASURE with ${n} fields`, fail);
+      if (n > Limits.maxReportRegisters) malformed(`MEASURE with ${n} fields: at most ${Limits.maxReportRegisters}`);
+      const want = MEASURE_HEAD + 8 * n;
+      if (len !== want) wrongLength(len, want, `MEASURE with ${n} fields`);
       if (n === 0) return { type: 'close', socketId };
       const fields: number[] = [];
-      for (let i = 0; i < n; i++) fields.push(readU64(view, b + 8 + 8 * i));
+      for (let i = 0, o = b + 8; i < n; i++, o += 8) fields.push(readU64(view, o));
       return { type: 'measure', socketId, programUid, fields };
     }
     case MsgType.InstallExpr: {
-      if (len < INSTALL_HEAD) fail(`INSTALL_EXPR of ${len} bytes is shorter than its ${INSTALL_HEAD}-byte head`);
+      if (len < INSTALL_HEAD) malformed(`INSTALL_EXPR of ${len} bytes is shorter than its ${INSTALL_HEAD}-byte head`);
       const programUid = view.getUint32(b, true);
       const numEvents = view.getUint32(b + 4, true);
       const numInstrs = view.getUint32(b + 8, true);
-      if (numEvents > Limits.maxEvents) fail(`INSTALL_EXPR with ${numEvents} events: at most ${Limits.maxEvents}`);
-      if (numInstrs >= Limits.maxInstructions) fail(`INSTALL_EXPR with ${numInstrs} instructions: at most ${Limits.maxInstructions - 1}`);
-      expectLength(len, INSTALL_HEAD + EVENT_BYTES * numEvents + INSTRUCTION_BYTES * numInstrs, `${numEvents} events and ${numInstrs} instructions`, fail);
+      if (numEvents > Limits.maxEvents) malformed(`INSTALL_EXPR with ${numEvents} events: at most ${Limits.maxEvents}`);
+      if (numInstrs >= Limits.maxInstructions) malformed(`INSTALL_EXPR with ${numInstrs} instructions: at most ${Limits.maxInstructions - 1}`);
+      const want = INSTALL_HEAD + EVENT_BYTES * numEvents + INSTRUCTION_BYTES * numInstrs;
+      if (len !== want) wrongLength(len, want, `${numEvents} events and ${numInstrs} instructions`);
       try {
         const program = decodeProgramBody(view, b + 12, numEvents, numInstrs);
         checkProgram(program); // what the interpreter relies on beyond the wire format (DEF prologue, Report numbering)
         return { type: 'install', socketId, programUid, program };
       } catch (err) {
         if (!(err instanceof CcpError)) throw err;
-        return fail(`program ${programUid}: ${err.message}`);
+        return malformed(`program ${programUid}: ${err.message}`);
       }
     }
     case MsgType.UpdateFields: {
-      if (len < UPDATE_HEAD) fail(`UPDATE_FIELDS of ${len} bytes is shorter than its ${UPDATE_HEAD}-byte head`);
-      needsFlow();
+      if (len < UPDATE_HEAD) malformed(`UPDATE_FIELDS of ${len} bytes is shorter than its ${UPDATE_HEAD}-byte head`);
+      flowId(socketId);
       const n = view.getUint32(b, true);
-      expectLength(len, UPDATE_HEAD + UPDATE_FIELD_BYTES * n, `UPDATE_FIELDS with ${n} updates`, fail);
-      return { type: 'updateFields', socketId, updates: readUpdates(view, b + 4, n, fail) };
+      const want = UPDATE_HEAD + UPDATE_FIELD_BYTES * n;
+      if (len !== want) wrongLength(len, want, `UPDATE_FIELDS with ${n} updates`);
+      return { type: 'updateFields', socketId, updates: readUpdates(view, b + 4, n) };
     }
     case MsgType.ChangeProg: {
-      if (len < CHANGE_HEAD) fail(`CHANGE_PROG of ${len} bytes is shorter than its ${CHANGE_HEAD}-byte head`);
-      needsFlow();
+      if (len < CHANGE_HEAD) malformed(`CHANGE_PROG of ${len} bytes is shorter than its ${CHANGE_HEAD}-byte head`);
+      flowId(socketId);
       const programUid = view.getUint32(b, true);
       const n = view.getUint32(b + 4, true);
-      expectLength(len, CHANGE_HEAD + UPDATE_FIELD_BYTES * n, `CHANGE_PROG with ${n} updates`, fail);
-      return { type: 'changeProg', socketId, programUid, updates: readUpdates(view, b + 8, n, fail) };
+      const want = CHANGE_HEAD + UPDATE_FIELD_BYTES * n;
+      if (len !== want) wrongLength(len, want, `CHANGE_PROG with ${n} updates`);
+      return { type: 'changeProg', socketId, programUid, updates: readUpdates(view, b + 8, n) };
     }
     case MsgType.Ready:
-      expectLength(len, READY_BYTES, 'READY', fail);
+      if (len !== READY_BYTES) wrongLength(len, READY_BYTES, 'READY');
       return { type: 'ready', datapathId: view.getUint32(b, true) };
     default:
-      return fail(`unknown message type ${type}`);
+      return malformed(`unknown message type ${type}`);
   }
 }
 
@@ -271,21 +325,23 @@ function decodeOne(view: DataView, fail: (why: string) => never): CcpMessage {
  * nothing else) if any part is malformed; the whole datagram is then rejected.
  */
 export function decodeMessages(bytes: Uint8Array): CcpMessage[] {
-  if (bytes.length > MAX_DATAGRAM_BYTES) throw new IpcDecodeError(`datagram of ${bytes.length} bytes exceeds ${MAX_DATAGRAM_BYTES}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const size = bytes.length;
+  if (size > MAX_DATAGRAM_BYTES) throw new IpcDecodeError(`datagram of ${size} bytes exceeds ${MAX_DATAGRAM_BYTES}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, size);
   const msgs: CcpMessage[] = [];
   let off = 0;
-  while (off < bytes.length) {
-    const at = off;
-    const fail = (why: string): never => {
-      throw new IpcDecodeError(`message ${msgs.length} at byte ${at}: ${why}; datagram of ${bytes.length} bytes dropped`);
-    };
-    if (bytes.length - off < HEADER_BYTES) fail(`${bytes.length - off} bytes left, less than an ${HEADER_BYTES}-byte header`);
-    const len = view.getUint16(off + 2, true);
-    if (len < HEADER_BYTES) fail(`length field ${len} is smaller than the header`);
-    if (len > bytes.length - off) fail(`length field ${len} runs past the end (${bytes.length - off} bytes left): truncated`);
-    msgs.push(decodeOne(new DataView(bytes.buffer, bytes.byteOffset + off, len), fail));
-    off += len;
+  try {
+    while (off < size) {
+      if (size - off < HEADER_BYTES) malformed(`${size - off} bytes left, less than an ${HEADER_BYTES}-byte header`);
+      const len = view.getUint16(off + 2, true);
+      if (len < HEADER_BYTES) malformed(`length field ${len} is smaller than the header`);
+      if (len > size - off) malformed(`length field ${len} runs past the end (${size - off} bytes left): truncated`);
+      msgs.push(decodeOne(bytes, view, off, len));
+      off += len;
+    }
+  } catch (err) {
+    if (!(err instanceof Malformed)) throw err;
+    throw new IpcDecodeError(`message ${msgs.length} at byte ${off}: ${err.message}; datagram of ${size} bytes dropped`);
   }
   if (msgs.length === 0) throw new IpcDecodeError('empty datagram');
   return msgs;

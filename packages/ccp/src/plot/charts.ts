@@ -96,5 +96,7 @@ function chartSpec(size: ChartSize, rows: Row[], series: readonly { name: string
 
 function scaleOf(a: Axis): { type: 'linear' | 'log'; domain?: [number, number]; zero?: boolean } {
   const type = a.scale ?? 'linear';
-  return a.domain !== undefined ? { type, domain: [a.domain[0], a.domain[1]] } : { type, zero: false };
+  if (a.domain !== undefined) return { type, domain: [a.domain[0], a.domain[1]] };
+  // A fitted linear axis starts at the data, not at 0 (log axes never include 0).
+  return type === 'linear' ? { type, zero: false } : { type };
 }

@@ -102,7 +102,7 @@ describe('virtual timers', () => {
     for (let i = 1; i <= 10; i++) sim.at(i * 30, () => rto.arm(100));
     sim.run();
     expect(fired).toEqual([400]);
-    // Lazy re-arming queues far fewer entries than arms.
+    // Ten ACK callbacks and one expiry: the superseded deadlines ran nothing.
     expect(sim.events).toBe(11);
   });
 

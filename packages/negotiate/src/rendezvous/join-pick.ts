@@ -92,7 +92,8 @@ function toOffer(body: unknown): VariantOffer | undefined {
     cs.push({ name: c[0], capabilities: capabilities as Capability[] });
   }
   const chs: Choice[] = [];
-  for (const c of choices as unknown[]) {
+  for (const x of choices as unknown[]) {
+    const c = x as unknown[];
     if (!Array.isArray(c) || c.length !== 4 || !Number.isSafeInteger(c[0]) || (c[1] !== 0 && c[1] !== 1) || !isStr(c[2]) || !isStr(c[3])) return undefined;
     // Whether the proposer preferred this branch does not matter for running it.
     chs.push({ select: c[0] as number, branch: c[1], preferred: false, options: [c[2], c[3]] });

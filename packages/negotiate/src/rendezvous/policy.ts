@@ -54,22 +54,27 @@ export function chooseVariant(offers: readonly VariantOffer[], prefs: Preference
   const wanted = constraints(offers, prefs);
   let best = -1;
   offers.forEach((v, i) => {
-    const fits = v.choices.every((c) => {
-      const want = wanted.get(c.select);
-      return want === undefined || want(c.branch, c.options);
-    });
+    const fits =
+      v.choices.every((c) => wanted.get(c.select)?.(c.branch, c.options) !== false) &&
+      // A branch named inside a nested select needs the outer selects to reach it.
+      [...wanted].every(([id, want]) => !want.required || v.choices.some((c) => c.select === id));
     if (fits && (best < 0 || honoured(v) > honoured(offers[best] as VariantOffer))) best = i;
   });
   if (best < 0) throw new InvalidArgumentError(`no variant of the stack takes the branches ${JSON.stringify(prefs)}: they exclude each other`);
   return best;
 }
 
-type Want = (branch: 0 | 1, options: readonly [string, string]) => boolean;
+/** The test a variant's choice for one select must pass; `required`: the variant must contain that select. */
+type Want = ((branch: 0 | 1, options: readonly [string, string]) => boolean) & { required: boolean };
 
-function byBranch(b: Branch): Want {
-  if (b === 'first') return (branch) => branch === 0;
-  if (b === 'second') return (branch) => branch === 1;
-  return (branch, options) => options[branch] === b;
+function byBranch(b: Branch, required: boolean): Want {
+  const test =
+    b === 'first'
+      ? (branch: 0 | 1) => branch === 0
+      : b === 'second'
+        ? (branch: 0 | 1) => branch === 1
+        : (branch: 0 | 1, options: readonly [string, string]) => options[branch] === b;
+  return Object.assign(test, { required });
 }
 
 /** Per select id, the test a variant's choice must pass. */
@@ -81,7 +86,7 @@ function constraints(offers: readonly VariantOffer[], prefs: Preferences | undef
   const offered = (b: Branch, options: readonly [string, string]) => b === 'first' || b === 'second' || options.includes(b);
   const names = [...selects.values()].map((o) => `${o[0]}|${o[1]}`).join(', ') || 'none';
   if (typeof prefs === 'string') {
-    for (const [id, options] of selects) if (offered(prefs, options)) out.set(id, byBranch(prefs));
+    for (const [id, options] of selects) if (offered(prefs, options)) out.set(id, byBranch(prefs, prefs !== 'first' && prefs !== 'second'));
     if (out.size === 0 && selects.size > 0) {
       throw new InvalidArgumentError(`no select of the stack offers a branch named '${prefs}' (selects: ${names}): use a branch's name or 'first'/'second'`);
     }
@@ -93,7 +98,7 @@ function constraints(offers: readonly VariantOffer[], prefs: Preferences | undef
     const options = selects.get(id);
     if (options === undefined) throw new InvalidArgumentError(`preference ${id} names select ${id}, but the stack has ${selects.size} selects (${names})`);
     if (!offered(b, options)) throw new InvalidArgumentError(`select ${id} (${options[0]}|${options[1]}) has no branch named '${b}'`);
-    out.set(id, byBranch(b));
+    out.set(id, byBranch(b, true));
   });
   return out;
 }

@@ -1,0 +1,99 @@
+import { AbstractConn, twoSided, type CallOptions, type Chunnel, type Conn } from '@bertha/core';
+import { StoreUnavailableError, type RendezvousHandle, type RendezvousStore } from '../../src/rendezvous/index.js';
+import { layer } from '../helpers.js';
+
+/**
+ * An in-process broadcast medium: what one member sends reaches every other
+ * open member once, a turn of the event loop later (so messages are in
+ * flight while stacks switch).
+ */
+export class Bus {
+  readonly #members = new Set<BusConn>();
+
+  open(): Conn<Uint8Array> {
+    const conn = new BusConn(this.#members);
+    this.#members.add(conn);
+    return conn;
+  }
+}
+
+class BusConn extends AbstractConn<Uint8Array> {
+  readonly #members: Set<BusConn>;
+
+  constructor(members: Set<BusConn>) {
+    super();
+    this.#members = members;
+  }
+
+  deliver(msg: Uint8Array): void {
+    this.inbox.push(msg);
+  }
+
+  async sendBatch(msgs: readonly Uint8Array[], _opts?: CallOptions): Promise<void> {
+    this.assertOpen();
+    const copies = msgs.map((m) => new Uint8Array(m));
+    const to = [...this.#members].filter((m) => m !== this);
+    setImmediate(() => {
+      for (const m of to) for (const c of copies) m.deliver(c);
+    });
+  }
+
+  protected async onClose(): Promise<void> {
+    this.#members.delete(this);
+  }
+}
+
+/** A byte Chunnel offering capability `tag: <name>`, which garbles (and so drops) messages of any other tag. */
+export function tag<const N extends string>(name: N, wrapDelayMs = 0): Chunnel<Uint8Array, Uint8Array, N> {
+  const inner = layer(name, [twoSided('tag', name)]);
+  if (wrapDelayMs === 0) return inner;
+  return {
+    ...inner,
+    connectWrap: async (conn, ctx) => {
+      await new Promise((r) => setTimeout(r, wrapDelayMs));
+      return inner.connectWrap(conn, ctx);
+    },
+  };
+}
+
+/** A store that forwards to `store` until `kill()`, then fails every call as an unreachable store would. */
+export function killable(store: RendezvousStore): RendezvousStore & { kill(): void } {
+  let dead = false;
+  const gate =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      dead ? Promise.reject(new StoreUnavailableError('killed by the test')) : fn(...args);
+  return {
+    leaseMs: store.leaseMs,
+    tryInit: gate(store.tryInit.bind(store)),
+    heartbeat: gate(store.heartbeat.bind(store)),
+    state: gate(store.state.bind(store)),
+    leave: gate(store.leave.bind(store)),
+    startTransition: gate(store.startTransition.bind(store)),
+    stageAck: gate(store.stageAck.bind(store)),
+    commitIfReady: gate(store.commitIfReady.bind(store)),
+    subscribe: gate(store.subscribe.bind(store)),
+    close: () => Promise.resolve(),
+    kill: () => {
+      dead = true;
+    },
+  };
+}
+
+/** Resolves once `check()` holds, re-checking on every handle event and every few ms; rejects after `ms`. */
+export async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export const picked = (h: RendezvousHandle, name: string): boolean => h.pick.includes(name);
+
+/** Receives into `into` until the connection closes. */
+export function collect<D>(conn: Conn<D>, into: D[]): Promise<void> {
+  return (async () => {
+    for await (const m of conn) into.push(m);
+  })();
+}

@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import { makeStack, select, serialize } from '@bertha/core';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import {
+  IncompatiblePickError,
+  TransitionRefusedError,
+  join,
+  memoryStore,
+  numPeersAtMost,
+  redisStore,
+  type Joined,
+  type RendezvousStore,
+} from '../../src/rendezvous/index.js';
+import { Bus, collect, killable, picked, tag, until } from './join-helpers.js';
+
+const LEASE_MS = 400;
+interface Msg {
+  readonly from: string;
+  readonly n: number;
+}
+
+const both = () => makeStack(serialize<Msg>(), select(tag('tag-a'), tag('tag-b')));
+const onlyA = () => makeStack(serialize<Msg>(), tag('tag-a'));
+const policy = numPeersAtMost(1, { then: 'tag-a', otherwise: 'tag-b' });
+
+// Each member gets its own store object: for Redis, its own connections, as separate processes would.
+const backends: Array<[string, () => () => RendezvousStore]> = [
+  [
+    'memoryStore',
+    () => {
+      const store = memoryStore({ leaseMs: LEASE_MS });
+      return () => store;
+    },
+  ],
+  ['redisStore', () => () => redisStore(inject('redisUrl'), { leaseMs: LEASE_MS })],
+];
+
+const cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+function track<D>(j: Joined<D>, store: RendezvousStore): Joined<D> {
+  cleanup.push(() => store.close(), () => j.handle.leave());
+  return j;
+}
+
+describe.each(backends)('join over %s', (_label, backend) => {
+  it('switches both ways as participants join and leave (numPeersAtMost)', async () => {
+    const newStore = backend();
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    const storeA = newStore();
+    const a = track(await join(both(), { name, base: bus.open(), store: storeA, policy, member: 'a' }), storeA);
+    expect(a.handle.participants).toBe(1);
+    expect(a.handle.pick).toEqual(['serialize', 'tag-a']);
+    const counts: number[] = [];
+    a.handle.on('participants', (n) => counts.push(n));
+
+    const storeB = newStore();
+    const b = track(await join(both(), { name, base: bus.open(), store: storeB, policy, member: 'b' }), storeB);
+    await until(() => picked(a.handle, 'tag-b') && picked(b.handle, 'tag-b'), 'both on tag-b');
+
+    const storeC = newStore();
+    const c = track(await join(both(), { name, base: bus.open(), store: storeC, policy, member: 'c' }), storeC);
+    expect(c.handle.pick).toEqual(['serialize', 'tag-b']);
+    await until(() => a.handle.participants === 3, 'a counting 3');
+
+    // Everyone still hears everyone on the switched stack.
+    const atC: Msg[] = [];
+    void collect(c.conn, atC);
+    await a.conn.send({ from: 'a', n: 1 });
+    await b.conn.send({ from: 'b', n: 1 });
+    await until(() => atC.length === 2, 'c receiving from a and b');
+
+    await c.handle.leave();
+    await until(() => a.handle.participants === 2 && picked(a.handle, 'tag-b'), 'a counting 2, still on tag-b');
+    await b.handle.leave();
+    await until(() => a.handle.participants === 1 && picked(a.handle, 'tag-a'), 'a alone, back on tag-a');
+    expect(counts).toEqual([2, 3, 2, 1]);
+  });
+
+  it('counts a member that vanished out after its lease, and switches back', async () => {
+    const newStore = backend();
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    const storeA = newStore();
+    const a = track(await join(both(), { name, base: bus.open(), store: storeA, policy, member: 'a' }), storeA);
+    const storeB = killable(newStore());
+    track(await join(both(), { name, base: bus.open(), store: storeB, policy, member: 'b' }), storeB);
+    await until(() => picked(a.handle, 'tag-b'), 'a on tag-b');
+    // b's process stops talking to the store without leaving.
+    storeB.kill();
+    await until(() => a.handle.participants === 1 && picked(a.handle, 'tag-a'), 'a alone after b\'s lease, on tag-a');
+  });
+
+  it('rolls back a transition a member cannot run; the proposer gets a typed error and keeps its stack', async () => {
+    const newStore = backend();
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    const storeA = newStore();
+    const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
+    const storeB = newStore();
+    const b = track(await join(onlyA(), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
+    expect(b.handle.pick).toEqual(['serialize', 'tag-a']);
+
+    const err = await a.handle.prefer('tag-b').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(TransitionRefusedError);
+    expect(err).toMatchObject({ code: 'ERR_TRANSITION_REFUSED', reason: 'refused', by: 'b', proposed: ['serialize', 'tag-b'] });
+    expect(a.handle.pick).toEqual(['serialize', 'tag-a']);
+    await a.conn.send({ from: 'a', n: 7 });
+    expect(await b.conn.recv()).toEqual({ from: 'a', n: 7 });
+  });
+
+  it('rejects a joiner that cannot run the committed pick, naming what does not match', async () => {
+    const newStore = backend();
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    const storeA = newStore();
+    track(await join(makeStack(serialize<Msg>(), tag('tag-b')), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
+    const storeB = newStore();
+    cleanup.push(() => storeB.close());
+    const err = await join(onlyA(), { name, base: bus.open(), store: storeB, member: 'b' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(IncompatiblePickError);
+    expect((err as IncompatiblePickError).pick).toEqual(['serialize', 'tag-b']);
+    expect((err as IncompatiblePickError).incompatibilities[0]?.type).toBe('tag');
+    // It left again: only a counts.
+    expect((await storeA.state(name))?.participants).toBe(1);
+  });
+
+  it('has a peer that joins mid-transition adopt the new pick', async () => {
+    const newStore = backend();
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    // b takes a while to build tag-b, so the transition stays staged for a moment.
+    const slowB = () => makeStack(serialize<Msg>(), select(tag('tag-a'), tag('tag-b', 300)));
+    const storeA = newStore();
+    const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
+    const storeB = newStore();
+    track(await join(slowB(), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
+    const switching = a.handle.prefer('tag-b');
+    const watcher = newStore();
+    cleanup.push(() => watcher.close());
+    for (;;) {
+      if ((await watcher.state(name))?.pending !== undefined) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const storeC = newStore();
+    const c = track(await join(both(), { name, base: bus.open(), store: storeC, member: 'c' }), storeC);
+    expect(c.handle.pick).toEqual(['serialize', 'tag-b']);
+    await switching;
+    expect(a.handle.pick).toEqual(['serialize', 'tag-b']);
+  });
+
+  it('loses nothing sent before, during or after transitions', async () => {
+    const newStore = backend();
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    const storeA = newStore();
+    const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
+    const storeB = newStore();
+    const b = track(await join(both(), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
+    const atA: Msg[] = [];
+    const atB: Msg[] = [];
+    void collect(a.conn, atA);
+    void collect(b.conn, atB);
+
+    const N = 300;
+    const send = async (j: Joined<Msg>, from: string) => {
+      for (let n = 0; n < N; n++) {
+        await j.conn.send({ from, n });
+        if (n % 10 === 0) await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    const flows = Promise.all([send(a, 'a'), send(b, 'b')]);
+    await until(() => atB.length > 50, 'first messages');
+    await a.handle.prefer('tag-b');
+    await until(() => atB.length > 150, 'more messages');
+    await b.handle.trigger(['serialize', 'tag-a']);
+    await flows;
+    await until(() => atA.length === N && atB.length === N, 'every message');
+    const ns = (msgs: Msg[], from: string) => msgs.filter((m) => m.from === from).map((m) => m.n).sort((x, y) => x - y);
+    const all = Array.from({ length: N }, (_, i) => i);
+    expect(ns(atB, 'a')).toEqual(all);
+    expect(ns(atA, 'b')).toEqual(all);
+    await until(() => picked(a.handle, 'tag-a'), 'a back on tag-a');
+  });
+});
