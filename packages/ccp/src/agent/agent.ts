@@ -83,11 +83,12 @@ export const defaultLogger: Logger = (level, message, error) => {
 
 const MAX_UPDATE_VALUE = Number.MAX_SAFE_INTEGER;
 
-function updateValue(what: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0 || value > MAX_UPDATE_VALUE) {
-    throw new CcpError('ERR_CCP_INVALID_UPDATE', `${what} must be a finite number in 0..2^53-1, got ${value}`);
+/** Rounds and saturates at the wire's largest value (a window or rate that large means "unlimited"). */
+export function updateValue(what: string, value: number): number {
+  if (Number.isNaN(value) || value < 0) {
+    throw new CcpError('ERR_CCP_INVALID_UPDATE', `${what} must be a non-negative number, got ${value}`);
   }
-  return Math.round(value);
+  return Math.min(Math.round(value), MAX_UPDATE_VALUE);
 }
 
 /** The `DatapathHandle` of one flow: turns calls into CHANGE_PROG / UPDATE_FIELDS. */

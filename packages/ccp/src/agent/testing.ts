@@ -4,6 +4,7 @@
  */
 import { CcpError } from '../errors.js';
 import type { DatapathHandle, FieldUpdates, FlowInfo } from './algorithm.js';
+import { updateValue } from './agent.js';
 import { reportLayout, type Report } from './report.js';
 
 export function flowInfo(overrides: Partial<FlowInfo> = {}): FlowInfo {
@@ -44,9 +45,12 @@ export function recordingHandle<P extends string = string>(
       h.programs.push({ name, controls });
     },
     updateField(u: FieldUpdates): void {
-      h.updates.push(u);
-      if (u.cwnd !== undefined) h.cwnd = u.cwnd;
-      if (u.rate !== undefined) h.rate = u.rate;
+      // Normalised as the agent's real handle does before a value goes on the wire.
+      const cwnd = u.cwnd === undefined ? undefined : updateValue('cwnd', u.cwnd);
+      const rate = u.rate === undefined ? undefined : updateValue('rate', u.rate);
+      h.updates.push({ ...u, ...(cwnd === undefined ? {} : { cwnd }), ...(rate === undefined ? {} : { rate }) });
+      if (cwnd !== undefined) h.cwnd = cwnd;
+      if (rate !== undefined) h.rate = rate;
     },
   };
   return h;

@@ -109,16 +109,14 @@ export abstract class WindowFlow implements Flow {
   }
 
   protected reactToLoss(m: Measurements): void {
-    if (m.loss > 0 || m.sacked > 0) {
-      if (m.loss > 0 && this.lossDeficit === 0) {
-        this.reduce(m);
-        this.cwnd = Math.max(this.cwnd, 2 * this.mss);
-        this.ssthresh = this.cwnd;
-      }
-      this.lossDeficit += m.sacked + m.loss;
-    } else {
-      this.lossDeficit = Math.max(0, this.lossDeficit - Math.floor(m.acked / this.mss));
+    // Acks in the same report as a loss still drain the previous episode: a window acked since then makes this loss a new one.
+    this.lossDeficit = Math.max(0, this.lossDeficit - Math.floor(m.acked / this.mss));
+    if (m.loss > 0 && this.lossDeficit === 0) {
+      this.reduce(m);
+      this.cwnd = Math.max(this.cwnd, 2 * this.mss);
+      this.ssthresh = this.cwnd;
     }
+    this.lossDeficit += m.sacked + m.loss;
   }
 
   protected onTimeout(): void {

@@ -147,8 +147,19 @@ export function describeAlgorithmCompliance(subject: ComplianceSubject): void {
         const f = new ModelFlow(subject.algorithm());
         grow(f);
         const before = f.cwnd;
-        expect(f.round({ loss: 1, sacked: 2 })).toBe(true);
+        // Three duplicate ACKs: nothing new acked in order, three packets SACKed, one lost.
+        expect(f.round({ acked: 0, sacked: 3, loss: 1 })).toBe(true);
         expect(f.cwnd).toBeLessThan(before);
+      });
+
+      it('reduces again on a loss in each of consecutive RTTs (each a new loss episode once a window is acked)', () => {
+        const f = new ModelFlow(subject.algorithm());
+        grow(f);
+        f.round({ loss: 1 });
+        const afterFirst = f.cwnd;
+        // Every round acks a whole window and loses one packet: the datapath reports them together.
+        for (let i = 0; i < 3; i++) f.round({ loss: 1 });
+        expect(f.cwnd).toBeLessThan(afterFirst);
       });
 
       it('reduces cwnd on a timeout report', () => {
@@ -222,9 +233,9 @@ export function describeAlgorithmCompliance(subject: ComplianceSubject): void {
       pump();
       const sid = dp.createFlow({ initCwnd: INIT_CWND, mss: MSS, srcIp: 1, srcPort: 2, dstIp: 3, dstPort: 4, algorithm: algorithm.name });
       pump();
-      // 20 RTTs of ACKs, one per MSS of the window, plus a loss in the middle (so datapath slow start reports too).
+      // 20 RTTs of up to 20 ACKs, plus a loss in the middle (so datapath slow start reports too).
       for (let i = 0; i < 20; i++) {
-        const acks = Math.max(1, Math.floor(cwnd / MSS));
+        const acks = Math.min(20, Math.max(1, Math.floor(cwnd / MSS)));
         for (let a = 0; a < acks; a++) {
           now += Math.floor(BASE_RTT / acks);
           const lost = i === 10 && a === 0 ? 1 : 0;

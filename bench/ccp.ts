@@ -1,0 +1,355 @@
+/**
+ * CCP costs (GitHub issue 4), each next to its baseline from the same run:
+ *
+ * (a) IPC round trip over Unix datagram sockets, with the agent in another
+ *     process (as in the paper, both ends have a core): the datapath encodes a
+ *     MEASURE, the agent decodes it, runs Reno and answers UPDATE_FIELDS, the
+ *     datapath decodes that. Baselines: a bare unix-dgram echo of the same
+ *     bytes (the transport floor), and the paper's 30 µs for C and Rust.
+ *     Kinds alternate round by round so machine noise hits them alike.
+ * (b) Agent throughput: 10,000 Reno flows each reporting every 10 ms of
+ *     virtual time, fed to the agent in this process as fast as it takes
+ *     them. Baselines: the 200,000/s target, the 1,000,000/s those flows need
+ *     in real time, and decoding the same datagrams alone.
+ * (c) Datapath runtime per ACK: the interpreter running Reno's default
+ *     program (the generic per-RTT report), and a Reno that moves Cwnd in the
+ *     datapath, each against the same arithmetic written natively in TS.
+ *
+ *   pnpm bench ccp [--rounds 20000] [--seconds 3]
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  AgentCore,
+  compile,
+  createAgent,
+  Datapath,
+  decodeMessages,
+  encodeMessage,
+  GENERIC_PROGRAMS,
+  openAgentSocket,
+  openDatapathSocket,
+  reno,
+  type IpcChannel,
+  type Primitives,
+} from '@bertha/ccp';
+import { percentile, report, result, type Result } from './lib/results.js';
+
+const MSS = 1448;
+const RTT_US = 10_000;
+
+/** The unix-dgram addon @bertha/ccp uses, for the bare baseline. */
+interface RawSocket {
+  bind(path: string): void;
+  send(buf: Buffer, offset: number, length: number, path: string, cb?: (err?: Error) => void): void;
+  on(event: 'message', cb: (buf: Buffer, rinfo: { path?: string }) => void): void;
+  close(): void;
+}
+const unixDgram = createRequire(new URL('../packages/ccp/package.json', import.meta.url))('unix-dgram') as {
+  createSocket(type: 'unix_dgram'): RawSocket;
+};
+
+function rawSocket(path: string): RawSocket {
+  const s = unixDgram.createSocket('unix_dgram');
+  s.bind(path);
+  return s;
+}
+
+/** One MEASURE of the generic program's 10 fields: acked sacked loss timeout rtt minrtt inflight ecn rate cwnd. */
+const measureOf = (socketId: number, programUid: number, loss = 0): Uint8Array =>
+  encodeMessage({ type: 'measure', socketId, programUid, fields: [10 * MSS, 0, loss, 0, RTT_US, RTT_US, 10, 0, 1_448_000, 10 * MSS] });
+
+// ---------------------------------------------------------------- (a) peer process
+
+interface PeerPaths {
+  agent: string;
+  echo: string;
+}
+
+/** The other process: the real agent (Reno) on one socket, a bare echo on another. */
+async function runPeer(dir: string): Promise<void> {
+  const paths: PeerPaths = { agent: join(dir, 'agent'), echo: join(dir, 'echo') };
+  const agent = createAgent({ algorithms: [reno()], channel: await openAgentSocket({ path: paths.agent }), log: () => {} });
+  const echo = rawSocket(paths.echo);
+  echo.on('message', (buf, rinfo) => echo.send(buf, 0, buf.length, rinfo.path ?? ''));
+  process.on('message', () => {
+    echo.close();
+    void agent.close().then(() => process.exit(0));
+  });
+  process.send?.(paths);
+}
+
+// ---------------------------------------------------------------- (a) round trips
+
+type RoundTrip = () => Promise<void>;
+
+/** A round trip through our datapath socket to the agent: encode MEASURE, agent runs Reno, decode UPDATE_FIELDS. */
+async function agentRoundTrip(agentPath: string, path: string): Promise<{ rt: RoundTrip; channel: IpcChannel }> {
+  const channel = await openDatapathSocket({ agentPath, path });
+  let uid = 0;
+  let wake: () => void = () => {};
+  channel.onDatagram((bytes) => {
+    for (const m of decodeMessages(bytes)) if (m.type === 'changeProg') uid = m.programUid;
+    wake();
+  });
+  const replied = (): Promise<void> => new Promise((resolve) => (wake = resolve));
+  // READY makes the agent install its programs; CREATE makes it choose one for flow 1.
+  let next = replied();
+  channel.send(encodeMessage({ type: 'ready', datapathId: 1 }));
+  channel.send(encodeMessage({ type: 'create', socketId: 1, initCwnd: 10 * MSS, mss: MSS, srcIp: 1, srcPort: 2, dstIp: 3, dstPort: 4, algorithm: 'reno' }));
+  while (uid === 0) {
+    await next;
+    next = replied();
+  }
+  let i = 0;
+  const rt = (): Promise<void> => {
+    const done = replied();
+    // An occasional loss keeps Reno's window in a realistic range over many rounds.
+    channel.send(measureOf(1, uid, ++i % 100 === 0 ? 1 : 0));
+    return done;
+  };
+  return { rt, channel };
+}
+
+/** The same MEASURE bytes to a bare unix-dgram echo and back: the transport floor. */
+function echoRoundTrip(echoPath: string, path: string): { rt: RoundTrip; socket: RawSocket } {
+  const socket = rawSocket(path);
+  const bytes = Buffer.from(measureOf(1, 1));
+  let wake: () => void = () => {};
+  socket.on('message', () => wake());
+  const rt = (): Promise<void> => {
+    const done = new Promise<void>((resolve) => (wake = resolve));
+    socket.send(bytes, 0, bytes.length, echoPath);
+    return done;
+  };
+  return { rt, socket };
+}
+
+async function ipcRoundTrips(rounds: number): Promise<Result[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'ccp-bench-'));
+  let peer: ChildProcess | undefined;
+  try {
+    peer = fork(fileURLToPath(import.meta.url), ['--peer', dir], { execArgv: process.execArgv, stdio: 'inherit' });
+    const paths = await new Promise<PeerPaths>((resolve, reject) => {
+      peer!.once('message', (m) => resolve(m as PeerPaths));
+      peer!.once('exit', (code) => reject(new Error(`the agent process exited with ${code}`)));
+    });
+    const agent = await agentRoundTrip(paths.agent, join(dir, 'dp'));
+    const echo = echoRoundTrip(paths.echo, join(dir, 'raw'));
+    const kinds = { agent: agent.rt, echo: echo.rt };
+    const samples: Record<keyof typeof kinds, number[]> = { agent: [], echo: [] };
+    const warmup = 2_000;
+    for (let i = 0; i < warmup + rounds; i++) {
+      for (const kind of ['agent', 'echo'] as const) {
+        const t0 = performance.now();
+        await kinds[kind]();
+        if (i >= warmup) samples[kind].push((performance.now() - t0) * 1000);
+      }
+    }
+    await agent.channel.close();
+    echo.socket.close();
+    peer.send('stop');
+    await new Promise((resolve) => peer!.once('exit', resolve));
+    const a = samples.agent.sort((x, y) => x - y);
+    const e = samples.echo.sort((x, y) => x - y);
+    const row = (p: number): Result =>
+      result(`(a) IPC round trip p${p}: agent (codec + Reno, other process) vs bare unix-dgram echo`, percentile(a, p), percentile(e, p), 'µs');
+    return [row(50), row(95), row(99), result('(a) IPC round trip p95 vs the paper\'s 30 µs (C, Rust)', percentile(a, 95), 30, 'µs')];
+  } finally {
+    if (peer !== undefined && peer.exitCode === null) peer.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- (b) agent throughput
+
+function agentThroughput(flows: number, seconds: number): Result[] {
+  let now = 0;
+  let uid = 0;
+  let replies = 0;
+  // The agent keeps the first `send` it is given for a peer: one function serves set-up (learning the uid) and the run.
+  const send = (d: Uint8Array): void => {
+    replies += 1;
+    if (uid === 0) for (const m of decodeMessages(d)) if (m.type === 'changeProg') uid = m.programUid;
+  };
+  const agent = new AgentCore({ algorithms: [reno()], clock: () => now, log: () => {} });
+  agent.handleDatagram('dp', encodeMessage({ type: 'ready', datapathId: 1 }), send);
+  for (let sid = 1; sid <= flows; sid++) {
+    const create = encodeMessage({ type: 'create', socketId: sid, initCwnd: 10 * MSS, mss: MSS, srcIp: 1, srcPort: sid, dstIp: 2, dstPort: 80, algorithm: 'reno' });
+    agent.handleDatagram('dp', create, send);
+  }
+  // One MEASURE per flow per round; 1 % of them report a loss.
+  const reports = Array.from({ length: flows }, (_, i) => measureOf(i + 1, uid, i % 100 === 0 ? 1 : 0));
+
+  /** Runs `each` over every report, round after round, for `ms`; returns items per second. */
+  const perSecond = (ms: number, each: (d: Uint8Array) => void): number => {
+    const start = performance.now();
+    let handled = 0;
+    while (performance.now() - start < ms) {
+      now += RTT_US;
+      for (const r of reports) each(r);
+      handled += flows;
+    }
+    return handled / ((performance.now() - start) / 1000);
+  };
+  const handle = (d: Uint8Array): void => agent.handleDatagram('dp', d, send);
+  perSecond(300, handle); // warm up
+  perSecond(200, decodeMessages);
+  const before = { ...agent.stats, replies };
+  const agentRate = perSecond(seconds * 1000, handle);
+  const decodeRate = perSecond((seconds * 1000) / 2, decodeMessages);
+  const dropped = agent.stats.algorithmErrors + agent.stats.staleReports + agent.stats.malformedReports + agent.stats.unknownFlow;
+  if (dropped > 0 || agent.stats.reports === before.reports || replies === before.replies) throw new Error(`agent throughput run is broken: ${JSON.stringify(agent.stats)}`);
+  const label = `${flows.toLocaleString('en')} Reno flows, in process`;
+  return [
+    result(`(b) agent reports/s, ${label} vs the 200,000/s target`, agentRate, 200_000, 'reports/s'),
+    result(`(b) agent reports/s, ${label} vs their real-time need (every 10 ms)`, agentRate, flows * (1e6 / RTT_US), 'reports/s'),
+    result('(b) agent reports/s vs decoding the same datagrams only', agentRate, decodeRate, 'reports/s'),
+  ];
+}
+
+// ---------------------------------------------------------------- (c) runtime per ACK
+
+/** Reno in the datapath: grow Cwnd by one MSS per window, halve it on loss (and report the loss). */
+const RENO_IN_DATAPATH = `
+(def (Report (volatile loss 0)) (mss 1448))
+(when true (:= Cwnd (+ Cwnd (/ (* mss Ack.bytes_acked) Cwnd))) (:= Report.loss Ack.lost_pkts_sample) (fallthrough))
+(when (> Report.loss 0) (:= Cwnd (max (/ Cwnd 2) (* 2 mss))) (report))`;
+
+interface AckTarget {
+  ack(prims: Primitives, now: number): void;
+  readonly cwnd: number;
+}
+
+/** The interpreter with `source` installed on one flow. */
+function interpreted(source: string): AckTarget & { instructions: number } {
+  const program = compile(source);
+  let cwnd = 10 * MSS;
+  let time = 0;
+  const dp = new Datapath({ now: () => time, setCwnd: (_id, b) => (cwnd = b), setRate: () => {}, send: sink });
+  dp.install(1, program);
+  const sid = dp.createFlow({ initCwnd: cwnd, mss: MSS, srcIp: 1, srcPort: 2, dstIp: 3, dstPort: 4, algorithm: 'reno' });
+  dp.handleMessage({ type: 'changeProg', socketId: sid, programUid: 1, updates: [] });
+  return {
+    instructions: program.instructions.length,
+    ack: (prims, now) => {
+      time = now;
+      dp.invoke(sid, prims);
+    },
+    get cwnd() {
+      return cwnd;
+    },
+  };
+}
+
+const NO_RTT = 0xffff_ffff;
+
+/** Where both sides of (c) send their reports. */
+let reportBytes = 0;
+const sink = (bytes: Uint8Array): boolean => {
+  reportBytes += bytes.length;
+  return true;
+};
+
+/** GENERIC_PROGRAMS.rtt written natively: the same fold, the same report once per RTT or on loss. */
+function nativeGeneric(): AckTarget {
+  let acked = 0, sacked = 0, loss = 0, timeout = 0, rtt = 0, minrtt = NO_RTT, inflight = 0, ecn = 0, rate = 0, cwnd = 0;
+  let timeZero = 0;
+  return {
+    ack: (p, now) => {
+      const rttSample = p.rttSampleUs || NO_RTT;
+      acked += p.bytesAcked ?? 0;
+      sacked += p.packetsMisordered ?? 0;
+      loss += p.lostPktsSample ?? 0;
+      timeout = p.wasTimeout === true ? 1 : 0;
+      rtt = rttSample;
+      minrtt = Math.min(minrtt, rttSample);
+      inflight = p.packetsInFlight ?? 0;
+      ecn += p.ecnBytes ?? 0;
+      rate = Math.max(rate, Math.min(p.rateIncoming ?? 0, p.rateOutgoing ?? 0));
+      cwnd = p.cwnd;
+      if (timeout !== 0 || loss > 0 || now - timeZero > rttSample) {
+        timeZero = now;
+        sink(encodeMessage({ type: 'measure', socketId: 1, programUid: 1, fields: [acked, sacked, loss, timeout, rtt, minrtt, inflight, ecn, rate, cwnd] }));
+        acked = sacked = loss = timeout = rtt = inflight = ecn = rate = cwnd = 0;
+        minrtt = NO_RTT;
+      }
+    },
+    cwnd: 10 * MSS, // the generic program leaves Cwnd as it is
+  };
+}
+
+/** RENO_IN_DATAPATH written natively. */
+function nativeReno(): AckTarget {
+  let cwnd = 10 * MSS;
+  return {
+    ack: (p) => {
+      cwnd = p.cwnd + Math.floor((MSS * (p.bytesAcked ?? 0)) / p.cwnd);
+      const loss = p.lostPktsSample ?? 0;
+      if (loss > 0) {
+        cwnd = Math.max(Math.floor(cwnd / 2), 2 * MSS);
+        sink(encodeMessage({ type: 'measure', socketId: 1, programUid: 1, fields: [loss] }));
+      }
+    },
+    get cwnd() {
+      return cwnd;
+    },
+  };
+}
+
+/** ns per ACK: an ACK every 10 µs (a per-RTT report every 1,000 ACKs), a loss every 5,000; median of alternating blocks. */
+function perAck(a: AckTarget, b: AckTarget): [number, number] {
+  const prims = { cwnd: 10 * MSS, bytesAcked: MSS, packetsAcked: 1, packetsInFlight: 10, rttSampleUs: RTT_US, rateIncoming: 1_448_000, rateOutgoing: 1_448_000, lostPktsSample: 0 };
+  const run = (t: AckTarget, n: number): number => {
+    let now = 0;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      now += 10;
+      prims.cwnd = t.cwnd;
+      prims.lostPktsSample = i % 5000 === 4999 ? 1 : 0;
+      t.ack(prims, now);
+    }
+    return Number(process.hrtime.bigint() - t0) / n;
+  };
+  run(a, 200_000);
+  run(b, 200_000);
+  const sa: number[] = [];
+  const sb: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    sa.push(run(a, 500_000));
+    sb.push(run(b, 500_000));
+  }
+  const median = (s: number[]): number => percentile(s.sort((x, y) => x - y), 50);
+  return [median(sa), median(sb)];
+}
+
+function runtimeCosts(): Result[] {
+  const generic = interpreted(GENERIC_PROGRAMS.rtt);
+  const inDatapath = interpreted(RENO_IN_DATAPATH);
+  const [g, gn] = perAck(generic, nativeGeneric());
+  const [r, rn] = perAck(inDatapath, nativeReno());
+  if (reportBytes === 0) throw new Error('the runtime benchmark sent no reports');
+  return [
+    result(`(c) runtime ns/ACK, Reno's default program (generic per-RTT, ${generic.instructions} instr.) vs native TS`, g, gn, 'ns'),
+    result(`(c) runtime ns/ACK, Reno moving Cwnd in the datapath (${inDatapath.instructions} instr.) vs native TS`, r, rn, 'ns'),
+  ];
+}
+
+// ---------------------------------------------------------------- main
+
+const peerAt = process.argv.indexOf('--peer');
+if (peerAt >= 0) {
+  await runPeer(process.argv[peerAt + 1]!);
+} else {
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '20000' }, seconds: { type: 'string', default: '3' }, flows: { type: 'string', default: '10000' } } });
+  const results = [...(await ipcRoundTrips(Number(values.rounds))), ...agentThroughput(Number(values.flows), Number(values.seconds)), ...runtimeCosts()];
+  report('ccp', results);
+  // Absolute figures move with machine load; the ratios to same-run baselines move much less.
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
