@@ -12,7 +12,8 @@ import { makeStack, noop, transport, wrap, type Conn, type Listener, type Transp
 export const UDP_BUFFER = 4 * 1024 * 1024;
 
 export type Kind = Exclude<TransportKind, 'mem'>;
-export type Mode = 'raw' | 'noop1' | 'noop5';
+/** raw: the Node socket; conn: our base connection, no Chunnel; noopN: a stack of N no-op Chunnels over it. */
+export type Mode = 'raw' | 'conn' | 'noop1' | 'noop5';
 
 export interface Link {
   send(b: Uint8Array): Promise<void> | void;
@@ -36,7 +37,7 @@ export interface PeerReady {
 export const ACK_EVERY = 16;
 
 
-function stackOf(mode: Exclude<Mode, 'raw'>) {
+function stackOf(mode: 'noop1' | 'noop5') {
   return mode === 'noop1' ? makeStack(noop()) : makeStack(noop(), noop(), noop(), noop(), noop());
 }
 
@@ -89,9 +90,8 @@ function udpLink(sock: UdpSocket, port: number, host: string): Link {
 
 /** Opens a client link to a server started by `serve`. */
 export async function dial(kind: Kind, mode: Mode, addr: Addr): Promise<Link> {
-  if (mode !== 'raw') {
-    return connLink(await wrap(stackOf(mode), await baseConnect(kind, addr)));
-  }
+  if (mode === 'conn') return connLink(await baseConnect(kind, addr));
+  if (mode !== 'raw') return connLink(await wrap(stackOf(mode), await baseConnect(kind, addr)));
   if (kind === 'udp') {
     const sock = createSocket({ type: 'udp4', recvBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER });
     await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
@@ -106,9 +106,9 @@ export async function dial(kind: Kind, mode: Mode, addr: Addr): Promise<Link> {
 export async function serve(kind: Kind, mode: Mode, path: string, onPeer: (l: Link) => void): Promise<{ addr: Addr; close(): Promise<void> }> {
   if (mode !== 'raw') {
     const listener: Listener<unknown> = await baseListen(kind, path);
-    const stack = stackOf(mode);
+    const stack = mode === 'conn' ? undefined : stackOf(mode);
     void (async () => {
-      for await (const c of listener) onPeer(connLink(await wrap(stack, c, { role: 'server' })));
+      for await (const c of listener) onPeer(connLink(stack ? await wrap(stack, c, { role: 'server' }) : c));
     })().catch(() => undefined);
     const a = listener.address;
     const port = typeof a === 'object' && a !== null && 'port' in a && typeof a.port === 'number' ? a.port : 0;

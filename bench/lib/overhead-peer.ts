@@ -42,7 +42,7 @@ function sink(l: Link): void {
   });
 }
 
-const modes: Mode[] = ['raw', 'noop1', 'noop5'];
+const modes: Mode[] = ['raw', 'conn', 'noop1', 'noop5'];
 const ready: PeerReady = { echo: {} as Record<Mode, Addr>, sink: {} as Record<Mode, Addr> };
 for (const mode of modes) {
   const path = (task: string): string => join(tmpdir(), `bertha-overhead-${process.pid}-${task}-${mode}.sock`);
