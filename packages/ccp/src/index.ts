@@ -12,3 +12,4 @@ export * from './algorithms/index.js';
 export * from './sim/index.js';
 export * from './link/index.js';
 export * from './plot/index.js';
+export * from './transport/index.js';

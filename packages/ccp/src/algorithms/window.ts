@@ -38,8 +38,8 @@ export abstract class WindowFlow implements Flow {
   /** Latest RTT sample, µs (0 before the first). */
   protected rtt = 0;
   private inDatapathSlowStart = false;
-  /** Packets still to be acknowledged from the current loss episode; no second reduction until it drains. */
-  private lossDeficit = 0;
+  /** Agent time of the last loss reduction, µs. */
+  private lastCutUs: number | undefined;
   private readonly reportMode: ReportMode;
   private readonly slowStartMode: SlowStartMode;
 
@@ -108,21 +108,24 @@ export abstract class WindowFlow implements Flow {
     return acked - room;
   }
 
+  /**
+   * One reduction per loss episode: losses reported within one RTT of the
+   * last cut belong to it. Time, not acknowledged packets, ends an episode,
+   * so heavy loss that stalls cumulative acks still gets its next cut.
+   */
   protected reactToLoss(m: Measurements): void {
-    // Acks in the same report as a loss still drain the previous episode: a window acked since then makes this loss a new one.
-    this.lossDeficit = Math.max(0, this.lossDeficit - Math.floor(m.acked / this.mss));
-    if (m.loss > 0 && this.lossDeficit === 0) {
-      this.reduce(m);
-      this.cwnd = Math.max(this.cwnd, 2 * this.mss);
-      this.ssthresh = this.cwnd;
-    }
-    this.lossDeficit += m.sacked + m.loss;
+    if (m.loss === 0) return;
+    if (this.lastCutUs !== undefined && m.time - this.lastCutUs < this.rtt) return;
+    this.reduce(m);
+    this.cwnd = Math.max(this.cwnd, 2 * this.mss);
+    this.ssthresh = this.cwnd;
+    this.lastCutUs = m.time;
   }
 
   protected onTimeout(): void {
     this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
     this.cwnd = this.initCwnd;
-    this.lossDeficit = 0;
+    this.lastCutUs = undefined;
     this.reset();
   }
 

@@ -38,16 +38,15 @@ describe('reno', () => {
   it('halves on loss, once per loss episode', () => {
     const dp = handle({ initCwnd: 20 * MSS });
     const flow = new RenoFlow(dp, dp.info, { ssthresh: 20 * MSS });
-    flow.onReport(report({ loss: 1 }));
+    flow.onReport(report({ loss: 1, rtt: 20_000 }, 1_000_000));
     expect(dp.cwnd).toBe(10 * MSS);
     expect(flow.ssthresh).toBe(10 * MSS);
-    // A second loss report of the same episode does not halve again.
-    flow.onReport(report({ loss: 1 }));
+    // A loss reported within one RTT of the cut belongs to the same episode.
+    flow.onReport(report({ loss: 1, rtt: 20_000 }, 1_015_000));
     expect(dp.cwnd).toBe(10 * MSS);
-    // Once the losses are acknowledged (2 packets of deficit), a new loss halves again.
-    flow.onReport(report({ acked: 2 * MSS }));
-    flow.onReport(report({ loss: 1 }));
-    expect(flow.cwnd).toBeLessThan(6 * MSS);
+    // One RTT later a loss is a new episode and halves again.
+    flow.onReport(report({ loss: 1, rtt: 20_000 }, 1_021_000));
+    expect(flow.cwnd).toBe(5 * MSS);
   });
 
   it('never goes below two segments', () => {

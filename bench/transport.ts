@@ -1,0 +1,95 @@
+/**
+ * The CCP transport on loopback UDP (GitHub issue 5): goodput of one bulk
+ * flow, CCP-driven against the transport's native Reno and Cubic in the same
+ * run. Targets: CCP ≥ 0.97× native with per-RTT reports, ≥ 0.8× with per-ACK
+ * reports, and single-flow goodput ≥ 1 Gbit/s. The receiver runs in a worker
+ * thread so both ends have a core; configurations alternate round by round
+ * so machine noise hits them alike, and each figure is the median round.
+ *
+ *   pnpm bench transport [--seconds 3] [--rounds 3]
+ */
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type { Worker } from 'node:worker_threads';
+import { udp, type SocketAddress } from '@bertha/core';
+import { builtinAlgorithms, ccpTransport, type CongestionControlOptions } from '@bertha/ccp';
+import { percentile, report, result, type Result } from './lib/results.js';
+import { startWorker } from './lib/worker.js';
+
+const MSS = 1448;
+const WARMUP_MS = 500;
+
+const CONFIGS = {
+  'native reno': { kind: 'native', algorithm: 'reno' },
+  'native cubic': { kind: 'native', algorithm: 'cubic' },
+  'CCP reno, per-RTT reports': { kind: 'ccp', algorithm: 'reno' },
+  'CCP cubic, per-RTT reports': { kind: 'ccp', algorithm: 'cubic' },
+  'CCP reno, per-ACK reports': { kind: 'ccp', algorithm: 'reno', algorithms: builtinAlgorithms({ report: 'ack' }) },
+  'CCP cubic, per-ACK reports': { kind: 'ccp', algorithm: 'cubic', algorithms: builtinAlgorithms({ report: 'ack' }) },
+} satisfies Record<string, CongestionControlOptions>;
+type ConfigName = keyof typeof CONFIGS;
+
+/** Asks the receiver how many bytes it has from the client on `port`. */
+function bytesFrom(worker: Worker, port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: { port: number; bytes: number }): void => {
+      if (m.port !== port) return;
+      worker.off('message', on);
+      resolve(m.bytes);
+    };
+    worker.on('message', on);
+    worker.postMessage({ bytesFrom: port });
+  });
+}
+
+/** One bulk transfer of `seconds` after a warm-up; goodput at the receiver in bit/s. */
+async function transfer(worker: Worker, addr: SocketAddress, cc: CongestionControlOptions, seconds: number): Promise<number> {
+  const base = await udp({ recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 }).connect(addr);
+  const conn = await ccpTransport({ cc, sendBufferBytes: 1 << 20, lingerUs: 0 }).connectWrap(base, { role: 'client' });
+  const batch = Array.from({ length: 64 }, () => new Uint8Array(MSS));
+  const port = base.local.port;
+  const start = performance.now();
+  let t0 = 0;
+  let b0 = 0;
+  while (performance.now() - start < WARMUP_MS + seconds * 1000) {
+    await conn.sendBatch(batch);
+    if (t0 === 0 && performance.now() - start >= WARMUP_MS) {
+      t0 = performance.now();
+      b0 = await bytesFrom(worker, port);
+    }
+  }
+  const b1 = await bytesFrom(worker, port);
+  const t1 = performance.now();
+  await conn.close();
+  return ((b1 - b0) * 8) / ((t1 - t0) / 1000);
+}
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' } } });
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+
+const { worker, ready: addr } = await startWorker<SocketAddress>(new URL('./lib/transport-receiver.ts', import.meta.url), {});
+const samples = Object.fromEntries(Object.keys(CONFIGS).map((k) => [k, [] as number[]])) as Record<ConfigName, number[]>;
+try {
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, cc] of Object.entries(CONFIGS) as [ConfigName, CongestionControlOptions][]) {
+      const bps = await transfer(worker, addr, cc, seconds);
+      samples[name].push(bps);
+      console.log(`round ${round + 1}/${rounds}  ${name.padEnd(28)} ${(bps / 1e6).toFixed(0).padStart(6)} Mbit/s`);
+    }
+  }
+} finally {
+  worker.postMessage({ stop: true });
+}
+const median = (name: ConfigName): number => percentile([...samples[name]].sort((a, b) => a - b), 50) / 1e6;
+const results: Result[] = [];
+for (const alg of ['reno', 'cubic'] as const) {
+  const native = median(`native ${alg}`);
+  results.push(
+    result(`CCP ${alg}, per-RTT reports vs native ${alg} (target ≥ 0.97×)`, median(`CCP ${alg}, per-RTT reports`), native, 'Mbit/s'),
+    result(`CCP ${alg}, per-ACK reports vs native ${alg} (target ≥ 0.8×)`, median(`CCP ${alg}, per-ACK reports`), native, 'Mbit/s'),
+  );
+}
+const best = Math.max(...(Object.keys(CONFIGS) as ConfigName[]).map(median));
+results.push(result('single-flow goodput on loopback, best configuration vs the 1 Gbit/s target', best, 1000, 'Mbit/s'));
+report('transport', results);

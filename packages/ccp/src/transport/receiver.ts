@@ -1,0 +1,189 @@
+/**
+ * The receiving half of the transport, a synchronous state machine: DATA
+ * packets in (`onPacket`), ACKs out (`transmit`), whole messages out in order
+ * (`deliver`). ACKs go out at once for out-of-order or duplicate packets and
+ * when a hole fills, otherwise after `ackEvery` packets or `ackDelayUs`.
+ */
+import type { Clock, Timer } from '../sim/clock.js';
+import type { ResolvedTransportOptions } from './options.js';
+import { RangeSet } from './range-set.js';
+import { decodeData, encodeAck, FLAG_FIRST, FLAG_LAST, type DataHeader } from './wire.js';
+
+export interface ReceiverStats {
+  /** DATA packets accepted (first copies), and their payload bytes. */
+  packets: number;
+  bytes: number;
+  duplicates: number;
+  /** Packets that arrived above a hole. */
+  outOfOrder: number;
+  acksSent: number;
+  /** Packets that did not decode, or broke message framing; dropped. */
+  malformed: number;
+  /** Packets too far beyond a hole to buffer; dropped (the sender resends them). */
+  overflow: number;
+  /** ECN-CE-marked packets and their payload bytes. */
+  cePackets: number;
+  ceBytes: number;
+  /** Messages delivered and their bytes. */
+  messages: number;
+}
+
+export class TransportReceiver {
+  readonly stats: ReceiverStats = {
+    packets: 0,
+    bytes: 0,
+    duplicates: 0,
+    outOfOrder: 0,
+    acksSent: 0,
+    malformed: 0,
+    overflow: 0,
+    cePackets: 0,
+    ceBytes: 0,
+    messages: 0,
+  };
+  /** Called with the payload size of every in-order packet (cheap progress counting). */
+  onData: ((bytes: number) => void) | undefined;
+
+  readonly #transmit: (ack: Uint8Array) => void;
+  readonly #deliver: ((msg: Uint8Array) => void) | undefined;
+  readonly #o: ResolvedTransportOptions;
+  #rcvNext = 0;
+  readonly #ooo = new Map<number, DataHeader>();
+  readonly #ranges = new RangeSet();
+  #lastOoo = -1;
+  #tsecr = 0;
+  #unacked = 0;
+  readonly #ackTimer: Timer;
+  #parts: Uint8Array[] = [];
+  #inMessage = false;
+  #closed = false;
+
+  /**
+   * Without `deliver`, payloads are counted (`onData`, `stats`) but not
+   * reassembled: what simulations of bulk transfers want.
+   */
+  constructor(clock: Clock, transmit: (ack: Uint8Array) => void, o: ResolvedTransportOptions, deliver?: (msg: Uint8Array) => void) {
+    this.#transmit = transmit;
+    this.#o = o;
+    this.#deliver = deliver;
+    this.#ackTimer = clock.timer(() => this.#sendAck());
+  }
+
+  /** The next packet expected in order. */
+  get nextExpected(): number {
+    return this.#rcvNext;
+  }
+
+  /** Handles one DATA packet; `ce` says the network marked it Congestion Experienced. */
+  onPacket(packet: Uint8Array, ce = false): void {
+    if (this.#closed) return;
+    const d = decodeData(packet);
+    if (d === undefined) {
+      this.stats.malformed++;
+      return;
+    }
+    const s = this.stats;
+    if (ce) {
+      s.cePackets++;
+      s.ceBytes += d.payload.byteLength;
+    }
+    this.#tsecr = d.tsval;
+    const seq = d.seq;
+    if (seq < this.#rcvNext || this.#ooo.has(seq)) {
+      s.duplicates++;
+      this.#sendAck();
+      return;
+    }
+    if (seq >= this.#rcvNext + this.#o.maxReorderPackets) {
+      s.overflow++;
+      return;
+    }
+    if (seq !== this.#rcvNext) {
+      this.#ooo.set(seq, d);
+      this.#ranges.add(seq, seq + 1);
+      this.#lastOoo = seq;
+      s.outOfOrder++;
+      s.packets++;
+      this.#sendAck();
+      return;
+    }
+    s.packets++;
+    this.#accept(d);
+    this.#rcvNext++;
+    if (this.#ranges.isEmpty) {
+      if (++this.#unacked >= this.#o.ackEvery) this.#sendAck();
+      else if (!this.#ackTimer.armed) this.#ackTimer.arm(this.#o.ackDelayUs);
+      return;
+    }
+    // A hole filled: deliver what waited behind it and tell the sender at once.
+    if (this.#ranges.start(0) === this.#rcvNext) {
+      const end = this.#ranges.end(0);
+      for (let q = this.#rcvNext; q < end; q++) {
+        this.#accept(this.#ooo.get(q)!);
+        this.#ooo.delete(q);
+      }
+      this.#rcvNext = end;
+      this.#ranges.dropBelow(end);
+    }
+    this.#sendAck();
+  }
+
+  /** Stops the ACK timer; later packets are ignored. */
+  close(): void {
+    this.#closed = true;
+    this.#ackTimer.cancel();
+  }
+
+  #accept(d: DataHeader): void {
+    const s = this.stats;
+    if ((d.flags & FLAG_FIRST) !== 0) {
+      if (this.#inMessage) s.malformed++; // the previous message never ended: drop its start
+      this.#parts = [];
+      this.#inMessage = true;
+    } else if (!this.#inMessage) {
+      s.malformed++;
+      return;
+    }
+    const n = d.payload.byteLength;
+    s.bytes += n;
+    this.onData?.(n);
+    const deliver = this.#deliver;
+    if (deliver !== undefined) this.#parts.push(d.payload);
+    if ((d.flags & FLAG_LAST) === 0) return;
+    this.#inMessage = false;
+    s.messages++;
+    if (deliver === undefined) return;
+    const parts = this.#parts;
+    this.#parts = [];
+    deliver(parts.length === 1 ? parts[0]! : concat(parts));
+  }
+
+  #sendAck(): void {
+    if (this.#closed) return;
+    this.#unacked = 0;
+    this.#ackTimer.cancel();
+    const r = this.#ranges;
+    const blocks: number[] = [];
+    const max = this.#o.maxSackBlocks;
+    // The block holding the newest arrival first (RFC 2018), then the lowest ones.
+    const newest = r.indexOf(this.#lastOoo);
+    if (newest >= 0) blocks.push(r.start(newest), r.end(newest));
+    for (let i = 0; i < r.rangeCount && blocks.length < 2 * max; i++) {
+      if (i !== newest) blocks.push(r.start(i), r.end(i));
+    }
+    this.stats.acksSent++;
+    this.#transmit(encodeAck({ cumAck: this.#rcvNext, tsecr: this.#tsecr, cePackets: this.stats.cePackets, ceBytes: this.stats.ceBytes, blocks }));
+  }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,115 @@
+/**
+ * Wire format of the CCP transport (big-endian). Sequence numbers count
+ * packets (as QUIC's), not bytes, and are 48 bits wide so they never wrap.
+ *
+ *   DATA  u8 0xC1 | u8 flags | u16 payloadLen | u48 seq | u32 tsval | payload
+ *         flags: bit 0 first segment of a message, bit 1 last segment
+ *   ACK   u8 0xC2 | u8 nBlocks | u16 0 | u48 cumAck | u32 tsecr
+ *         | u32 cePackets | u32 ceBytes | nBlocks × (u48 start, u48 end)
+ *
+ * `cumAck` is the next packet the receiver expects; SACK blocks are received
+ * packets above it, end exclusive. `tsval` is the sender's clock in µs mod
+ * 2^32, echoed as `tsecr` by the ACK for an RTT sample per ACK (retransmitted
+ * packets included). `cePackets`/`ceBytes` count ECN-CE-marked packets and
+ * their payload bytes since the start, mod 2^32, as QUIC's ECN counts.
+ */
+export const DATA_TYPE = 0xc1;
+export const ACK_TYPE = 0xc2;
+export const DATA_HEADER_BYTES = 14;
+export const ACK_HEADER_BYTES = 22;
+export const SACK_BLOCK_BYTES = 12;
+/** Most SACK blocks one ACK carries. */
+export const MAX_SACK_BLOCKS = 32;
+export const FLAG_FIRST = 1;
+export const FLAG_LAST = 2;
+const TWO32 = 2 ** 32;
+
+function putU48(v: DataView, off: number, n: number): void {
+  v.setUint16(off, Math.floor(n / TWO32));
+  v.setUint32(off + 2, n % TWO32);
+}
+
+function getU48(v: DataView, off: number): number {
+  return v.getUint16(off) * TWO32 + v.getUint32(off + 2);
+}
+
+function viewOf(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+export function encodeData(seq: number, flags: number, tsval: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(DATA_HEADER_BYTES + payload.byteLength);
+  const v = viewOf(out);
+  out[0] = DATA_TYPE;
+  out[1] = flags;
+  v.setUint16(2, payload.byteLength);
+  putU48(v, 4, seq);
+  v.setUint32(10, tsval >>> 0);
+  out.set(payload, DATA_HEADER_BYTES);
+  return out;
+}
+
+export interface DataHeader {
+  seq: number;
+  flags: number;
+  tsval: number;
+  /** The payload, a view into the packet. */
+  payload: Uint8Array;
+}
+
+/** Decodes a DATA packet, or returns undefined if it is malformed. */
+export function decodeData(b: Uint8Array): DataHeader | undefined {
+  if (b.byteLength < DATA_HEADER_BYTES || b[0] !== DATA_TYPE) return undefined;
+  const v = viewOf(b);
+  const flags = b[1]!;
+  const len = v.getUint16(2);
+  if (flags > (FLAG_FIRST | FLAG_LAST) || len !== b.byteLength - DATA_HEADER_BYTES) return undefined;
+  return { seq: getU48(v, 4), flags, tsval: v.getUint32(10), payload: b.subarray(DATA_HEADER_BYTES) };
+}
+
+export interface AckFrame {
+  cumAck: number;
+  tsecr: number;
+  cePackets: number;
+  ceBytes: number;
+  /** Flattened [start, end) pairs. */
+  blocks: number[];
+}
+
+export function encodeAck(a: AckFrame): Uint8Array {
+  const n = a.blocks.length / 2;
+  const out = new Uint8Array(ACK_HEADER_BYTES + n * SACK_BLOCK_BYTES);
+  const v = viewOf(out);
+  out[0] = ACK_TYPE;
+  out[1] = n;
+  putU48(v, 4, a.cumAck);
+  v.setUint32(10, a.tsecr >>> 0);
+  v.setUint32(14, a.cePackets % TWO32);
+  v.setUint32(18, a.ceBytes % TWO32);
+  let off = ACK_HEADER_BYTES;
+  for (let i = 0; i < n; i++) {
+    putU48(v, off, a.blocks[2 * i]!);
+    putU48(v, off + 6, a.blocks[2 * i + 1]!);
+    off += SACK_BLOCK_BYTES;
+  }
+  return out;
+}
+
+/** Decodes an ACK, or returns undefined if it is malformed (wrong length, empty or descending blocks). */
+export function decodeAck(b: Uint8Array): AckFrame | undefined {
+  if (b.byteLength < ACK_HEADER_BYTES || b[0] !== ACK_TYPE) return undefined;
+  const n = b[1]!;
+  if (n > MAX_SACK_BLOCKS || b.byteLength !== ACK_HEADER_BYTES + n * SACK_BLOCK_BYTES) return undefined;
+  const v = viewOf(b);
+  const cumAck = getU48(v, 4);
+  const blocks: number[] = [];
+  let off = ACK_HEADER_BYTES;
+  for (let i = 0; i < n; i++) {
+    const s = getU48(v, off);
+    const e = getU48(v, off + 6);
+    if (!(s > cumAck && e > s)) return undefined;
+    blocks.push(s, e);
+    off += SACK_BLOCK_BYTES;
+  }
+  return { cumAck, tsecr: v.getUint32(10), cePackets: v.getUint32(14), ceBytes: v.getUint32(18), blocks };
+}

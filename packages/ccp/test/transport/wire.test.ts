@@ -1,0 +1,66 @@
+import { mulberry32 } from '@bertha/core';
+import { describe, expect, it } from 'vitest';
+import { Simulator } from '../../src/sim/simulator.js';
+import { decodeAck, decodeData, encodeAck, encodeData, resolveOptions, TransportReceiver, TransportSender } from '../../src/transport/index.js';
+import { RangeSet } from '../../src/transport/range-set.js';
+
+describe('transport wire format', () => {
+  it('round-trips DATA and ACK packets, 48-bit sequence numbers included', () => {
+    const payload = new Uint8Array([9, 8, 7]);
+    const d = decodeData(encodeData(2 ** 40 + 5, 3, 0xdeadbeef, payload))!;
+    expect(d).toMatchObject({ seq: 2 ** 40 + 5, flags: 3, tsval: 0xdeadbeef });
+    expect([...d.payload]).toEqual([9, 8, 7]);
+    const ack = { cumAck: 2 ** 33, tsecr: 42, cePackets: 3, ceBytes: 4000, blocks: [2 ** 33 + 2, 2 ** 33 + 4, 2 ** 33 + 9, 2 ** 33 + 10] };
+    expect(decodeAck(encodeAck(ack))).toEqual(ack);
+  });
+
+  it('rejects truncated, padded and inconsistent packets', () => {
+    const data = encodeData(1, 1, 0, new Uint8Array(10));
+    expect(decodeData(data.subarray(0, data.length - 1))).toBeUndefined();
+    expect(decodeData(new Uint8Array([...data, 0]))).toBeUndefined();
+    expect(decodeData(Uint8Array.from(data, (b, i) => (i === 1 ? 0x80 : b)))).toBeUndefined();
+    // A SACK block at or below the cumulative ACK, or empty.
+    expect(decodeAck(encodeAck({ cumAck: 10, tsecr: 0, cePackets: 0, ceBytes: 0, blocks: [10, 12] }))).toBeUndefined();
+    expect(decodeAck(encodeAck({ cumAck: 10, tsecr: 0, cePackets: 0, ceBytes: 0, blocks: [12, 12] }))).toBeUndefined();
+  });
+
+  it('never throws on random bytes: sender and receiver count and drop them', () => {
+    const sim = new Simulator();
+    const o = resolveOptions({});
+    const out: Uint8Array[] = [];
+    const sender = new TransportSender(sim, (p) => out.push(p), { kind: 'native', algorithm: 'reno' }, o);
+    const receiver = new TransportReceiver(sim, (p) => out.push(p), o, () => {});
+    sender.write(new Uint8Array(5000));
+    const rand = mulberry32(9);
+    for (let i = 0; i < 20_000; i++) {
+      const b = Uint8Array.from({ length: Math.floor(rand() * 60) }, () => Math.floor(rand() * 256));
+      if (b.length > 0) b[0] = rand() < 0.5 ? 0xc1 : 0xc2;
+      receiver.onPacket(b);
+      sender.onAck(b);
+    }
+    sim.run({ untilUs: 100_000 });
+    expect(receiver.stats.malformed + receiver.stats.packets + receiver.stats.overflow).toBeGreaterThan(0);
+    expect(sender.stats.malformedAcks).toBeGreaterThan(19_000);
+    sender.close();
+    receiver.close();
+  });
+});
+
+describe('RangeSet', () => {
+  it('merges ranges and reports only what is new', () => {
+    const r = new RangeSet();
+    const fresh: number[][] = [];
+    r.add(5, 8);
+    r.add(10, 12);
+    r.add(4, 11, (s, e) => fresh.push([s, e]));
+    expect(fresh).toEqual([
+      [4, 5],
+      [8, 10],
+    ]);
+    expect([r.rangeCount, r.start(0), r.end(0)]).toEqual([1, 4, 12]);
+    r.add(20, 21);
+    r.dropBelow(11);
+    expect([r.start(0), r.end(0), r.start(1)]).toEqual([11, 12, 20]);
+    expect(r.has(20) && !r.has(19)).toBe(true);
+  });
+});
