@@ -2,7 +2,10 @@
  * The CCP transport on loopback UDP (GitHub issue 5): goodput of one bulk
  * flow, CCP-driven against the transport's native Reno and Cubic in the same
  * run. Targets: CCP ≥ 0.97× native with per-RTT reports, ≥ 0.8× with per-ACK
- * reports, and single-flow goodput ≥ 1 Gbit/s. The receiver runs in a worker
+ * reports, and single-flow goodput ≥ 1 Gbit/s — measured at the default
+ * 1448-byte MSS (a 1500-byte MTU) and at 8192 bytes, which loopback's 64 KiB
+ * MTU allows and which is where Node's per-datagram cost stops dominating.
+ * The receiver runs in a worker
  * thread so both ends have a core; configurations alternate round by round
  * so machine noise hits them alike, and each figure is the median round.
  *
@@ -17,6 +20,7 @@ import { percentile, report, result, type Result } from './lib/results.js';
 import { startWorker } from './lib/worker.js';
 
 const MSS = 1448;
+const LOOPBACK_MSS = 8192;
 const WARMUP_MS = 500;
 
 const CONFIGS = {
@@ -43,10 +47,10 @@ function bytesFrom(worker: Worker, port: number): Promise<number> {
 }
 
 /** One bulk transfer of `seconds` after a warm-up; goodput at the receiver in bit/s. */
-async function transfer(worker: Worker, addr: SocketAddress, cc: CongestionControlOptions, seconds: number): Promise<number> {
+async function transfer(worker: Worker, addr: SocketAddress, cc: CongestionControlOptions, seconds: number, mss = MSS): Promise<number> {
   const base = await udp({ recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 }).connect(addr);
-  const conn = await ccpTransport({ cc, sendBufferBytes: 1 << 20, lingerUs: 0 }).connectWrap(base, { role: 'client' });
-  const batch = Array.from({ length: 64 }, () => new Uint8Array(MSS));
+  const conn = await ccpTransport({ cc, mss, sendBufferBytes: 1 << 20, lingerUs: 0 }).connectWrap(base, { role: 'client' });
+  const batch = Array.from({ length: 64 }, () => new Uint8Array(mss));
   const port = base.local.port;
   const start = performance.now();
   let t0 = 0;
@@ -70,6 +74,7 @@ const rounds = Number(values.rounds);
 
 const { worker, ready: addr } = await startWorker<SocketAddress>(new URL('./lib/transport-receiver.ts', import.meta.url), {});
 const samples = Object.fromEntries(Object.keys(CONFIGS).map((k) => [k, [] as number[]])) as Record<ConfigName, number[]>;
+const large: number[] = [];
 try {
   for (let round = 0; round < rounds; round++) {
     for (const [name, cc] of Object.entries(CONFIGS) as [ConfigName, CongestionControlOptions][]) {
@@ -77,6 +82,9 @@ try {
       samples[name].push(bps);
       console.log(`round ${round + 1}/${rounds}  ${name.padEnd(28)} ${(bps / 1e6).toFixed(0).padStart(6)} Mbit/s`);
     }
+    const bps = await transfer(worker, addr, CONFIGS['CCP reno, per-RTT reports'], seconds, LOOPBACK_MSS);
+    large.push(bps);
+    console.log(`round ${round + 1}/${rounds}  ${`CCP reno, mss ${LOOPBACK_MSS}`.padEnd(28)} ${(bps / 1e6).toFixed(0).padStart(6)} Mbit/s`);
   }
 } finally {
   worker.postMessage({ stop: true });
@@ -91,5 +99,8 @@ for (const alg of ['reno', 'cubic'] as const) {
   );
 }
 const best = Math.max(...(Object.keys(CONFIGS) as ConfigName[]).map(median));
-results.push(result('single-flow goodput on loopback, best configuration vs the 1 Gbit/s target', best, 1000, 'Mbit/s'));
+results.push(result(`single-flow goodput on loopback, mss ${MSS}, best configuration vs the 1 Gbit/s target`, best, 1000, 'Mbit/s'));
+results.push(
+  result(`single-flow goodput on loopback, CCP reno, mss ${LOOPBACK_MSS} vs the 1 Gbit/s target`, percentile(large.sort((a, b) => a - b), 50) / 1e6, 1000, 'Mbit/s'),
+);
 report('transport', results);

@@ -13,3 +13,4 @@ export * from './sim/index.js';
 export * from './link/index.js';
 export * from './plot/index.js';
 export * from './transport/index.js';
+export * from './experiments/index.js';
