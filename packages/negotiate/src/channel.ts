@@ -7,7 +7,15 @@
  * copy and no extra layer.
  */
 import { AbstractConn, ConnClosedError, type BaseConn, type CallOptions, type Conn } from '@bertha/core';
-import { TAG_DATA, TAG_NEGOTIATION, decodeMessage, encodeMessage, type WireMessage } from './wire.js';
+import {
+  TAG_DATA,
+  TAG_NEGOTIATION_WITH_DATA,
+  decodeMessage,
+  decodeMessageWithData,
+  encodeMessage,
+  encodeMessageWithData,
+  type WireMessage,
+} from './wire.js';
 
 export interface ChannelHandler {
   /** A well-formed negotiation message arrived. */
@@ -28,6 +36,10 @@ export interface Channel {
   readonly closed: boolean;
   handler: ChannelHandler;
   sendMessage(msg: WireMessage): Promise<void>;
+  /** Sends `msg` in the datagram of the next data message if one is sent before the event loop turns, else alone. */
+  sendWithData(msg: WireMessage): void;
+  /** Sends `msg` after the event loop turns unless data went out meanwhile (data implies it: an ack). */
+  sendUnlessData(msg: WireMessage): void;
   /** Stream transports: reads the one negotiation message expected next. Datagram transports read all the time. */
   expectMessage(): void;
   /** The stack was accepted: data is no longer held back under `HOLD_LIMIT`. */
@@ -58,6 +70,15 @@ class StreamChannel implements Channel {
 
   sendMessage(msg: WireMessage): Promise<void> {
     return this.#base.send(encodeMessage(msg));
+  }
+
+  // On a stream the negotiation message must be the first one: no piggybacking, no deferring.
+  sendWithData(msg: WireMessage): void {
+    this.sendMessage(msg).catch(() => undefined);
+  }
+
+  sendUnlessData(msg: WireMessage): void {
+    this.sendMessage(msg).catch(() => undefined);
   }
 
   expectMessage(): void {
@@ -93,6 +114,8 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
   readonly #base: BaseConn;
   readonly #onMalformed: () => void;
   #holding = true;
+  /** A negotiation message waiting to ride with the next data message. */
+  #rider: WireMessage | undefined;
 
   constructor(base: BaseConn, onMalformed: () => void) {
     super();
@@ -110,16 +133,44 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
 
   override send(msg: Uint8Array, opts?: CallOptions): Promise<void> {
     this.stats.sent++;
-    return this.#base.send(tag(msg), opts);
+    return this.#base.send(this.#rider ? this.#ride(msg) : tag(msg), opts);
   }
 
   sendBatch(msgs: readonly Uint8Array[], opts?: CallOptions): Promise<void> {
     this.stats.sent += msgs.length;
-    return this.#base.sendBatch(msgs.map(tag), opts);
+    const out = msgs.map(tag);
+    if (this.#rider && msgs.length > 0) out[0] = this.#ride(msgs[0]!);
+    return this.#base.sendBatch(out, opts);
   }
 
   sendMessage(msg: WireMessage): Promise<void> {
     return this.#base.send(encodeMessage(msg));
+  }
+
+  sendWithData(msg: WireMessage): void {
+    this.#rider = msg;
+    setImmediate(() => {
+      if (this.#rider !== msg) return;
+      this.#rider = undefined;
+      if (!this.closed) this.sendMessage(msg).catch(() => undefined);
+    });
+  }
+
+  sendUnlessData(msg: WireMessage): void {
+    const sent = this.stats.sent;
+    setImmediate(() => {
+      if (this.stats.sent === sent && !this.closed) this.sendMessage(msg).catch(() => undefined);
+    });
+  }
+
+  #ride(data: Uint8Array): Uint8Array {
+    const msg = this.#rider as WireMessage;
+    this.#rider = undefined;
+    const both = encodeMessageWithData(msg, data);
+    if (both && both.byteLength <= this.#base.maxMessageSize) return both;
+    // Too big to share a datagram: the message goes alone, first.
+    this.sendMessage(msg).catch(() => undefined);
+    return tag(data);
   }
 
   expectMessage(): void {}
@@ -145,23 +196,36 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
   }
 
   #dispatch(m: Uint8Array): void {
-    if (m[0] === TAG_DATA && m.byteLength > 0) {
-      if (this.#holding && this.inbox.size >= HOLD_LIMIT) {
-        this.stats.dropped++;
-        return;
+    switch (m[0]) {
+      case TAG_DATA:
+        return this.#deliver(m.subarray(1));
+      case TAG_NEGOTIATION_WITH_DATA: {
+        const both = decodeMessageWithData(m);
+        if (!both) return this.#onMalformed();
+        // The message first: on a server it is what accepts the data that follows.
+        this.handler.message(both.msg);
+        return this.#deliver(both.data);
       }
-      this.stats.received++;
-      this.inbox.push(m.subarray(1));
-      const onData = this.onData;
-      if (onData) {
-        this.onData = undefined;
-        onData();
+      default: {
+        const msg = decodeMessage(m);
+        if (msg) this.handler.message(msg);
+        else this.#onMalformed();
       }
+    }
+  }
+
+  #deliver(data: Uint8Array): void {
+    if (this.#holding && this.inbox.size >= HOLD_LIMIT) {
+      this.stats.dropped++;
       return;
     }
-    const msg = m[0] === TAG_NEGOTIATION ? decodeMessage(m) : undefined;
-    if (msg) this.handler.message(msg);
-    else this.#onMalformed();
+    this.stats.received++;
+    this.inbox.push(data);
+    const onData = this.onData;
+    if (onData) {
+      this.onData = undefined;
+      onData();
+    }
   }
 }
 

@@ -137,7 +137,7 @@ async function attempt<A>(c: Client<A>, pick: AgreedPick, rejections: number): P
   ch.accepted();
   // The connect's signal ends with the connect call; the verdict may come later.
   const stop = new AbortController();
-  const verdict = request(ch, { t: 'use', nonce: nonce(), pick }, ['ack', 'reject'], { ...c.request, signal: stop.signal });
+  const verdict = request(ch, { t: 'use', nonce: nonce(), pick }, ['ack', 'reject'], { ...c.request, signal: stop.signal, withData: true });
   // Data from the server means it accepted the pick, whether or not its ack arrived yet.
   onFirstData(ch, () => stop.abort());
   const settled = verdict.then(

@@ -165,7 +165,9 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
       answered = { to, nonce: msg.nonce, msg };
       clearTimeout(timer);
       unwait();
-      ch.sendMessage(msg).catch(() => undefined);
+      // Data from the server implies an ack, so an application that answers at once saves a datagram.
+      if (msg.t === 'ack') ch.sendUnlessData(msg);
+      else ch.sendMessage(msg).catch(() => undefined);
     };
     // After a refusal, keep answering duplicates (datagram) until the client surely gave up.
     const linger = (): void => {

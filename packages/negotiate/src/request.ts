@@ -19,6 +19,8 @@ export interface RequestOptions {
   readonly signal: AbortSignal | undefined;
   /** Names the peer in errors. */
   readonly peer: string;
+  /** Datagram transports: the first send rides with the next data message (0-RTT). */
+  readonly withData?: boolean;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -73,7 +75,8 @@ export function request<T extends WireType>(
     }, opts.timeoutMs);
     const send = (): void => {
       sends++;
-      ch.sendMessage(msg).catch((err: unknown) => finish(() => reject(err instanceof Error ? err : new Error(String(err)))));
+      if (sends === 1 && opts.withData === true) ch.sendWithData(msg);
+      else ch.sendMessage(msg).catch((err: unknown) => finish(() => reject(err instanceof Error ? err : new Error(String(err)))));
       if (ch.datagram) {
         resend = setTimeout(send, wait);
         wait = Math.min(wait * factor, max);

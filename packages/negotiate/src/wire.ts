@@ -13,6 +13,8 @@ import type { AgreedPick } from './pick.js';
 export const WIRE_VERSION = 1;
 export const TAG_DATA = 0x00;
 export const TAG_NEGOTIATION = 0x01;
+/** Datagram transports: a negotiation message (u16 big-endian length, then the message) followed by one data message. */
+export const TAG_NEGOTIATION_WITH_DATA = 0x02;
 
 export type WireMessage =
   /** Client → server: every variant of the client's stack. */
@@ -45,12 +47,36 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
   return out;
 }
 
+/** One datagram carrying `msg` and the data message `data` (0-RTT: "use this pick" with the first data). */
+export function encodeMessageWithData(msg: WireMessage, data: Uint8Array): Uint8Array | undefined {
+  const body = packr.pack({ v: WIRE_VERSION, ...msg });
+  if (body.length > 0xffff) return undefined;
+  const out = Buffer.allocUnsafe(3 + body.length + data.byteLength);
+  out[0] = TAG_NEGOTIATION_WITH_DATA;
+  out.writeUInt16BE(body.length, 1);
+  out.set(body, 3);
+  out.set(data, 3 + body.length);
+  return out;
+}
+
+/** Splits a `TAG_NEGOTIATION_WITH_DATA` datagram; undefined when malformed. */
+export function decodeMessageWithData(bytes: Uint8Array): { msg: WireMessage; data: Uint8Array } | undefined {
+  if (bytes.byteLength < 3) return undefined;
+  const len = (bytes[1]! << 8) | bytes[2]!;
+  if (bytes.byteLength < 3 + len) return undefined;
+  const msg = decodeBody(bytes.subarray(3, 3 + len));
+  return msg && { msg, data: bytes.subarray(3 + len) };
+}
+
 /** Decodes a tagged negotiation message; undefined for anything malformed (the caller drops and counts it). */
 export function decodeMessage(bytes: Uint8Array): WireMessage | undefined {
-  if (bytes.byteLength < 2 || bytes[0] !== TAG_NEGOTIATION) return undefined;
+  return bytes.byteLength >= 2 && bytes[0] === TAG_NEGOTIATION ? decodeBody(bytes.subarray(1)) : undefined;
+}
+
+function decodeBody(body: Uint8Array): WireMessage | undefined {
   let m: unknown;
   try {
-    m = packr.unpack(bytes.subarray(1));
+    m = packr.unpack(body);
   } catch {
     return undefined;
   }
