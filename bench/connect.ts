@@ -38,7 +38,8 @@ async function echoOnce<D>(accept: () => Promise<Conn<D>>): Promise<void> {
   }
 }
 
-const t = udp();
+// Trials reuse ephemeral ports within seconds: a reused port must be a new peer, not a closed one kept quiet.
+const t = udp({ closedPeerQuietMs: 0 });
 const loopback: SocketAddress = { host: '127.0.0.1', port: 0 };
 const rawServer = await t.listen(loopback);
 const negServer = await listen(stack, t, loopback);

@@ -14,10 +14,12 @@ const RTT_US = 10_000;
 const PIPE_PACKETS = 50; // bandwidth-delay product plus buffer: more in flight is a loss
 const ROUNDS = 40;
 
-const { agent: agentEnd, datapath: datapathEnd } = createIpcPair();
-const agent = createAgent({ algorithms: [reno()], channel: agentEnd });
-
+// Simulated time, µs: the datapath stamps ACKs with it and the agent reads it,
+// so the agent's notion of "one RTT later" matches the ACK stream.
 let now = 0;
+const { agent: agentEnd, datapath: datapathEnd } = createIpcPair();
+const agent = createAgent({ algorithms: [reno()], channel: agentEnd, clock: () => now });
+
 let cwnd = 10 * MSS;
 const dp = new Datapath({
   now: () => now,

@@ -136,26 +136,19 @@ async function attempt<A>(c: Client<A>, pick: AgreedPick, rejections: number): P
   const { ch, local } = await open(c);
   ch.accepted();
   // The connect's signal ends with the connect call; the verdict may come later.
-  const stop = new AbortController();
-  const verdict = request(ch, { t: 'use', nonce: nonce(), pick }, ['ack', 'reject'], { ...c.request, signal: stop.signal, withData: true });
-  // Data from the server means it accepted the pick, whether or not its ack arrived yet.
-  onFirstData(ch, () => stop.abort());
-  const settled = verdict.then(
-    async (answer): Promise<Rejection | undefined> => {
-      if (answer.t === 'reject') return answer;
-      if (rejections > 0) await c.cache.set(c.key, pick);
-      return undefined;
-    },
-    (err: unknown) => {
-      if (stop.signal.aborted) return undefined;
-      throw err;
-    },
-  );
+  const use = { t: 'use', nonce: nonce(), pick } as const;
+  const verdict = request(ch, use, ['ack', 'reject'], { ...c.request, signal: undefined, withData: true });
+  // Data from the server means it accepted the pick, whether or not its ack arrived yet (it may not come at all).
+  onFirstData(ch, () => ch.handler.message({ t: 'ack', nonce: use.nonce }));
+  const settled = verdict.then(async (answer): Promise<Rejection | undefined> => {
+    if (answer.t === 'reject') return answer;
+    if (rejections > 0) await c.cache.set(c.key, pick);
+    return undefined;
+  });
   try {
     return { ...(await instantiate(c, ch, local, pick, '0-rtt', rejections)), settled };
   } catch (err) {
     settled.catch(() => undefined);
-    stop.abort();
     await ch.close().catch(() => undefined);
     throw err;
   }

@@ -40,16 +40,34 @@ export type WireType = WireMessage['t'];
 const packr = new Packr({ useRecords: false, structuredClone: false });
 
 export function encodeMessage(msg: WireMessage): Uint8Array {
-  const body = packr.pack({ v: WIRE_VERSION, ...msg });
+  const body = packBody(msg);
   const out = Buffer.allocUnsafe(body.length + 1);
   out[0] = TAG_NEGOTIATION;
   out.set(body, 1);
   return out;
 }
 
+/** Encoded picks: a 0-RTT client sends the same one on every connection, only the nonce changes. */
+const packedPicks = new WeakMap<AgreedPick, Uint8Array>();
+// fixmap(4) "v" 1 "t" "use" "nonce" uint32 — then "pick" and the cached pick.
+const USE_HEAD = Uint8Array.of(0x84, 0xa1, 0x76, WIRE_VERSION, 0xa1, 0x74, 0xa3, 0x75, 0x73, 0x65, 0xa5, 0x6e, 0x6f, 0x6e, 0x63, 0x65, 0xce);
+const PICK_KEY = Uint8Array.of(0xa4, 0x70, 0x69, 0x63, 0x6b);
+
+function packBody(msg: WireMessage): Uint8Array {
+  if (msg.t !== 'use') return packr.pack({ v: WIRE_VERSION, ...msg });
+  let pick = packedPicks.get(msg.pick);
+  if (!pick) packedPicks.set(msg.pick, (pick = Uint8Array.from(packr.pack(msg.pick))));
+  const out = Buffer.allocUnsafe(USE_HEAD.length + 4 + PICK_KEY.length + pick.length);
+  out.set(USE_HEAD, 0);
+  out.writeUInt32BE(msg.nonce, USE_HEAD.length);
+  out.set(PICK_KEY, USE_HEAD.length + 4);
+  out.set(pick, USE_HEAD.length + 4 + PICK_KEY.length);
+  return out;
+}
+
 /** One datagram carrying `msg` and the data message `data` (0-RTT: "use this pick" with the first data). */
 export function encodeMessageWithData(msg: WireMessage, data: Uint8Array): Uint8Array | undefined {
-  const body = packr.pack({ v: WIRE_VERSION, ...msg });
+  const body = packBody(msg);
   if (body.length > 0xffff) return undefined;
   const out = Buffer.allocUnsafe(3 + body.length + data.byteLength);
   out[0] = TAG_NEGOTIATION_WITH_DATA;

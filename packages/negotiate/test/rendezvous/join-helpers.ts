@@ -1,5 +1,5 @@
 import { AbstractConn, twoSided, type CallOptions, type Chunnel, type Conn } from '@bertha/core';
-import { StoreUnavailableError, type RendezvousHandle, type RendezvousStore } from '../../src/rendezvous/index.js';
+import { StoreUnavailableError, type RendezvousEvent, type RendezvousHandle, type RendezvousStore } from '../../src/rendezvous/index.js';
 import { layer } from '../helpers.js';
 
 /**
@@ -56,27 +56,48 @@ export function tag<const N extends string>(name: N, wrapDelayMs = 0): Chunnel<U
   };
 }
 
+type Forward = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A) => Promise<R>;
+
+/** A store that passes every call to `store` through `forward`. */
+function forwarding(store: RendezvousStore, forward: Forward): RendezvousStore {
+  return {
+    leaseMs: store.leaseMs,
+    tryInit: forward(store.tryInit.bind(store)),
+    heartbeat: forward(store.heartbeat.bind(store)),
+    state: forward(store.state.bind(store)),
+    leave: forward(store.leave.bind(store)),
+    startTransition: forward(store.startTransition.bind(store)),
+    stageAck: forward(store.stageAck.bind(store)),
+    commitIfReady: forward(store.commitIfReady.bind(store)),
+    subscribe: forward(store.subscribe.bind(store)),
+    close: store.close.bind(store),
+  };
+}
+
 /** A store that forwards to `store` until `kill()`, then fails every call as an unreachable store would. */
 export function killable(store: RendezvousStore): RendezvousStore & { kill(): void } {
   let dead = false;
-  const gate =
-    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
-    (...args: A): Promise<R> =>
+  const gate: Forward =
+    (fn) =>
+    (...args) =>
       dead ? Promise.reject(new StoreUnavailableError('killed by the test')) : fn(...args);
   return {
-    leaseMs: store.leaseMs,
-    tryInit: gate(store.tryInit.bind(store)),
-    heartbeat: gate(store.heartbeat.bind(store)),
-    state: gate(store.state.bind(store)),
-    leave: gate(store.leave.bind(store)),
-    startTransition: gate(store.startTransition.bind(store)),
-    stageAck: gate(store.stageAck.bind(store)),
-    commitIfReady: gate(store.commitIfReady.bind(store)),
-    subscribe: gate(store.subscribe.bind(store)),
-    close: () => Promise.resolve(),
+    ...forwarding(store, gate),
     kill: () => {
       dead = true;
     },
+  };
+}
+
+/**
+ * A store whose subscriptions never deliver events of the given types, as
+ * when a notification is lost or coalesced away: its subscriber learns of
+ * those changes only from its own calls and heartbeats.
+ */
+export function deaf(store: RendezvousStore, types: ReadonlyArray<RendezvousEvent['type']>): RendezvousStore {
+  return {
+    ...forwarding(store, (fn) => fn),
+    subscribe: (name, listener, options) => store.subscribe(name, (event, state) => types.includes(event.type) || listener(event, state), options),
   };
 }
 
