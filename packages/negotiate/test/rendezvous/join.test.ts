@@ -11,7 +11,8 @@ import {
   type Joined,
   type RendezvousStore,
 } from '../../src/rendezvous/index.js';
-import { Bus, collect, killable, picked, tag, until } from './join-helpers.js';
+import { decodePick } from '../../src/rendezvous/join-pick.js';
+import { Bus, collect, deaf, killable, picked, tag, until } from './join-helpers.js';
 
 const LEASE_MS = 400;
 interface Msg {
@@ -24,15 +25,15 @@ const onlyA = () => makeStack(serialize<Msg>(), tag('tag-a'));
 const policy = numPeersAtMost(1, { then: 'tag-a', otherwise: 'tag-b' });
 
 // Each member gets its own store object: for Redis, its own connections, as separate processes would.
-const backends: Array<[string, () => () => RendezvousStore]> = [
+const backends: Array<[string, (leaseMs?: number) => () => RendezvousStore]> = [
   [
     'memoryStore',
-    () => {
-      const store = memoryStore({ leaseMs: LEASE_MS });
+    (leaseMs = LEASE_MS) => {
+      const store = memoryStore({ leaseMs });
       return () => store;
     },
   ],
-  ['redisStore', () => () => redisStore(inject('redisUrl'), { leaseMs: LEASE_MS })],
+  ['redisStore', (leaseMs = LEASE_MS) => () => redisStore(inject('redisUrl'), { leaseMs })],
 ];
 
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -189,6 +190,24 @@ describe.each(backends)('join over %s', (_label, backend) => {
     const all = Array.from({ length: N }, (_, i) => i);
     expect(ns(atB, 'a')).toEqual(all);
     expect(ns(atA, 'b')).toEqual(all);
+    await until(() => picked(a.handle, 'tag-a'), 'a back on tag-a');
+  });
+
+  it('proposes from the committed pick even when it has not heard of the last commit yet', async () => {
+    // A lease long enough that no heartbeat tells b of the commit during the test.
+    const newStore = backend(60_000);
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    const storeA = newStore();
+    const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
+    // b's notification of a's commit is lost: b still sees a's change staged, the old pick committed.
+    const storeB = deaf(newStore(), ['committed']);
+    const b = track(await join(both(), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
+    await a.handle.prefer('tag-b');
+    await b.handle.trigger(['serialize', 'tag-a']);
+    const committed = await storeA.state(name);
+    expect(committed && decodePick(committed.pick).offer.chunnels.map((c) => c.name)).toEqual(['serialize', 'tag-a']);
+    expect(b.handle.pick).toEqual(['serialize', 'tag-a']);
     await until(() => picked(a.handle, 'tag-a'), 'a back on tag-a');
   });
 });
