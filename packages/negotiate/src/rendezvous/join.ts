@@ -354,6 +354,13 @@ class Rendezvous implements RendezvousHandle {
     return prefer !== undefined && fits.includes(prefer) ? prefer : (fits[0] as number);
   }
 
+  /** True when this endpoint runs the committed pick, with no change staged, by variant `index`. */
+  #runsCommitted(index: number): boolean {
+    const state = this.#state;
+    if (state === undefined || state.pending !== undefined || this.#running === undefined) return false;
+    return picksEqual(this.#running.pick, state.pick) && this.#runs(state.pick, index);
+  }
+
   /** True when the committed `pick` is run here by variant `index`. */
   #runs(pick: Uint8Array, index: number): boolean {
     try {
@@ -402,10 +409,16 @@ class Rendezvous implements RendezvousHandle {
   async #propose(index: number, signal: AbortSignal | undefined): Promise<void> {
     if (this.#left) throw new ConnClosedError('left the rendezvous');
     const names = (this.#info.offers[index] as VariantOffer).chunnels.map((c) => c.name);
-    if (this.#state !== undefined && this.#running !== undefined && picksEqual(this.#running.pick, this.#state.pick) && this.#runs(this.#state.pick, index)) return;
+    const opts = signal ? { signal } : undefined;
+    if (this.#state?.pending !== undefined) {
+      // This view is mid-transition and may lag the store (its commit not heard of yet), so the
+      // committed pick is unknown here: read it, and finish switching to it, before comparing.
+      this.#reconcile(await this.#store.heartbeat(this.name, this.member, opts));
+      await this.#until(() => this.#settled(), signal);
+    }
+    if (this.#runsCommitted(index)) return;
     const stack = this.#encoded[index] as Uint8Array;
     const epoch = newEpoch();
-    const opts = signal ? { signal } : undefined;
     const start = await this.#store.startTransition(this.name, this.member, encodePick(stack, epoch), opts);
     if (start.kind === 'in-progress') {
       const p = start.pending;
