@@ -24,7 +24,8 @@ export interface ChannelHandler {
   end(err: Error): void;
 }
 
-const idle: ChannelHandler = { message: () => undefined, end: () => undefined };
+/** The handler of a channel nobody listens to: messages are dropped. */
+export const idle: ChannelHandler = { message: () => undefined, end: () => undefined };
 
 /** Data messages kept per connection before its stack is accepted (0-RTT data racing ahead); more are dropped. */
 export const HOLD_LIMIT = 1024;
@@ -109,8 +110,8 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
   readonly remote: unknown;
   readonly maxMessageSize: number;
   handler: ChannelHandler = idle;
-  /** Called once, for the first data message (0-RTT: data from the server means it accepted). */
-  onData: (() => void) | undefined;
+  /** 0-RTT client: the `use` request that the first data message answers (data from the server means it accepted). */
+  dataAnswers: WireMessage | undefined;
   readonly #base: BaseConn;
   readonly #onMalformed: () => void;
   #holding = true;
@@ -149,18 +150,22 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
 
   sendWithData(msg: WireMessage): void {
     this.#rider = msg;
-    setImmediate(() => {
-      if (this.#rider !== msg) return;
-      this.#rider = undefined;
-      if (!this.closed) this.sendMessage(msg).catch(() => undefined);
-    });
+    setImmediate(DatagramChannel.#sendRider, this, msg);
   }
 
   sendUnlessData(msg: WireMessage): void {
-    const sent = this.stats.sent;
-    setImmediate(() => {
-      if (this.stats.sent === sent && !this.closed) this.sendMessage(msg).catch(() => undefined);
-    });
+    setImmediate(DatagramChannel.#sendUnlessSent, this, msg, this.stats.sent);
+  }
+
+  // Module-level callbacks with arguments: no closure per connection.
+  static #sendRider(ch: DatagramChannel, msg: WireMessage): void {
+    if (ch.#rider !== msg) return;
+    ch.#rider = undefined;
+    if (!ch.closed) ch.sendMessage(msg).catch(() => undefined);
+  }
+
+  static #sendUnlessSent(ch: DatagramChannel, msg: WireMessage, sent: number): void {
+    if (ch.stats.sent === sent && !ch.closed) ch.sendMessage(msg).catch(() => undefined);
   }
 
   #ride(data: Uint8Array): Uint8Array {
@@ -220,12 +225,13 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
       return;
     }
     this.stats.received++;
-    this.inbox.push(data);
-    const onData = this.onData;
-    if (onData) {
-      this.onData = undefined;
-      onData();
+    const use = this.dataAnswers;
+    if (use) {
+      // Before the data reaches the application, so its stack is confirmed by then.
+      this.dataAnswers = undefined;
+      this.handler.message({ t: 'ack', nonce: use.nonce });
     }
+    this.inbox.push(data);
   }
 }
 
@@ -236,7 +242,7 @@ function tag(m: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The datagram channel's first-data hook, if `ch` has one. */
-export function onFirstData(ch: Channel, fn: () => void): void {
-  if (ch instanceof DatagramChannel) ch.onData = fn;
+/** Datagram transports: the first data message from the peer also answers `use` with an ack. */
+export function onFirstData(ch: Channel, use: WireMessage): void {
+  if (ch instanceof DatagramChannel) ch.dataAnswers = use;
 }

@@ -3,11 +3,11 @@ import { build } from './build.js';
 import { onFirstData, openChannel, type Channel } from './channel.js';
 import { NegotiationError, incompatibleError } from './errors.js';
 import { record, type Negotiation } from './negotiation.js';
-import { OptimisticConn, type Attempt, type Rejection } from './optimistic-conn.js';
+import { OptimisticConn, Verdict, type Attempt, type Rejection } from './optimistic-conn.js';
 import type { FitsBase, NegotiateOptions } from './options.js';
 import { defaultPickCache, pickKey, type PickCache } from './pick-cache.js';
 import type { AgreedPick } from './pick.js';
-import { checkTimeout, request, type RequestOptions } from './request.js';
+import { checkTimeout, exchange, request, type RequestOptions } from './request.js';
 import { stackInfo, type StackInfo } from './stack-info.js';
 import { nonce } from './wire.js';
 
@@ -92,7 +92,7 @@ async function instantiate<A>(c: Client<A>, ch: Channel, local: string, pick: Ag
     role: 'client',
     local,
     peer: c.server,
-    variant: variant.chunnels.map((x) => x.name),
+    variant: c.info.names[pick.client.variant]!,
     stack,
     decisions: pick.decisions,
     pick,
@@ -116,9 +116,10 @@ async function oneRtt<A>(c: Client<A>, rejections: number): Promise<Attempt<unkn
     ch.accepted();
     await c.cache.set(c.key, answer.pick);
     const { top, negotiation } = await instantiate(c, ch, local, answer.pick, '1-rtt', rejections);
-    const confirmed = Promise.resolve(negotiation);
-    record(top, { current: () => negotiation, confirmed });
-    return { top, negotiation, settled: Promise.resolve(undefined) };
+    record(top, negotiation);
+    const verdict = new Verdict();
+    verdict.settle(undefined);
+    return { top, negotiation, verdict };
   } catch (err) {
     await ch.close().catch(() => undefined);
     throw err;
@@ -127,28 +128,34 @@ async function oneRtt<A>(c: Client<A>, rejections: number): Promise<Attempt<unkn
 
 async function zeroRtt<A>(c: Client<A>, pick: AgreedPick): Promise<Conn<unknown>> {
   const conn: OptimisticConn<unknown> = new OptimisticConn(await attempt(c, pick, 0), (rejection, n) => renegotiate(c, rejection, n), c.opts.maxUnconfirmed ?? 64);
-  record(conn, { current: () => conn.negotiation, confirmed: conn.confirmed });
+  record(conn, conn);
   return conn;
 }
 
-/** Sends "use this pick" and builds its stack at once; the server's verdict comes in `settled`. */
+/** Sends "use this pick" and builds its stack at once; the server's verdict comes in `verdict`. */
 async function attempt<A>(c: Client<A>, pick: AgreedPick, rejections: number): Promise<Attempt<unknown>> {
   const { ch, local } = await open(c);
   ch.accepted();
-  // The connect's signal ends with the connect call; the verdict may come later.
+  const verdict = new Verdict();
   const use = { t: 'use', nonce: nonce(), pick } as const;
-  const verdict = request(ch, use, ['ack', 'reject'], { ...c.request, signal: undefined, withData: true });
-  // Data from the server means it accepted the pick, whether or not its ack arrived yet (it may not come at all).
-  onFirstData(ch, () => ch.handler.message({ t: 'ack', nonce: use.nonce }));
-  const settled = verdict.then(async (answer): Promise<Rejection | undefined> => {
-    if (answer.t === 'reject') return answer;
-    if (rejections > 0) await c.cache.set(c.key, pick);
-    return undefined;
+  // The connect's signal ends with the connect call; the verdict may come later.
+  exchange(ch, use, ['ack', 'reject'], { ...c.request, signal: undefined, withData: true }, (err, answer) => {
+    if (err) verdict.settle(err);
+    else if (answer!.t === 'reject') verdict.settle(answer as Rejection);
+    else if (rejections === 0) verdict.settle(undefined);
+    else {
+      // A pick that replaced a rejected one: cache it before confirming.
+      Promise.resolve(c.cache.set(c.key, pick)).then(
+        () => verdict.settle(undefined),
+        (e: unknown) => verdict.settle(e instanceof Error ? e : new Error(String(e))),
+      );
+    }
   });
+  // Data from the server means it accepted the pick, whether or not its ack arrived yet (it may not come at all).
+  onFirstData(ch, use);
   try {
-    return { ...(await instantiate(c, ch, local, pick, '0-rtt', rejections)), settled };
+    return { ...(await instantiate(c, ch, local, pick, '0-rtt', rejections)), verdict };
   } catch (err) {
-    settled.catch(() => undefined);
     await ch.close().catch(() => undefined);
     throw err;
   }
@@ -182,7 +189,7 @@ async function preRegistered<A>(c: Client<A>, pick: AgreedPick): Promise<Conn<un
   ch.accepted();
   try {
     const { top, negotiation } = await instantiate(c, ch, local, pick, 'pre-registered', 0);
-    record(top, { current: () => negotiation, confirmed: Promise.resolve(negotiation) });
+    record(top, negotiation);
     return top;
   } catch (err) {
     await ch.close().catch(() => undefined);

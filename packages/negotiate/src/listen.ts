@@ -74,6 +74,34 @@ export async function listen<S extends Stack, A>(
   return new NegotiatingListener<StackTop<S>, A>(info, base, listener, opts, timeoutMs);
 }
 
+/** One peer's negotiation on a listener, waiting for or answering its first message. */
+class Session {
+  /** The stored answer: a duplicate request gets it again (idempotent over lossy networks). */
+  answered: { readonly to: WireType; readonly nonce: number; readonly msg: WireMessage } | undefined;
+  /** When the session times out if no negotiation message came (`Date.now()` ms). */
+  deadline = 0;
+  constructor(
+    readonly host: NegotiatingListener<unknown, unknown>,
+    readonly ch: Channel,
+    readonly local: string,
+    readonly peer: string,
+  ) {}
+
+  // ChannelHandler: one object per session, no closures.
+  message(m: WireMessage): void {
+    this.host.onMessage(this, m);
+  }
+
+  end(): void {
+    this.host.onEnd(this);
+  }
+
+  /** A late pre-registration for this peer (datagram transports). */
+  adopt(pick: AgreedPick): void {
+    this.host.onPreRegistered(this, pick);
+  }
+}
+
 class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
   readonly stats: ListenerStats = { oneRtt: 0, zeroRtt: 0, preRegistered: 0, rejected: 0, incompatible: 0, preRegistrations: 0, malformed: 0, timedOut: 0, failed: 0 };
   readonly #info: StackInfo;
@@ -83,6 +111,16 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
   readonly #timeoutMs: number;
   readonly #ready = new MessageQueue<Conn<D>>();
   readonly #registry: PreRegistry;
+  /** Sessions still waiting for their first negotiation message, oldest first: one timer serves them all. */
+  readonly #waiting = new Set<Session>();
+  #sweeper: NodeJS.Timeout | undefined;
+  /** Why this server refuses a pick (undefined: it accepts), per pick: decoded `use` picks are shared (wire.ts). */
+  readonly #verdicts = new WeakMap<AgreedPick, string | undefined>();
+  readonly #onMalformed = (): void => {
+    this.stats.malformed++;
+  };
+  /** The last local address formatted: every connection of a datagram listener has the same. */
+  #local: { addr: A; text: string } | undefined;
   #closed = false;
 
   constructor(info: StackInfo, base: Transport<A>, listener: Listener<A>, opts: ListenOptions, timeoutMs: number) {
@@ -106,6 +144,8 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#sweeper);
+    this.#waiting.clear();
     this.#ready.end(new ConnClosedError('listener is closed: listen again to accept connections'));
     await this.#listener.close();
   }
@@ -138,105 +178,141 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
   /** Negotiates with one peer. Synchronous dispatch: duplicates are answered from the stored reply. */
   #session(conn: BaseConn<A>): void {
     const peer = this.#base.format(conn.remote);
-    const local = this.#base.format(conn.local);
-    const ch = openChannel(conn, this.#base.datagram, () => this.stats.malformed++);
+    if (this.#local?.addr !== conn.local) this.#local = { addr: conn.local, text: this.#base.format(conn.local) };
+    const ch = openChannel(conn, this.#base.datagram, this.#onMalformed);
+    const s = new Session(this as NegotiatingListener<unknown, unknown>, ch, this.#local.text, peer);
     const pre = this.#registry.take(peer);
     if (pre) {
-      this.#accept(ch, local, peer, pre, 'pre-registered');
+      this.#accept(s, pre, 'pre-registered');
       return;
     }
-    let answered: { to: WireType; nonce: number; msg: WireMessage } | undefined;
-    const timer = setTimeout(() => {
-      if (answered) return;
-      this.stats.timedOut++;
-      void ch.close();
-    }, this.#timeoutMs);
-    timer.unref();
+    s.deadline = Date.now() + this.#timeoutMs;
+    this.#waiting.add(s);
+    if (this.#sweeper === undefined) this.#armSweeper(this.#timeoutMs);
     // Datagram data may arrive before a late pre-registration for its peer: adopt it then.
-    const unwait = ch.datagram
-      ? this.#registry.wait(peer, (pick) => {
-          if (answered) return;
-          answered = { to: 'prereg', nonce: -1, msg: { t: 'ack', nonce: -1 } };
-          clearTimeout(timer);
-          this.#accept(ch, local, peer, pick, 'pre-registered');
-        })
-      : () => undefined;
-    const answer = (to: WireType, msg: WireMessage): void => {
-      answered = { to, nonce: msg.nonce, msg };
-      clearTimeout(timer);
-      unwait();
-      // Data from the server implies an ack, so an application that answers at once saves a datagram.
-      if (msg.t === 'ack') ch.sendUnlessData(msg);
-      else ch.sendMessage(msg).catch(() => undefined);
-    };
-    // After a refusal, keep answering duplicates (datagram) until the client surely gave up.
-    const linger = (): void => {
-      if (ch.datagram) setTimeout(() => void ch.close(), this.#timeoutMs).unref();
-      else void ch.close();
-    };
-    ch.handler = {
-      message: (m) => {
-        if (answered) {
-          if (m.t === answered.to && m.nonce === answered.nonce) ch.sendMessage(answered.msg).catch(() => undefined);
-          return;
-        }
-        switch (m.t) {
-          case 'offer': {
-            const outcome = pickVariants(this.#info.offers, m.offers);
-            if (outcome.ok) {
-              const { server, client, decisions } = outcome.pick;
-              const pick: AgreedPick = {
-                server: { fingerprint: this.#info.fingerprint, variant: server },
-                client: { fingerprint: m.fingerprint, variant: client, offer: m.offers[client]! },
-                decisions,
-              };
-              answer('offer', { t: 'pick', nonce: m.nonce, pick });
-              this.#accept(ch, local, peer, pick, '1-rtt');
-            } else {
-              answer('offer', { t: 'error', nonce: m.nonce, incompatibilities: outcome.incompatibilities });
-              this.stats.incompatible++;
-              this.#opts.onError?.(incompatibleError(peer, outcome.incompatibilities), peer);
-              linger();
-            }
-            return;
-          }
-          case 'use': {
-            const refused = this.#refuses(m.pick);
-            if (refused === undefined) {
-              answer('use', { t: 'ack', nonce: m.nonce });
-              this.#accept(ch, local, peer, m.pick, '0-rtt');
-            } else {
-              answer('use', { t: 'reject', nonce: m.nonce, reason: refused, fingerprint: this.#info.fingerprint, offers: this.#info.offers });
-              this.stats.rejected++;
-              linger();
-            }
-            return;
-          }
-          case 'prereg': {
-            const refused = this.#refuses(m.pick);
-            if (refused === undefined) {
-              this.stats.preRegistrations++;
-              this.#registry.add(m.peer, m.pick);
-            }
-            answer('prereg', { t: 'prereg-ack', nonce: m.nonce, ok: refused === undefined, reason: refused ?? '' });
-            linger();
-            return;
-          }
-          default:
-            // Answers are for clients; a server receiving one drops it.
-            this.stats.malformed++;
-        }
-      },
-      end: () => {
-        clearTimeout(timer);
-        unwait();
-      },
-    };
+    if (ch.datagram) this.#registry.wait(peer, s);
+    ch.handler = s;
     ch.expectMessage();
+  }
+
+  #armSweeper(ms: number): void {
+    this.#sweeper = setTimeout(this.#sweep, Math.max(1, ms));
+    this.#sweeper.unref();
+  }
+
+  /** Closes the sessions that got no negotiation message in time. */
+  readonly #sweep = (): void => {
+    this.#sweeper = undefined;
+    const now = Date.now();
+    for (const s of this.#waiting) {
+      if (s.deadline > now) {
+        this.#armSweeper(s.deadline - now);
+        return;
+      }
+      this.#waiting.delete(s);
+      this.#registry.unwait(s.peer, s);
+      this.stats.timedOut++;
+      void s.ch.close();
+    }
+  };
+
+  #answer(s: Session, to: WireType, msg: WireMessage): void {
+    s.answered = { to, nonce: msg.nonce, msg };
+    this.#settled(s);
+    // Data from the server implies an ack, so an application that answers at once saves a datagram.
+    if (msg.t === 'ack') s.ch.sendUnlessData(msg);
+    else s.ch.sendMessage(msg).catch(() => undefined);
+  }
+
+  /** The session is answered or gone: no timeout, no late pre-registration. */
+  #settled(s: Session): void {
+    this.#waiting.delete(s);
+    if (s.ch.datagram) this.#registry.unwait(s.peer, s);
+  }
+
+  /** After a refusal, keep answering duplicates (datagram) until the client surely gave up. */
+  #linger(ch: Channel): void {
+    if (ch.datagram) setTimeout(() => void ch.close(), this.#timeoutMs).unref();
+    else void ch.close();
+  }
+
+  /** @internal Session → listener. */
+  onMessage(s: Session, m: WireMessage): void {
+    const answered = s.answered;
+    if (answered) {
+      if (m.t === answered.to && m.nonce === answered.nonce) s.ch.sendMessage(answered.msg).catch(() => undefined);
+      return;
+    }
+    switch (m.t) {
+      case 'offer': {
+        const outcome = pickVariants(this.#info.offers, m.offers);
+        if (outcome.ok) {
+          const { server, client, decisions } = outcome.pick;
+          const pick: AgreedPick = {
+            server: { fingerprint: this.#info.fingerprint, variant: server },
+            client: { fingerprint: m.fingerprint, variant: client, offer: m.offers[client]! },
+            decisions,
+          };
+          this.#answer(s, 'offer', { t: 'pick', nonce: m.nonce, pick });
+          this.#accept(s, pick, '1-rtt');
+        } else {
+          this.#answer(s, 'offer', { t: 'error', nonce: m.nonce, incompatibilities: outcome.incompatibilities });
+          this.stats.incompatible++;
+          this.#opts.onError?.(incompatibleError(s.peer, outcome.incompatibilities), s.peer);
+          this.#linger(s.ch);
+        }
+        return;
+      }
+      case 'use': {
+        const refused = this.#refuses(m.pick);
+        if (refused === undefined) {
+          this.#answer(s, 'use', { t: 'ack', nonce: m.nonce });
+          this.#accept(s, m.pick, '0-rtt');
+        } else {
+          this.#answer(s, 'use', { t: 'reject', nonce: m.nonce, reason: refused, fingerprint: this.#info.fingerprint, offers: this.#info.offers });
+          this.stats.rejected++;
+          this.#linger(s.ch);
+        }
+        return;
+      }
+      case 'prereg': {
+        const refused = this.#refuses(m.pick);
+        if (refused === undefined) {
+          this.stats.preRegistrations++;
+          this.#registry.add(m.peer, m.pick);
+        }
+        this.#answer(s, 'prereg', { t: 'prereg-ack', nonce: m.nonce, ok: refused === undefined, reason: refused ?? '' });
+        this.#linger(s.ch);
+        return;
+      }
+      default:
+        // Answers are for clients; a server receiving one drops it.
+        this.stats.malformed++;
+    }
+  }
+
+  /** @internal Session → listener: its base connection ended. */
+  onEnd(s: Session): void {
+    this.#settled(s);
+  }
+
+  /** @internal Session → listener: a pre-registration arrived after the peer's first data. */
+  onPreRegistered(s: Session, pick: AgreedPick): void {
+    if (s.answered) return;
+    s.answered = { to: 'prereg', nonce: -1, msg: { t: 'ack', nonce: -1 } };
+    this.#waiting.delete(s);
+    this.#accept(s, pick, 'pre-registered');
   }
 
   /** Why this server cannot run `pick`, or undefined when it can. */
   #refuses(pick: AgreedPick): string | undefined {
+    if (this.#verdicts.has(pick)) return this.#verdicts.get(pick);
+    const why = this.#check(pick);
+    this.#verdicts.set(pick, why);
+    return why;
+  }
+
+  #check(pick: AgreedPick): string | undefined {
     if (pick.server.fingerprint !== this.#info.fingerprint) return 'the server stack changed since this pick was negotiated';
     const offer = this.#info.offers[pick.server.variant];
     if (!offer) return `the server stack has no variant ${pick.server.variant}`;
@@ -244,7 +320,8 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     return why.length === 0 ? undefined : `the client variant does not fit: ${why.map((w) => w.reason).join('; ')}`;
   }
 
-  #accept(ch: Channel, local: string, peer: string, pick: AgreedPick, mode: Negotiation['mode']): void {
+  #accept(s: Session, pick: AgreedPick, mode: Negotiation['mode']): void {
+    const { ch, peer } = s;
     ch.accepted();
     const variant = this.#info.variants[pick.server.variant]!;
     build(variant.chunnels, ch.data, { role: 'server', peer, passes: this.#opts.passes, signal: undefined }).then(
@@ -252,15 +329,15 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
         const negotiation: Negotiation = {
           mode,
           role: 'server',
-          local,
+          local: s.local,
           peer,
-          variant: variant.chunnels.map((c) => c.name),
+          variant: this.#info.names[pick.server.variant]!,
           stack,
           decisions: pick.decisions,
           pick,
           rejections: 0,
         };
-        record(top, { current: () => negotiation, confirmed: Promise.resolve(negotiation) });
+        record(top, negotiation);
         if (mode === '1-rtt') this.stats.oneRtt++;
         else if (mode === '0-rtt') this.stats.zeroRtt++;
         else this.stats.preRegistered++;

@@ -21,20 +21,25 @@ export interface Negotiation {
   readonly rejections: number;
 }
 
-interface Entry {
-  current(): Negotiation;
-  readonly confirmed: Promise<Negotiation>;
+/** A connection whose negotiation may still change or fail (0-RTT). */
+export interface LiveNegotiation {
+  readonly negotiation: Negotiation;
+  confirmed(): Promise<Negotiation>;
 }
 
-const entries = new WeakMap<object, Entry>();
+/** A settled negotiation is recorded as is: no object or closure per connection beyond it. */
+const entries = new WeakMap<object, Negotiation | LiveNegotiation>();
 
-export function record(conn: object, entry: Entry): void {
+export function record(conn: object, entry: Negotiation | LiveNegotiation): void {
   entries.set(conn, entry);
 }
 
+const isLive = (e: Negotiation | LiveNegotiation): e is LiveNegotiation => !('mode' in e);
+
 /** How `conn` (from `connect` or a listener) was negotiated; undefined for other connections. */
 export function negotiated(conn: Conn<unknown>): Negotiation | undefined {
-  return entries.get(conn)?.current();
+  const e = entries.get(conn);
+  return e === undefined || !isLive(e) ? e : e.negotiation;
 }
 
 /**
@@ -44,5 +49,6 @@ export function negotiated(conn: Conn<unknown>): Negotiation | undefined {
  */
 export function confirmed(conn: Conn<unknown>): Promise<Negotiation> {
   const e = entries.get(conn);
-  return e ? e.confirmed : Promise.reject(new TypeError('confirmed(): this connection was not made by @bertha/negotiate'));
+  if (e === undefined) return Promise.reject(new TypeError('confirmed(): this connection was not made by @bertha/negotiate'));
+  return isLive(e) ? e.confirmed() : Promise.resolve(e);
 }

@@ -1,15 +1,44 @@
 import { AbortError, ConnClosedError, iterateConn, type CallOptions, type Conn } from '@bertha/core';
-import type { Negotiation } from './negotiation.js';
+import type { LiveNegotiation, Negotiation } from './negotiation.js';
 import type { WireMessage } from './wire.js';
 
 export type Rejection = Extract<WireMessage, { t: 'reject' }>;
+
+/** The server's verdict on a pick: accepted (undefined), rejected, or no verdict (the error that ended negotiation). */
+export type Outcome = Rejection | Error | undefined;
+
+/**
+ * Where a verdict waits for its listener: the verdict may come while the
+ * stack is still being built, before the connection that listens exists.
+ * Delivered synchronously, so data that confirms a stack confirms it before
+ * the application sees that data.
+ */
+export class Verdict {
+  #outcome: Outcome;
+  #settled = false;
+  #listener: ((outcome: Outcome) => void) | undefined;
+
+  settle(outcome: Outcome): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#outcome = outcome;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.(outcome);
+  }
+
+  /** Calls `listener` once with the verdict: now if it came already. */
+  listen(listener: (outcome: Outcome) => void): void {
+    if (this.#settled) listener(this.#outcome);
+    else this.#listener = listener;
+  }
+}
 
 /** One 0-RTT try: a stack built on a cached pick, and the server's verdict on it. */
 export interface Attempt<D> {
   readonly top: Conn<D>;
   readonly negotiation: Negotiation;
-  /** Resolves with undefined once the server accepted, with its rejection otherwise; rejects when negotiation failed. */
-  readonly settled: Promise<Rejection | undefined>;
+  readonly verdict: Verdict;
 }
 
 /** Builds the next attempt after a rejection (on a fresh base connection). */
@@ -25,38 +54,51 @@ export type Renegotiate<D> = (rejection: Rejection, rejections: number) => Promi
  * re-negotiation fails, every call rejects with the error and `confirmed`
  * says so: those messages were not delivered.
  */
-export class OptimisticConn<D> implements Conn<D> {
-  readonly confirmed: Promise<Negotiation>;
+export class OptimisticConn<D> implements Conn<D>, LiveNegotiation {
   #current: Conn<D>;
   #negotiation: Negotiation;
   #state: 'pending' | 'confirmed' | 'failed' | 'closed' = 'pending';
+  /** Why it failed, or (made when asked) that it closed before the server confirmed. */
   #error: Error | undefined;
+  #closedUnconfirmed = false;
   #switching = false;
   #unconfirmed: D[] = [];
   readonly #max: number;
   readonly #renegotiate: Renegotiate<D>;
-  #resolve!: (n: Negotiation) => void;
-  #reject!: (err: Error) => void;
-  #changed!: Promise<void>;
-  #wake!: () => void;
+  /** `confirmed()` callers while pending: made on demand, most connections never ask. */
+  #confirmation: { promise: Promise<Negotiation>; resolve: (n: Negotiation) => void; reject: (err: Error) => void } | undefined;
+  /** Calls blocked until the state changes (room to send, a new stack). */
+  #wakeups: (() => void)[] = [];
 
   constructor(first: Attempt<D>, renegotiate: Renegotiate<D>, maxUnconfirmed: number) {
     this.#current = first.top;
     this.#negotiation = first.negotiation;
     this.#renegotiate = renegotiate;
     this.#max = maxUnconfirmed;
-    this.confirmed = new Promise<Negotiation>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-    // Observed through `confirmed()` and every call; never an unhandled rejection.
-    this.confirmed.catch(() => undefined);
-    this.#rearm();
     this.#watch(first);
   }
 
   get negotiation(): Negotiation {
     return this.#negotiation;
+  }
+
+  /** Resolves when the server accepted this connection's stack; rejects with the error that ended it. */
+  confirmed(): Promise<Negotiation> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#closedUnconfirmed) return Promise.reject((this.#error = closedUnconfirmed()));
+    if (this.#state !== 'pending') return Promise.resolve(this.#negotiation);
+    if (!this.#confirmation) {
+      let resolve!: (n: Negotiation) => void;
+      let reject!: (err: Error) => void;
+      const promise = new Promise<Negotiation>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // Observed by whoever asked, and by every call; never an unhandled rejection.
+      promise.catch(() => undefined);
+      this.#confirmation = { promise, resolve, reject };
+    }
+    return this.#confirmation.promise;
   }
 
   get closed(): boolean {
@@ -72,16 +114,19 @@ export class OptimisticConn<D> implements Conn<D> {
   }
 
   recv(opts?: CallOptions): Promise<D> {
-    return this.#state === 'confirmed' ? this.#current.recv(opts) : this.#retrying((c) => c.recv(opts), opts);
+    return this.#state === 'confirmed' ? this.#current.recv(opts) : this.#recvPending(opts);
   }
 
   recvBatch(max: number, opts?: CallOptions): Promise<D[]> {
-    return this.#state === 'confirmed' ? this.#current.recvBatch(max, opts) : this.#retrying((c) => c.recvBatch(max, opts), opts);
+    return this.#state === 'confirmed' ? this.#current.recvBatch(max, opts) : this.#recvBatchPending(max, opts);
   }
 
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
-    if (this.#state === 'pending') this.#reject(new ConnClosedError('connection closed before the server confirmed its stack'));
+    if (this.#state === 'pending') {
+      this.#closedUnconfirmed = true;
+      if (this.#confirmation) this.#confirmation.reject((this.#error = closedUnconfirmed()));
+    }
     this.#state = 'closed';
     this.#unconfirmed = [];
     this.#wake();
@@ -93,17 +138,18 @@ export class OptimisticConn<D> implements Conn<D> {
   }
 
   #watch(a: Attempt<D>): void {
-    a.settled.then(
-      (rejection) => (rejection === undefined ? this.#confirm() : this.#switch(rejection)),
-      (err: unknown) => this.#fail(err instanceof Error ? err : new Error(String(err))),
-    );
+    a.verdict.listen((outcome) => {
+      if (outcome === undefined) this.#confirm();
+      else if (outcome instanceof Error) this.#fail(outcome);
+      else void this.#switch(outcome);
+    });
   }
 
   #confirm(): void {
     if (this.#state !== 'pending') return;
     this.#state = 'confirmed';
     this.#unconfirmed = [];
-    this.#resolve(this.#negotiation);
+    this.#confirmation?.resolve(this.#negotiation);
     this.#wake();
   }
 
@@ -138,7 +184,7 @@ export class OptimisticConn<D> implements Conn<D> {
     this.#error = err;
     this.#switching = false;
     this.#unconfirmed = [];
-    this.#reject(err);
+    this.#confirmation?.reject(err);
     this.#wake();
     void this.#current.close().catch(() => undefined);
   }
@@ -156,7 +202,7 @@ export class OptimisticConn<D> implements Conn<D> {
       if (!this.#switching && room) break;
       await this.#nextChange(opts?.signal);
     }
-    this.#unconfirmed.push(...msgs);
+    for (const m of msgs) this.#unconfirmed.push(m);
     const conn = this.#current;
     try {
       await conn.sendBatch(msgs, opts);
@@ -167,44 +213,63 @@ export class OptimisticConn<D> implements Conn<D> {
     }
   }
 
-  async #retrying<R>(op: (c: Conn<D>) => Promise<R>, opts: CallOptions | undefined): Promise<R> {
+  async #recvPending(opts: CallOptions | undefined): Promise<D> {
     for (;;) {
       this.#throwIfDone();
       const conn = this.#current;
       try {
-        return await op(conn);
+        return await conn.recv(opts);
       } catch (err) {
-        if (err instanceof AbortError) throw err;
-        // The old stack ended under us (a rejection): carry on on the next one.
-        if (this.#state === 'pending' || conn !== this.#current) {
-          if (conn === this.#current) await this.#nextChange(opts?.signal);
-          continue;
-        }
-        this.#throwIfDone();
-        throw err;
+        await this.#afterReadError(conn, err, opts);
       }
     }
   }
 
-  #rearm(): void {
-    this.#changed = new Promise<void>((resolve) => {
-      this.#wake = () => {
-        this.#rearm();
-        resolve();
-      };
-    });
+  async #recvBatchPending(max: number, opts: CallOptions | undefined): Promise<D[]> {
+    for (;;) {
+      this.#throwIfDone();
+      const conn = this.#current;
+      try {
+        return await conn.recvBatch(max, opts);
+      } catch (err) {
+        await this.#afterReadError(conn, err, opts);
+      }
+    }
+  }
+
+  /** A read failed on `conn`: carry on on the next stack if a rejection ended it, else throw. */
+  async #afterReadError(conn: Conn<D>, err: unknown, opts: CallOptions | undefined): Promise<void> {
+    if (err instanceof AbortError) throw err;
+    if (this.#state === 'pending' || conn !== this.#current) {
+      if (conn === this.#current) await this.#nextChange(opts?.signal);
+      return;
+    }
+    this.#throwIfDone();
+    throw err;
+  }
+
+  #wake(): void {
+    if (this.#wakeups.length === 0) return;
+    const wakeups = this.#wakeups;
+    this.#wakeups = [];
+    for (const w of wakeups) w();
   }
 
   #nextChange(signal: AbortSignal | undefined): Promise<void> {
-    if (!signal) return this.#changed;
-    if (signal.aborted) return Promise.reject(new AbortError(signal.reason));
+    if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
     return new Promise<void>((resolve, reject) => {
+      if (!signal) {
+        this.#wakeups.push(resolve);
+        return;
+      }
       const onAbort = (): void => reject(new AbortError(signal.reason));
       signal.addEventListener('abort', onAbort, { once: true });
-      void this.#changed.then(() => {
+      this.#wakeups.push(() => {
         signal.removeEventListener('abort', onAbort);
         resolve();
       });
     });
   }
 }
+
+const closedUnconfirmed = (): ConnClosedError => new ConnClosedError('connection closed before the server confirmed its stack');

@@ -3,12 +3,17 @@ import type { AgreedPick } from './pick.js';
 /** Most pre-registrations a listener keeps; the oldest go first. */
 const MAX_ENTRIES = 10_000;
 
+/** A connection waiting for its first negotiation message. */
+export interface Adopter {
+  adopt(pick: AgreedPick): void;
+}
+
 /** Picks third parties registered for peers that have not connected yet, with an expiry. */
 export class PreRegistry {
   readonly #ttlMs: number;
   readonly #picks = new Map<string, { pick: AgreedPick; expires: number }>();
   /** Connections from a peer waiting for their first negotiation message: a late registration adopts them. */
-  readonly #waiting = new Map<string, (pick: AgreedPick) => void>();
+  readonly #waiting = new Map<string, Adopter>();
 
   constructor(ttlMs: number) {
     this.#ttlMs = ttlMs;
@@ -16,10 +21,10 @@ export class PreRegistry {
 
   /** Registers `pick` for `peer`; a connection from it already waiting takes it at once. */
   add(peer: string, pick: AgreedPick): void {
-    const adopt = this.#waiting.get(peer);
-    if (adopt) {
+    const waiting = this.#waiting.get(peer);
+    if (waiting) {
       this.#waiting.delete(peer);
-      adopt(pick);
+      waiting.adopt(pick);
       return;
     }
     this.#picks.delete(peer);
@@ -35,11 +40,13 @@ export class PreRegistry {
     return e.expires >= Date.now() ? e.pick : undefined;
   }
 
-  /** Lets a late registration for `peer` adopt its waiting connection; returns the undo. */
-  wait(peer: string, adopt: (pick: AgreedPick) => void): () => void {
-    this.#waiting.set(peer, adopt);
-    return () => {
-      if (this.#waiting.get(peer) === adopt) this.#waiting.delete(peer);
-    };
+  /** Lets a late registration for `peer` adopt its waiting connection. */
+  wait(peer: string, waiting: Adopter): void {
+    this.#waiting.set(peer, waiting);
+  }
+
+  /** Undoes `wait` (the connection got its negotiation message, or went away). */
+  unwait(peer: string, waiting: Adopter): void {
+    if (this.#waiting.get(peer) === waiting) this.#waiting.delete(peer);
   }
 }

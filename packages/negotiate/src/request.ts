@@ -1,5 +1,5 @@
 import { AbortError, ConnClosedError, InvalidArgumentError } from '@bertha/core';
-import type { Channel } from './channel.js';
+import { idle, type Channel, type ChannelHandler } from './channel.js';
 import { NegotiationError } from './errors.js';
 import type { WireMessage, WireType } from './wire.js';
 
@@ -31,6 +31,9 @@ export function checkTimeout(ms: number | undefined): number {
   return t;
 }
 
+/** How `exchange` ends: with the answer, or with the error that ended it. */
+export type Answered<T extends WireType> = (err: Error | undefined, answer: Extract<WireMessage, { t: T }> | undefined) => void;
+
 /**
  * Sends `msg` and resolves with the first answer of one of the types
  * `answers` carrying the same nonce. On datagram transports the request is
@@ -43,6 +46,17 @@ export function request<T extends WireType>(
   answers: readonly T[],
   opts: RequestOptions,
 ): Promise<Extract<WireMessage, { t: T }>> {
+  return new Promise((resolve, reject) => {
+    exchange(ch, msg, answers, opts, (err, answer) => (err ? reject(err) : resolve(answer!)));
+  });
+}
+
+/**
+ * `request` with a callback, called synchronously when the answer is
+ * dispatched (a 0-RTT connection confirms in the same turn as the data that
+ * confirms it). Throws only for bad options.
+ */
+export function exchange<T extends WireType>(ch: Channel, msg: WireMessage, answers: readonly T[], opts: RequestOptions, done: Answered<T>): void {
   const initial = opts.retransmit?.initialMs ?? 100;
   const max = opts.retransmit?.maxMs ?? 1000;
   const factor = opts.retransmit?.factor ?? 2;
@@ -50,51 +64,91 @@ export function request<T extends WireType>(
     throw new InvalidArgumentError('retransmit needs initialMs > 0, maxMs >= initialMs and factor >= 1');
   }
   const { signal } = opts;
-  if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
-  return new Promise((resolve, reject) => {
-    let sends = 0;
-    let wait = initial;
-    let resend: NodeJS.Timeout | undefined;
-    const finish = (settle: () => void): void => {
-      clearTimeout(resend);
-      clearTimeout(deadline);
-      signal?.removeEventListener('abort', onAbort);
-      ch.handler = { message: () => undefined, end: () => undefined };
-      settle();
-    };
-    const onAbort = (): void => finish(() => reject(new AbortError(signal?.reason)));
-    const deadline = setTimeout(() => {
-      finish(() =>
-        reject(
-          new NegotiationError(
-            'ERR_NEGOTIATION_TIMEOUT',
-            `no negotiation answer from ${opts.peer} within ${opts.timeoutMs} ms (${sends} ${sends === 1 ? 'send' : 'sends'}): check that a @bertha/negotiate listener runs there, or raise timeoutMs`,
-          ),
+  if (signal?.aborted) return done(new AbortError(signal.reason), undefined);
+  new Exchange(ch, msg, answers, opts, done, initial, max, factor).start();
+}
+
+/** One request in flight. A single timer serves both re-sending and the deadline. */
+class Exchange<T extends WireType> implements ChannelHandler {
+  #sends = 0;
+  #wait: number;
+  #timer: NodeJS.Timeout | undefined;
+  #done = false;
+  readonly #deadline: number;
+
+  constructor(
+    readonly ch: Channel,
+    readonly msg: WireMessage,
+    readonly answers: readonly T[],
+    readonly opts: RequestOptions,
+    readonly callback: Answered<T>,
+    initial: number,
+    readonly max: number,
+    readonly factor: number,
+  ) {
+    this.#wait = initial;
+    this.#deadline = Date.now() + opts.timeoutMs;
+  }
+
+  start(): void {
+    this.ch.handler = this;
+    this.opts.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    if (this.opts.withData === true) this.ch.sendWithData(this.msg);
+    else this.#sendAlone();
+    this.#sends = 1;
+    this.#arm();
+    this.ch.expectMessage();
+  }
+
+  // ChannelHandler
+  message(m: WireMessage): void {
+    if (m.nonce === this.msg.nonce && (this.answers as readonly string[]).includes(m.t)) this.#finish(undefined, m as Extract<WireMessage, { t: T }>);
+  }
+
+  end(err: Error): void {
+    this.#finish(
+      err instanceof ConnClosedError ? new ConnClosedError(`${this.opts.peer} closed the connection during negotiation: is it a @bertha/negotiate listener?`, { cause: err }) : err,
+      undefined,
+    );
+  }
+
+  /** Datagram transports: the next re-send, or the deadline if sooner; streams: the deadline. */
+  #arm(): void {
+    const left = this.#deadline - Date.now();
+    const ms = this.ch.datagram ? Math.min(this.#wait, left) : left;
+    this.#timer = setTimeout(this.#onTimer, Math.max(1, ms));
+  }
+
+  readonly #onTimer = (): void => {
+    if (Date.now() >= this.#deadline) {
+      const sends = this.#sends;
+      this.#finish(
+        new NegotiationError(
+          'ERR_NEGOTIATION_TIMEOUT',
+          `no negotiation answer from ${this.opts.peer} within ${this.opts.timeoutMs} ms (${sends} ${sends === 1 ? 'send' : 'sends'}): check that a @bertha/negotiate listener runs there, or raise timeoutMs`,
         ),
+        undefined,
       );
-    }, opts.timeoutMs);
-    const send = (): void => {
-      sends++;
-      if (sends === 1 && opts.withData === true) ch.sendWithData(msg);
-      else ch.sendMessage(msg).catch((err: unknown) => finish(() => reject(err instanceof Error ? err : new Error(String(err)))));
-      if (ch.datagram) {
-        resend = setTimeout(send, wait);
-        wait = Math.min(wait * factor, max);
-      }
-    };
-    ch.handler = {
-      message: (m) => {
-        if (m.nonce === msg.nonce && (answers as readonly string[]).includes(m.t)) {
-          finish(() => resolve(m as Extract<WireMessage, { t: T }>));
-        }
-      },
-      end: (err) =>
-        finish(() =>
-          reject(err instanceof ConnClosedError ? new ConnClosedError(`${opts.peer} closed the connection during negotiation: is it a @bertha/negotiate listener?`, { cause: err }) : err),
-        ),
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    send();
-    ch.expectMessage();
-  });
+      return;
+    }
+    this.#sends++;
+    this.#sendAlone();
+    this.#wait = Math.min(this.#wait * this.factor, this.max);
+    this.#arm();
+  };
+
+  #sendAlone(): void {
+    this.ch.sendMessage(this.msg).catch((err: unknown) => this.#finish(err instanceof Error ? err : new Error(String(err)), undefined));
+  }
+
+  readonly #onAbort = (): void => this.#finish(new AbortError(this.opts.signal?.reason), undefined);
+
+  #finish(err: Error | undefined, answer: Extract<WireMessage, { t: T }> | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    clearTimeout(this.#timer);
+    this.opts.signal?.removeEventListener('abort', this.#onAbort);
+    this.ch.handler = idle;
+    this.callback(err, answer);
+  }
 }

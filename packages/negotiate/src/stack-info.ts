@@ -5,6 +5,8 @@ import { describeVariant, variants, type Stack, type Variant, type VariantOffer 
 export interface StackInfo {
   readonly variants: readonly Variant[];
   readonly offers: readonly VariantOffer[];
+  /** Chunnel names of each variant, application side first. */
+  readonly names: readonly (readonly string[])[];
   /** Stable hash of `offers`: equal stacks (even in different processes) have equal fingerprints. */
   readonly fingerprint: string;
 }
@@ -16,7 +18,7 @@ export function stackInfo(stack: Stack): StackInfo {
   if (!info) {
     const vs = variants(stack);
     const offers = vs.map(describeVariant);
-    info = { variants: vs, offers, fingerprint: fingerprint(offers) };
+    info = { variants: vs, offers, names: vs.map((v) => v.chunnels.map((c) => c.name)), fingerprint: fingerprint(offers) };
     infos.set(stack, info);
   }
   return info;

@@ -91,7 +91,39 @@ export function decodeMessage(bytes: Uint8Array): WireMessage | undefined {
   return bytes.byteLength >= 2 && bytes[0] === TAG_NEGOTIATION ? decodeBody(bytes.subarray(1)) : undefined;
 }
 
+/**
+ * Picks already decoded and validated, by their bytes: a server sees the
+ * same `use` pick from every 0-RTT client of a stack (only the nonce
+ * differs), so it decodes and checks each pick once. Bounded: a peer
+ * sending ever new picks only evicts older ones.
+ */
+const knownPicks = new Map<string, AgreedPick>();
+const KNOWN_PICKS_MAX = 256;
+const USE_PICK_AT = USE_HEAD.length + 4 + PICK_KEY.length;
+
+/** The bytes of the pick of a `use` body laid out as `packBody` writes it, as a map key; undefined for any other layout. */
+function usePickKey(body: Uint8Array): string | undefined {
+  if (body.byteLength <= USE_PICK_AT) return undefined;
+  for (let i = 0; i < USE_HEAD.length; i++) if (body[i] !== USE_HEAD[i]) return undefined;
+  for (let i = 0; i < PICK_KEY.length; i++) if (body[USE_HEAD.length + 4 + i] !== PICK_KEY[i]) return undefined;
+  return Buffer.from(body.buffer, body.byteOffset + USE_PICK_AT, body.byteLength - USE_PICK_AT).toString('latin1');
+}
+
 function decodeBody(body: Uint8Array): WireMessage | undefined {
+  const key = usePickKey(body);
+  if (key !== undefined) {
+    const pick = knownPicks.get(key);
+    if (pick) return { t: 'use', nonce: new DataView(body.buffer, body.byteOffset).getUint32(USE_HEAD.length), pick };
+  }
+  const msg = decodeUnknown(body);
+  if (key !== undefined && msg?.t === 'use') {
+    knownPicks.set(key, msg.pick);
+    if (knownPicks.size > KNOWN_PICKS_MAX) knownPicks.delete(knownPicks.keys().next().value as string);
+  }
+  return msg;
+}
+
+function decodeUnknown(body: Uint8Array): WireMessage | undefined {
   let m: unknown;
   try {
     m = packr.unpack(body);

@@ -5,6 +5,11 @@
  * packets per ACK; the velocity v doubles each RTT after three RTTs in the
  * same direction and resets to 1 when the direction changes. Slow start
  * doubles cwnd per RTT until the target is exceeded. Pacing is 2·cwnd/RTT.
+ *
+ * A report stands for many ACKs: their number is the packets it delivered,
+ * SACKed or in order (see `deliveredPackets`), and the per-ACK steps are
+ * summed as they would have been taken, each with the cwnd of its time,
+ * stopping at the target.
  */
 import type { Algorithm, DatapathHandle, Flow, FlowInfo } from '../agent/algorithm.js';
 import type { Report } from '../agent/report.js';
@@ -32,6 +37,8 @@ export class CopaFlow implements Flow {
   private rttStartCwnd = 0;
   private direction = 0;
   private sameDirection = 0;
+  /** Packets SACKed and not yet covered by the cumulative ACK. */
+  private sackedOut = 0;
   private readonly mss: number;
 
   constructor(
@@ -61,16 +68,40 @@ export class CopaFlow implements Flow {
     }
     const target = this.targetPackets(standing);
     const packets = this.cwnd / this.mss;
+    const delivered = this.deliveredPackets(m.acked, m.sacked);
     if (this.slowStart && packets < target) {
-      this.cwnd += m.acked;
+      this.cwnd += delivered * this.mss;
     } else {
       this.slowStart = false;
-      const up = packets <= target;
-      const step = (m.acked / this.mss) * (this.velocity / (this.delta * packets));
-      this.cwnd = Math.max(this.cwnd + (up ? step : -step) * this.mss, 2 * this.mss);
+      this.cwnd = Math.max(this.step(packets, target, delivered) * this.mss, 2 * this.mss);
       this.updateVelocity(m.time, standing);
     }
     this.datapath.updateField({ cwnd: Math.round(this.cwnd), rate: Math.round((2 * this.cwnd * 1e6) / standing) });
+  }
+
+  /**
+   * Packets delivered in a report: the SACKed ones, plus those the cumulative
+   * ACK covers that were not SACKed before. `acked` alone stalls while a hole
+   * is open (Copa would freeze under loss) and then counts the whole SACKed
+   * window at once (a giant step when the hole fills). Which covered packets
+   * had been SACKed is not reported; taking them to be SACKed ones first can
+   * shift a packet from one report to a later one, never change the total.
+   */
+  private deliveredPackets(ackedBytes: number, sacked: number): number {
+    const covered = ackedBytes / this.mss;
+    const wereSacked = Math.min(this.sackedOut + sacked, covered);
+    this.sackedOut += sacked - wereSacked;
+    return sacked + covered - wereSacked;
+  }
+
+  /**
+   * cwnd, packets, after `acks` ACKs of ±v/(δ·cwnd) each: w·dw = v/δ per ACK,
+   * so w² moves by 2·v·acks/δ; per-ACK Copa turns around at the target.
+   */
+  private step(packets: number, target: number, acks: number): number {
+    const change = (2 * this.velocity * acks) / this.delta;
+    if (packets <= target) return Math.min(Math.sqrt(packets * packets + change), target);
+    return Math.max(Math.sqrt(Math.max(packets * packets - change, 0)), target);
   }
 
   /** Once per RTT: compare cwnd with its value an RTT ago. */

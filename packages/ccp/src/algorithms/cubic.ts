@@ -20,8 +20,10 @@ export class CubicFlow extends WindowFlow {
   readonly c: number;
   readonly beta: number;
   readonly fastConvergence: boolean;
-  /** Window before the last reduction, segments. */
+  /** W_max: the window at the last reduction, lowered by fast convergence, segments. */
   wMax = 0;
+  /** cwnd_prior: the window at the last reduction, segments (RFC 9438 §4.3). */
+  cwndPrior = 0;
   /** Seconds from the epoch start until W(t) reaches W_max again. */
   k = 0;
   /** Agent time the current congestion-avoidance epoch began, µs. */
@@ -46,7 +48,8 @@ export class CubicFlow extends WindowFlow {
   protected increase(m: Measurements, acked: number): void {
     const cwnd = this.cwnd / this.mss;
     if (this.epochStart === undefined) {
-      this.epochStart = m.time;
+      // The epoch begins with the first ACK after recovery, not when the report arrives.
+      this.epochStart = this.growthFromUs;
       if (cwnd < this.wMax) {
         this.k = Math.cbrt((this.wMax - cwnd) / this.c);
         this.origin = this.wMax;
@@ -58,8 +61,8 @@ export class CubicFlow extends WindowFlow {
     }
     const segments = acked / this.mss;
     const t = (m.time - this.epochStart) / 1e6;
-    // α_cubic makes the estimate grow like Reno with β = 0.7; once past W_max, like standard Reno.
-    const alpha = this.wEst >= this.wMax ? 1 : (3 * (1 - this.beta)) / (1 + this.beta);
+    // α_cubic makes the estimate grow like Reno with β = 0.7; once back at cwnd_prior, like standard Reno.
+    const alpha = this.wEst >= this.cwndPrior ? 1 : (3 * (1 - this.beta)) / (1 + this.beta);
     this.wEst += (alpha * segments) / cwnd;
     if (this.wCubic(t) < this.wEst) {
       this.cwnd = this.wEst * this.mss;
@@ -71,6 +74,7 @@ export class CubicFlow extends WindowFlow {
 
   protected reduce(): void {
     const cwnd = this.cwnd / this.mss;
+    this.cwndPrior = cwnd;
     this.wMax = this.fastConvergence && cwnd < this.wMax ? (cwnd * (1 + this.beta)) / 2 : cwnd;
     this.cwnd *= this.beta;
     this.epochStart = undefined;

@@ -1,7 +1,7 @@
 /**
  * Window-based congestion control shared by Reno, Cubic, Vegas and DCTCP:
  * program selection, slow start (in the agent or in the datapath), loss
- * reduction at most once per window of losses, timeouts, and pushing cwnd.
+ * recovery, timeouts, and pushing cwnd.
  * Subclasses supply the congestion-avoidance increase and the loss reduction.
  */
 import type { Algorithm, DatapathHandle, Flow, FlowInfo } from '../agent/algorithm.js';
@@ -38,8 +38,12 @@ export abstract class WindowFlow implements Flow {
   /** Latest RTT sample, µs (0 before the first). */
   protected rtt = 0;
   private inDatapathSlowStart = false;
-  /** Agent time of the last loss reduction, µs. */
+  /** Agent time of the last loss reduction or timeout, µs: a recovery period begins. */
   private lastCutUs: number | undefined;
+  /** Agent time of the previous report, µs: the start of the next report's interval. */
+  private lastReportUs: number | undefined;
+  /** When the acknowledgements counted for growth in this report began to arrive, µs. */
+  protected growthFromUs = 0;
   private readonly reportMode: ReportMode;
   private readonly slowStartMode: SlowStartMode;
 
@@ -82,16 +86,17 @@ export abstract class WindowFlow implements Flow {
       installReporting(this.datapath, this.reportMode);
     }
     if (m.timeout) {
-      this.onTimeout();
+      this.onTimeout(m);
     } else {
       this.update(m);
     }
+    this.lastReportUs = m.time;
     this.push();
   }
 
   /** Slow start, congestion avoidance, then loss reduction; subclasses may add steps around it. */
   protected update(m: Measurements): void {
-    const acked = this.slowStart(m.acked);
+    const acked = this.slowStart(this.ackedAfterRecovery(m));
     if (acked > 0) this.increase(m, acked);
     this.reactToLoss(m);
   }
@@ -109,23 +114,42 @@ export abstract class WindowFlow implements Flow {
   }
 
   /**
-   * One reduction per loss episode: losses reported within one RTT of the
-   * last cut belong to it. Time, not acknowledged packets, ends an episode,
-   * so heavy loss that stalls cumulative acks still gets its next cut.
+   * Loss recovery as the transport's native control does it (RFC 9002
+   * §7.3.2): a cut starts a recovery period; losses of packets sent before it
+   * began belong to it, and ACKs of those packets do not grow the window.
+   * Reports carry no send times, so the period is the round trip after the
+   * cut (what was in flight then is acknowledged or lost by its end). Time,
+   * not the cumulative ACK, ends it, so a lost retransmission or a window
+   * still too large after the cut gets the next cut a round trip later.
    */
+  private recoveryEndUs(): number {
+    return this.lastCutUs === undefined ? -Infinity : this.lastCutUs + this.rtt;
+  }
+
+  /** The report's acked bytes that arrived after the recovery period, taking ACKs as spread evenly over its interval. */
+  private ackedAfterRecovery(m: Measurements): number {
+    const from = this.lastReportUs ?? m.time;
+    const end = this.recoveryEndUs();
+    this.growthFromUs = Math.max(from, end);
+    if (m.time <= end) return 0;
+    if (from >= end || m.time <= from) return m.acked;
+    return (m.acked * (m.time - end)) / (m.time - from);
+  }
+
+  /** One reduction per recovery period (see `recoveryEndUs`). */
   protected reactToLoss(m: Measurements): void {
-    if (m.loss === 0) return;
-    if (this.lastCutUs !== undefined && m.time - this.lastCutUs < this.rtt) return;
+    if (m.loss === 0 || m.time < this.recoveryEndUs()) return;
     this.reduce(m);
     this.cwnd = Math.max(this.cwnd, 2 * this.mss);
     this.ssthresh = this.cwnd;
     this.lastCutUs = m.time;
   }
 
-  protected onTimeout(): void {
+  /** Back to the initial window; what was in flight before belongs to the recovery period this starts. */
+  protected onTimeout(m: Measurements): void {
     this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
     this.cwnd = this.initCwnd;
-    this.lastCutUs = undefined;
+    this.lastCutUs = m.time;
     this.reset();
   }
 

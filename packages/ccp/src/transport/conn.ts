@@ -29,6 +29,12 @@ export interface CcpTransportStats {
 }
 
 const PUMP_BATCH = 256;
+/**
+ * Packets handed to the sender's socket but not yet accepted by it: beyond
+ * this the sender waits (as TCP small queues do in Linux), so a window larger
+ * than the socket can drain does not pile up here as self-inflicted delay.
+ */
+const LOCAL_QUEUE_PACKETS = 512;
 
 /** A reliable, congestion-controlled message connection over a datagram Conn. */
 export class CcpTransportConn extends AbstractConn<Uint8Array> {
@@ -40,6 +46,8 @@ export class CcpTransportConn extends AbstractConn<Uint8Array> {
   readonly #clock: Clock;
   readonly #release: () => Promise<void>;
   #out: Uint8Array[] = [];
+  /** Packets of the batch being sent by the connection below. */
+  #sending = 0;
   #flushing = false;
   #unknown = 0;
   #waiters: (() => void)[] = [];
@@ -53,7 +61,8 @@ export class CcpTransportConn extends AbstractConn<Uint8Array> {
     this.#lingerUs = opts.lingerUs ?? 2_000_000;
     this.#release = release;
     const transmit = (p: Uint8Array): void => this.#queueOut(p);
-    this.sender = new TransportSender(clock, transmit, control, o, { onSample: opts.onSample });
+    const blocked = (): boolean => this.#out.length + this.#sending >= LOCAL_QUEUE_PACKETS;
+    this.sender = new TransportSender(clock, transmit, control, o, { onSample: opts.onSample, blocked });
     this.receiver = new TransportReceiver(clock, transmit, o, (msg) => {
       this.stats.received++;
       this.inbox.push(msg);
@@ -128,12 +137,17 @@ export class CcpTransportConn extends AbstractConn<Uint8Array> {
     while (this.#out.length > 0 && !this.#inner.closed) {
       const batch = this.#out;
       this.#out = [];
+      this.#sending = batch.length;
       try {
         await this.#inner.sendBatch(batch);
       } catch (err) {
         if (!(err instanceof ConnClosedError)) this.#failed = err instanceof Error ? err : new Error(String(err));
         break;
+      } finally {
+        this.#sending = 0;
       }
+      // The socket took the batch: send what waited for room (it lands in #out for the next round).
+      this.sender.resume();
     }
     this.#out = [];
     this.#flushing = false;

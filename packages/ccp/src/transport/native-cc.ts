@@ -2,8 +2,12 @@
  * Congestion control run inside the transport, per ACK: Reno and Cubic with
  * the mathematics of the agent's algorithms (algorithms/reno.ts, cubic.ts),
  * as the fidelity baseline for CCP and as the fallback while the agent is
- * unreachable. One reduction per loss episode: no second decrease until every
- * packet sent before the loss is acknowledged (NewReno's recovery point).
+ * unreachable. Loss recovery as RFC 9002 §7.3.2 (QUIC, whose packet numbers
+ * this transport shares): a loss starts a recovery period unless the lost
+ * packet was sent before the current one began, so there is one reduction
+ * per round trip of losses, and a lost retransmission or a window still too
+ * large after the first cut gets the next one; ACKs of packets sent before
+ * the period began do not grow the window (RFC 6675, RFC 9438 §4.6).
  */
 export type NativeAlgorithm = 'reno' | 'cubic';
 
@@ -12,11 +16,12 @@ export interface NativeAckInput {
   readonly nowUs: number;
   /** Bytes newly covered by the cumulative ACK (SACKed ones included, so growth counts each byte once). */
   readonly ackedBytes: number;
+  /** When the most recently sent of the packets this ACK covers or SACKs was sent, µs. */
+  readonly ackedSentUs: number;
   /** Packets newly detected lost. */
   readonly lostPackets: number;
-  /** The lowest unacknowledged packet and the next new one, for the recovery point. */
-  readonly una: number;
-  readonly nextSeq: number;
+  /** When the most recently sent of those lost packets was sent, µs. */
+  readonly lostSentUs: number;
   /** Smoothed RTT, µs (0 before the first sample). */
   readonly srttUs: number;
 }
@@ -27,12 +32,13 @@ export class NativeCongestionControl {
   ssthresh = Infinity;
   readonly mss: number;
   readonly initCwnd: number;
-  /** Until `una` reaches this, losses belong to the current episode. */
-  #recoveryEnd = 0;
+  /** When the current recovery period began, µs: packets sent before it belong to it. */
+  #recoveryStartUs = -Infinity;
   // Cubic (RFC 9438), in segments and seconds.
   readonly #c = 0.4;
   readonly #beta = 0.7;
   #wMax = 0;
+  #cwndPrior = 0;
   #k = 0;
   #origin = 0;
   #wEst = 0;
@@ -46,21 +52,19 @@ export class NativeCongestionControl {
     this.ssthresh = ssthresh;
   }
 
-  get inRecovery(): boolean {
-    return this.#recoveryEnd > 0;
-  }
-
+  /** Acknowledgements first, then losses, as RFC 9002's OnAckReceived. */
   onAck(a: NativeAckInput): void {
-    if (this.#recoveryEnd > 0 && a.una >= this.#recoveryEnd) this.#recoveryEnd = 0;
-    if (a.lostPackets > 0 && this.#recoveryEnd === 0) {
+    if (a.ackedBytes > 0 && a.ackedSentUs > this.#recoveryStartUs) this.#grow(a, a.ackedBytes);
+    if (a.lostPackets > 0 && a.lostSentUs > this.#recoveryStartUs) {
       this.#reduce();
       this.cwnd = Math.max(this.cwnd, 2 * this.mss);
       this.ssthresh = this.cwnd;
-      this.#recoveryEnd = Math.max(a.nextSeq, a.una + 1);
-      return;
+      this.#recoveryStartUs = a.nowUs;
     }
-    if (this.#recoveryEnd > 0 || a.ackedBytes <= 0) return;
-    let acked = a.ackedBytes;
+  }
+
+  #grow(a: NativeAckInput, ackedBytes: number): void {
+    let acked = ackedBytes;
     if (this.cwnd < this.ssthresh) {
       const room = this.ssthresh - this.cwnd;
       if (acked <= room) {
@@ -75,11 +79,11 @@ export class NativeCongestionControl {
   }
 
   /** A retransmission timeout: back to the initial window, as the agent's window algorithms do. */
-  onTimeout(nextSeq: number): void {
+  onTimeout(nowUs: number): void {
     this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
     this.cwnd = this.initCwnd;
     this.#epochStart = undefined;
-    this.#recoveryEnd = nextSeq;
+    this.#recoveryStartUs = nowUs;
   }
 
   #reduce(): void {
@@ -88,6 +92,7 @@ export class NativeCongestionControl {
       return;
     }
     const w = this.cwnd / this.mss;
+    this.#cwndPrior = w;
     this.#wMax = w < this.#wMax ? (w * (1 + this.#beta)) / 2 : w; // fast convergence
     this.cwnd *= this.#beta;
     this.#epochStart = undefined;
@@ -108,7 +113,7 @@ export class NativeCongestionControl {
     }
     const segments = acked / this.mss;
     const t = (a.nowUs - this.#epochStart) / 1e6;
-    const alpha = this.#wEst >= this.#wMax ? 1 : (3 * (1 - this.#beta)) / (1 + this.#beta);
+    const alpha = this.#wEst >= this.#cwndPrior ? 1 : (3 * (1 - this.#beta)) / (1 + this.#beta);
     this.#wEst += (alpha * segments) / cwnd;
     const w = (x: number): number => this.#c * (x - this.#k) ** 3 + this.#origin;
     if (w(t) < this.#wEst) {

@@ -143,6 +143,7 @@ export class TransportSender {
   readonly #transmit: (packet: Uint8Array) => void;
   readonly #o: ResolvedTransportOptions;
   readonly #onSample: ((s: TransportSample) => void) | undefined;
+  readonly #blocked: (() => boolean) | undefined;
   readonly #host: CcpHost | undefined;
   #sid = 0;
   /** Native control: the configured algorithm, or Reno while CCP is in fallback. */
@@ -170,6 +171,8 @@ export class TransportSender {
   // RACK.
   #rackIdx = 0;
   #rackRtt = 0;
+  /** Send time of the most recently sent packet declared lost by the last detection, µs. */
+  #lostSentUs = -Infinity;
   #reorderingSeen = false;
 
   // RTT (RFC 6298).
@@ -198,11 +201,12 @@ export class TransportSender {
   #pumping = false;
   #closed = false;
 
-  constructor(clock: Clock, transmit: (packet: Uint8Array) => void, control: SenderControl, o: ResolvedTransportOptions, extra: { onSample?: (s: TransportSample) => void; endpoints?: FlowEndpoints } = {}) {
+  constructor(clock: Clock, transmit: (packet: Uint8Array) => void, control: SenderControl, o: ResolvedTransportOptions, extra: { onSample?: (s: TransportSample) => void; endpoints?: FlowEndpoints; blocked?: () => boolean } = {}) {
     this.#clock = clock;
     this.#transmit = transmit;
     this.#o = o;
     this.#onSample = extra.onSample;
+    this.#blocked = extra.blocked;
     this.cwnd = o.initCwnd;
     this.#rto = o.initialRtoUs;
     this.#rtoTimer = clock.timer(this.#onRto);
@@ -272,6 +276,11 @@ export class TransportSender {
     this.#pump();
   }
 
+  /** Sends what is now allowed: the owner calls this when `blocked` stops holding. */
+  resume(): void {
+    this.#pump();
+  }
+
   /** Handles one ACK packet; malformed ones are counted and dropped. */
   onAck(packet: Uint8Array): void {
     if (this.#closed) return;
@@ -287,6 +296,8 @@ export class TransportSender {
     let ackedPkts = 0;
     let sackBytes = 0;
     let sackPkts = 0;
+    // Send time of the most recently sent packet this ACK covers: whether it ends a recovery period.
+    let ackedSentUs = -Infinity;
     // Rate sample: the most recently sent delivered packet's state.
     let priorDelivered = -1;
     let sendElapsed = 0;
@@ -321,6 +332,7 @@ export class TransportSender {
       }
       // As Linux's bytes_acked: everything the cumulative ACK newly covers, SACKed earlier or not.
       ackedBytes += p.size;
+      if (p.xmitTime > ackedSentUs) ackedSentUs = p.xmitTime;
       ackedPkts++;
       if (p.state !== SACKED) deliver(p);
       p.state = ACKED;
@@ -337,6 +349,7 @@ export class TransportSender {
             this.#inflightPkts--;
           }
           p.state = SACKED;
+          if (p.xmitTime > ackedSentUs) ackedSentUs = p.xmitTime;
           sackBytes += p.size;
           sackPkts++;
           deliver(p);
@@ -373,24 +386,28 @@ export class TransportSender {
     }
 
     const lost = this.#detectLosses(now);
-    this.#control(now, {
-      cwnd: this.cwnd,
-      rate: this.rate,
-      bytesAcked: ackedBytes,
-      bytesMisordered: sackBytes,
-      ecnBytes,
-      ecnPackets,
-      lostPktsSample: lost,
-      packetsAcked: ackedPkts,
-      packetsMisordered: sackPkts,
-      bytesInFlight: this.#inflightBytes,
-      bytesPending: this.pendingBytes,
-      packetsInFlight: this.#inflightPkts,
-      rateIncoming: this.#rateIncoming,
-      rateOutgoing: this.#rateOutgoing,
-      rttSampleUs: this.#latestRtt,
-      wasTimeout: false,
-    });
+    this.#control(
+      now,
+      {
+        cwnd: this.cwnd,
+        rate: this.rate,
+        bytesAcked: ackedBytes,
+        bytesMisordered: sackBytes,
+        ecnBytes,
+        ecnPackets,
+        lostPktsSample: lost,
+        packetsAcked: ackedPkts,
+        packetsMisordered: sackPkts,
+        bytesInFlight: this.#inflightBytes,
+        bytesPending: this.pendingBytes,
+        packetsInFlight: this.#inflightPkts,
+        rateIncoming: this.#rateIncoming,
+        rateOutgoing: this.#rateOutgoing,
+        rttSampleUs: this.#latestRtt,
+        wasTimeout: false,
+      },
+      ackedSentUs,
+    );
 
     if (unaAdvanced) {
       if (this.#una === this.#nextSeq) this.#rtoTimer.cancel();
@@ -430,6 +447,7 @@ export class TransportSender {
 
   /** RACK: a packet sent before the newest delivered one is lost once it is `rtt + reoWnd` old. */
   #detectLosses(now: number): number {
+    this.#lostSentUs = -Infinity;
     if (this.#rackIdx === 0) return 0;
     const reoWnd = this.#reorderingSeen ? Math.min(this.#minRtt / 4, this.#srtt) : 0;
     const q = this.#xmitQueue;
@@ -460,6 +478,7 @@ export class TransportSender {
 
   #markLost(p: Pkt): void {
     p.state = LOST;
+    if (p.xmitTime > this.#lostSentUs) this.#lostSentUs = p.xmitTime;
     this.#inflightBytes -= p.size;
     this.#inflightPkts--;
     this.#lostQueue.push(p);
@@ -518,22 +537,22 @@ export class TransportSender {
     };
   }
 
-  /** Runs congestion control for one ACK or loss event. */
-  #control(now: number, p: Primitives): void {
+  /** Runs congestion control for one ACK or loss event (`ackedSentUs`: see `NativeAckInput`). */
+  #control(now: number, p: Primitives, ackedSentUs = -Infinity): void {
     const host = this.#host;
     // Invoke even in fallback: the runtime re-sends CREATE and notices the agent's return from here.
     if (host !== undefined) host.datapath.invoke(this.#sid, p);
     const n = this.#native;
     if (n !== undefined) {
       if (p.wasTimeout === true) {
-        n.onTimeout(this.#nextSeq);
+        n.onTimeout(now);
       } else {
         n.onAck({
           nowUs: now,
           ackedBytes: p.bytesAcked ?? 0,
+          ackedSentUs,
           lostPackets: p.lostPktsSample ?? 0,
-          una: this.#una,
-          nextSeq: this.#nextSeq,
+          lostSentUs: this.#lostSentUs,
           srttUs: this.#srtt,
         });
       }
@@ -592,6 +611,8 @@ export class TransportSender {
           this.#lostQueue.shift();
           retx = this.#lostQueue.peek();
         }
+        // The local send queue is full: a packet queued here is not on the wire, so it must not count as in flight.
+        if (this.#blocked?.() === true) break;
         const size = retx !== undefined ? retx.size : this.#nextNewSize();
         if (size < 0) break;
         if (this.#inflightPkts > 0 && this.#inflightBytes + size > this.cwnd) break;

@@ -20,8 +20,13 @@ export interface UdpOptions {
   sendBufferSize?: number;
   /**
    * After a listener's per-peer connection is closed, datagrams from that
-   * peer are dropped (and counted) for this long, so late retransmissions do
-   * not open a new connection; after it, the peer is new again. Default 2000 ms.
+   * peer's address are dropped (and counted) for this long, so a late
+   * retransmission does not open a new connection. Default 0: off. A source
+   * address is all UDP has to tell peers apart, and Linux hands a just-freed
+   * ephemeral port to the next client soon (often at once), so a quiet period
+   * blackholes new clients; late datagrams of an old session are for the
+   * protocol above to recognise (negotiation drops them). Set it only when
+   * peers use fixed ports.
    */
   closedPeerQuietMs?: number;
 }
@@ -49,7 +54,7 @@ export function udp(opts: UdpOptions = {}): Transport<SocketAddress> {
   if (!Number.isInteger(maxMessageSize) || maxMessageSize < 0 || maxMessageSize > DATAGRAM_MAX_MESSAGE_SIZE) {
     throw new InvalidArgumentError(`maxMessageSize must be an integer in [0, ${DATAGRAM_MAX_MESSAGE_SIZE}], got ${maxMessageSize}`);
   }
-  const quietMs = opts.closedPeerQuietMs ?? 2000;
+  const quietMs = opts.closedPeerQuietMs ?? 0;
   const format = (addr: SocketAddress): string => `udp:${formatHostPort(addr)}`;
 
   const open = async (host: string, where: string, signal: AbortSignal | undefined): Promise<{ socket: Socket; ip: string }> => {

@@ -58,7 +58,7 @@ describe('udp listener demultiplexing', () => {
   });
 
   it('drops and counts datagrams from a peer whose connection was closed, for the quiet period', async () => {
-    const l = await udp().listen({ host: '127.0.0.1', port: 0 });
+    const l = await udp({ closedPeerQuietMs: 60_000 }).listen({ host: '127.0.0.1', port: 0 });
     const raw = await rawSocket();
     await sendRaw(raw, Buffer.from('one'), l.address);
     const first = await l.accept();
@@ -75,8 +75,8 @@ describe('udp listener demultiplexing', () => {
     await l.close();
   });
 
-  it('treats a closed peer as new again without a quiet period', async () => {
-    const l = await udp({ closedPeerQuietMs: 0 }).listen({ host: '127.0.0.1', port: 0 });
+  it('treats a closed peer as new again by default', async () => {
+    const l = await udp().listen({ host: '127.0.0.1', port: 0 });
     const raw = await rawSocket();
     await sendRaw(raw, Buffer.from('one'), l.address);
     await (await l.accept()).close();
@@ -85,6 +85,31 @@ describe('udp listener demultiplexing', () => {
     expect(again.remote.port).toBe(raw.address().port);
     expect((await again.recv()).toString()).toBe('two');
     raw.close();
+    await l.close();
+  });
+
+  it('accepts a new client that reuses the port of a peer just closed', async () => {
+    const l = await udp().listen({ host: '127.0.0.1', port: 0 });
+    const old = await rawSocket();
+    const port = old.address().port;
+    await sendRaw(old, Buffer.from('old session'), l.address);
+    const first = await l.accept();
+    expect((await first.recv()).toString()).toBe('old session');
+    await first.close();
+    await new Promise<void>((resolve) => old.close(resolve));
+    // The next client gets the same port, as Linux's ephemeral port allocation often does.
+    const reuser = createSocket('udp4');
+    await new Promise<void>((resolve) => reuser.bind(port, '127.0.0.1', resolve));
+    await sendRaw(reuser, Buffer.from('new client'), l.address);
+    const second = await l.accept();
+    expect(second).not.toBe(first);
+    expect(second.remote).toEqual({ host: '127.0.0.1', port });
+    expect((await second.recv()).toString()).toBe('new client');
+    const reply = new Promise<string>((resolve) => reuser.once('message', (m) => resolve(m.toString())));
+    await second.send(Buffer.from('welcome'));
+    expect(await reply).toBe('welcome');
+    expect(l.stats.dropped).toBe(0);
+    reuser.close();
     await l.close();
   });
 

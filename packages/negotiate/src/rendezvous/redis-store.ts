@@ -38,7 +38,7 @@ export interface RedisStoreOptions {
    * `off`: always poll.
    */
   readonly notifications?: 'auto' | 'off';
-  /** State polling period when notifications are unavailable (default 250 ms). */
+  /** State polling period when notifications are unavailable, and delay before a failed re-read is retried (default 250 ms). */
   readonly pollIntervalMs?: number;
   /** How long a call waits for a (re)connecting client before it rejects with `StoreUnavailableError` (default 1 s). */
   readonly readyTimeoutMs?: number;
@@ -86,6 +86,8 @@ interface Watcher {
   running: boolean;
   dirty: boolean;
   poll?: NodeJS.Timeout;
+  /** Set while a failed refresh waits to be tried again. */
+  retry?: NodeJS.Timeout;
 }
 
 class RedisStore implements RendezvousStore {
@@ -93,6 +95,7 @@ class RedisStore implements RendezvousStore {
   readonly #redis: Redis;
   readonly #owned: boolean;
   readonly #options: RedisStoreOptions;
+  readonly #pollMs: number;
   readonly #scripts: Record<ScriptName, ScriptFn>;
   readonly #watchers = new Map<string, Watcher>();
   /** keyspace channel or pattern -> rendezvous name */
@@ -108,6 +111,7 @@ class RedisStore implements RendezvousStore {
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     validateLease(this.leaseMs);
     this.#options = options;
+    this.#pollMs = options.pollIntervalMs ?? 250;
     this.#owned = typeof redisOrUrl === 'string';
     this.#redis = typeof redisOrUrl === 'string' ? new Redis(redisOrUrl, CLIENT_OPTIONS) : redisOrUrl;
     // Without a listener ioredis logs every failed reconnect; keep the last for error messages.
@@ -192,6 +196,7 @@ class RedisStore implements RendezvousStore {
   async subscribe(name: string, listener: RendezvousListener, options?: CallOptions): Promise<Subscription> {
     validateName(name);
     let watcher = this.#watchers.get(name);
+    let created = false;
     if (watcher === undefined) {
       const w: Watcher = { name, listeners: new Set(), snapshot: await this.state(name, options), running: false, dirty: false };
       watcher = this.#watchers.get(name) ?? w;
@@ -203,10 +208,13 @@ class RedisStore implements RendezvousStore {
           this.#unwatch(w);
           throw err;
         }
+        created = true;
       }
     }
     const w = watcher;
     w.listeners.add(listener);
+    // The snapshot was read before notifications flowed: report what changed meanwhile.
+    if (created) void this.#refresh(w);
     const unsubscribe = async () => {
       options?.signal?.removeEventListener('abort', onAbort);
       w.listeners.delete(listener);
@@ -220,7 +228,10 @@ class RedisStore implements RendezvousStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const w of this.#watchers.values()) clearInterval(w.poll);
+    for (const w of this.#watchers.values()) {
+      clearInterval(w.poll);
+      clearTimeout(w.retry);
+    }
     this.#watchers.clear();
     this.#sub?.disconnect();
     if (this.#owned) this.#redis.disconnect();
@@ -301,7 +312,7 @@ class RedisStore implements RendezvousStore {
       this.#channels.set(pattern, w.name);
       await this.#call(sub, () => Promise.all([sub.subscribe(channel), sub.psubscribe(pattern)]), options?.signal);
     } else {
-      w.poll = setInterval(() => void this.#refresh(w), this.#options.pollIntervalMs ?? 250);
+      w.poll = setInterval(() => void this.#refresh(w), this.#pollMs);
       w.poll.unref();
     }
   }
@@ -309,6 +320,7 @@ class RedisStore implements RendezvousStore {
   #unwatch(w: Watcher): void {
     this.#watchers.delete(w.name);
     clearInterval(w.poll);
+    clearTimeout(w.retry);
     const { channel, pattern } = this.#keyspace(w.name);
     this.#channels.delete(channel);
     this.#channels.delete(pattern);
@@ -387,6 +399,8 @@ class RedisStore implements RendezvousStore {
       return;
     }
     w.running = true;
+    clearTimeout(w.retry);
+    w.retry = undefined;
     try {
       do {
         w.dirty = false;
@@ -396,7 +410,11 @@ class RedisStore implements RendezvousStore {
         for (const e of events) for (const listener of w.listeners) queueMicrotask(() => listener(e, next));
       } while (w.dirty && this.#watchers.get(w.name) === w);
     } catch {
-      // Redis is away: the subscriber's reconnect triggers a refresh.
+      // A read that failed (Redis away, or just slow) must not lose the change that triggered it.
+      if (!this.#closed && this.#watchers.get(w.name) === w) {
+        w.retry = setTimeout(() => void this.#refresh(w), this.#pollMs);
+        w.retry.unref();
+      }
     } finally {
       w.running = false;
     }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../../../scripts/servers/redis.js';
 import { redisStore, StoreUnavailableError, type RendezvousStore } from '../../src/rendezvous/index.js';
+import { INIT } from '../../src/rendezvous/redis-lua.js';
 import { eventLog, storeComplianceSuite } from './store-compliance.js';
 
 const redisUrl = inject('redisUrl');
@@ -37,6 +38,34 @@ describe('redisStore', () => {
     expect((await log.next((e) => e.type === 'joined')).event).toEqual({ type: 'joined', member: 'y' });
     await watcher.leave('rv-poll', 'y');
     await watcher.close();
+  });
+
+  describe('while Redis stalls', () => {
+    let server: RedisServer;
+    beforeAll(async () => {
+      server = await startRedis();
+    });
+    afterAll(() => server.stop());
+
+    it('re-reads the state again when the read after a notification failed', async () => {
+      const watcher = redisStore(server.url, { commandTimeoutMs: 100, pollIntervalMs: 20 });
+      const raw = new Redis(server.url);
+      try {
+        const log = eventLog();
+        await watcher.subscribe('rv-stall', log.listener);
+        // Replies come in order: once this one is in, the watcher's own first read is done too.
+        await watcher.state('rv-stall');
+        // One round trip: the change (one notification), then a pause of scripts that makes the
+        // watcher's re-read time out while its connections stay up. No other notification follows.
+        await raw.pipeline().eval(INIT, 1, 'rv-stall', 'x', Buffer.from(pick), 10_000).client('PAUSE', '400', 'WRITE').exec();
+        const missed = new Promise<string>((resolve) => setTimeout(() => resolve('no event 3 s after the stall'), 3_000).unref());
+        const first = await Promise.race([log.next((e) => e.type === 'joined').then((s) => s.event), missed]);
+        expect(first).toEqual({ type: 'joined', member: 'x' });
+      } finally {
+        raw.disconnect();
+        await watcher.close();
+      }
+    });
   });
 
   describe('while Redis goes down and comes back', () => {
