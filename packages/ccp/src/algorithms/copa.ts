@@ -99,8 +99,11 @@ export class CopaFlow implements Flow {
    * so w² moves by 2·v·acks/δ; per-ACK Copa turns around at the target.
    */
   private step(packets: number, target: number, acks: number): number {
+    const up = packets <= target;
+    // Velocity built up moving one way does not carry over to the other.
+    if (this.direction !== 0 && this.direction !== (up ? 1 : -1)) this.velocity = 1;
     const change = (2 * this.velocity * acks) / this.delta;
-    if (packets <= target) return Math.min(Math.sqrt(packets * packets + change), target);
+    if (up) return Math.min(Math.sqrt(packets * packets + change), target);
     return Math.max(Math.sqrt(Math.max(packets * packets - change, 0)), target);
   }
 

@@ -4,7 +4,7 @@ import { ArithmeticFaultError } from '../../src/datapath/errors.js';
 import { MAX_VALUE } from '../../src/ipc/messages.js';
 import { type CompiledProgram, type EventSpec, type Instruction, Opcode, type Reg, type RegType } from '../../src/program.js';
 import { flowInfo, harness } from './harness.js';
-import { rng } from './rng.js';
+import { mulberry32 as rng } from '@bertha/core';
 
 /** Index bound per register type, slightly past the real limits so some programs are out of range. */
 const INDEX_BOUND = [112, 2 ** 32, 7, 9, 16, 112, 112, 9, 112];

@@ -5,7 +5,7 @@ import { decodeMessages, encodeMessage, encodeMessages } from '../../src/ipc/cod
 import { type CcpMessage, MAX_VALUE } from '../../src/ipc/messages.js';
 import { Opcode, RegType } from '../../src/program.js';
 import { always, bind, cwnd, def, doReport, op, prim, program, report, vreport } from '../datapath/asm.js';
-import { rng } from '../datapath/rng.js';
+import { mulberry32 as rng } from '@bertha/core';
 
 const hex = (s: string) => Uint8Array.from(s.trim().split(/\s+/), (b) => parseInt(b, 16));
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');

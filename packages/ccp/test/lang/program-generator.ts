@@ -14,20 +14,14 @@
  * reproduced by its seed.
  */
 
+import { mulberry32 } from '@bertha/core';
+import { PRIMITIVES } from '../../src/program.js';
+
 /** A PRNG returning floats in [0, 1). */
 export type Rng = () => number;
 
-/** mulberry32: small, fast, and good enough for test-case generation. */
-export function createRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a fuzz failure reproduces from its seed. */
+export const createRng: (seed: number) => Rng = mulberry32;
 
 export const int = (rng: Rng, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1));
 export const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
@@ -50,22 +44,7 @@ export interface GeneratorOptions {
   readonly maxOps?: number;
 }
 
-const NUM_PRIMITIVES = [
-  'Ack.bytes_acked',
-  'Ack.bytes_misordered',
-  'Ack.ecn_bytes',
-  'Ack.ecn_packets',
-  'Ack.lost_pkts_sample',
-  'Ack.now',
-  'Ack.packets_acked',
-  'Ack.packets_misordered',
-  'Flow.bytes_in_flight',
-  'Flow.bytes_pending',
-  'Flow.packets_in_flight',
-  'Flow.rate_incoming',
-  'Flow.rate_outgoing',
-  'Flow.rtt_sample_us',
-];
+const NUM_PRIMITIVES = PRIMITIVES.filter((p) => p !== 'Flow.was_timeout');
 
 const NUM_OPS: Record<string, readonly string[]> = {
   '+': ['+', 'add'],
