@@ -1,19 +1,27 @@
 /**
  * Connection establishment + one 8-byte echo over UDP on loopback (the
  * thesis' "connect" figure): raw UDP as the baseline, then Bertha's 1-RTT
- * and 0-RTT negotiation of a stack with one select. Kinds run round-robin,
- * one trial at a time, so drift in machine load hits them alike.
+ * and 0-RTT negotiation of a stack with one select, and rendezvous `join`
+ * (embedded store and Redis) followed by an echo with a member already
+ * there. Every kind opens the same base UDP conn from a fresh socket. Kinds
+ * take turns, one trial at a time, in a shuffled order each round, so drift
+ * in machine load hits them alike; a join trial ends once the member saw the
+ * joiner leave, so its aftermath does not land in the next trial.
  *
  *   pnpm bench connect [trials=1000]
  */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { makeStack, select, twoSided, udp, type BaseConn, type Chunnel, type Conn, type SocketAddress } from '@bertha/core';
-import { connect, listen, memoryPickCache } from '@bertha/negotiate';
+import { AbstractConn, makeStack, select, twoSided, udp, type BaseConn, type CallOptions, type Chunnel, type Conn, type SocketAddress } from '@bertha/core';
+import { connect, join, listen, memoryPickCache, memoryStore, redisStore, type RendezvousHandle, type RendezvousStore } from '@bertha/negotiate';
+import { startRedis } from '../scripts/servers/redis.js';
 import { percentile, report, result, type Result } from './lib/results.js';
 
 const trials = Number(process.argv[2] ?? 1000);
 const warmup = 50;
 const payload = new Uint8Array(8).fill(7);
+/** The issue's target for a rendezvous through Redis on loopback. */
+const REDIS_TARGET_US = 2000;
 
 /** A pass-through Chunnel that declares a capability, so negotiation has something to decide. */
 function passThrough<const N extends string>(name: N, label: string): Chunnel<Uint8Array, Uint8Array, N> {
@@ -38,55 +46,134 @@ async function echoOnce<D>(accept: () => Promise<Conn<D>>): Promise<void> {
   }
 }
 
-// Trials reuse ephemeral ports within seconds: a reused port must be a new peer, not a closed one kept quiet.
-const t = udp({ closedPeerQuietMs: 0 });
+/**
+ * The long-lived member's side of the medium: one UDP socket that receives
+ * from anyone and replies to whoever sent last (one joiner at a time here).
+ */
+class ReplyToLast extends AbstractConn<Uint8Array> {
+  #to: RemoteInfo | undefined;
+  constructor(readonly socket: Socket) {
+    super();
+    socket.on('message', (m: Buffer, from: RemoteInfo) => {
+      this.#to = from;
+      this.inbox.push(m);
+    });
+  }
+
+  async sendBatch(msgs: readonly Uint8Array[], _opts?: CallOptions): Promise<void> {
+    const to = this.#to;
+    if (to) for (const m of msgs) this.socket.send(m, to.port, to.address);
+  }
+
+  protected async onClose(): Promise<void> {
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  }
+}
+
+/** A member that stays in rendezvous `name` and echoes every message it gets. */
+async function member(name: string, store: RendezvousStore): Promise<{ address: SocketAddress; handle: RendezvousHandle }> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { conn, handle } = await join(stack, { name, base: new ReplyToLast(socket), store });
+  void (async () => {
+    try {
+      for await (const m of conn) await conn.send(m);
+    } catch {
+      // Left: the bench is over.
+    }
+  })();
+  return { address: { host: '127.0.0.1', port: socket.address().port }, handle };
+}
+
+const t = udp();
 const loopback: SocketAddress = { host: '127.0.0.1', port: 0 };
 const rawServer = await t.listen(loopback);
 const negServer = await listen(stack, t, loopback);
 void echoOnce(() => rawServer.accept());
 void echoOnce(() => negServer.accept());
 const cache = memoryPickCache();
+const redis = await startRedis();
+// One store per kind for the whole run, as an application keeps its store (and Redis client).
+const stores = { embedded: memoryStore(), redis: redisStore(redis.url) };
+const members = { embedded: await member('bench', stores.embedded), redis: await member('bench', stores.redis) };
 
-const kinds = {
-  'raw UDP': async () => {
-    const c: BaseConn<SocketAddress> = await t.connect(rawServer.address);
-    await c.send(payload);
-    await c.recv();
-    return c;
-  },
-  '1-RTT': async () => {
-    const c = await connect(stack, t, negServer.address, { cache });
-    await c.send(payload);
-    await c.recv();
-    return c;
-  },
-  '0-RTT': async () => {
-    const c = await connect(stack, t, negServer.address, { cache, zeroRtt: true });
-    await c.send(payload);
-    await c.recv();
-    return c;
-  },
-} satisfies Record<string, () => Promise<Conn<Uint8Array>>>;
-type Kind = keyof typeof kinds;
-
-const samples: Record<Kind, number[]> = { 'raw UDP': [], '1-RTT': [], '0-RTT': [] };
-for (let i = 0; i < warmup + trials; i++) {
-  for (const kind of Object.keys(kinds) as Kind[]) {
-    const start = performance.now();
-    const conn = await kinds[kind]();
-    const us = (performance.now() - start) * 1000;
-    await conn.close();
-    if (i >= warmup) samples[kind].push(us);
-  }
+async function joinAndEcho(which: keyof typeof stores): Promise<() => Promise<void>> {
+  const base: BaseConn<SocketAddress> = await t.connect(members[which].address);
+  const { conn, handle } = await join(stack, { name: 'bench', base, store: stores[which] });
+  await conn.send(payload);
+  await conn.recv();
+  return async () => {
+    const left = alone(members[which].handle);
+    await handle.leave();
+    await left;
+  };
 }
-await Promise.all([rawServer.close(), negServer.close()]);
+
+/** Resolves once `m` counts itself as the only participant. */
+function alone(m: RendezvousHandle): Promise<void> {
+  return new Promise((resolve) => {
+    const off = m.on('participants', (n) => {
+      if (n !== 1) return;
+      off();
+      resolve();
+    });
+  });
+}
+
+async function echo(c: Conn<Uint8Array>): Promise<() => Promise<void>> {
+  await c.send(payload);
+  await c.recv();
+  return () => c.close();
+}
+
+/** Each resolves once the echo is back, to what ends the connection (not timed). */
+const kinds = {
+  'raw UDP': async () => echo(await t.connect(rawServer.address)),
+  '1-RTT': async () => echo(await connect(stack, t, negServer.address, { cache })),
+  '0-RTT': async () => echo(await connect(stack, t, negServer.address, { cache, zeroRtt: true })),
+  'join (embedded)': () => joinAndEcho('embedded'),
+  'join (Redis)': () => joinAndEcho('redis'),
+} satisfies Record<string, () => Promise<() => Promise<void>>>;
+type Kind = keyof typeof kinds;
+const names = Object.keys(kinds) as Kind[];
+
+/** A seeded shuffle of the kinds per round: no kind always follows the same other one. */
+let seed = 1;
+function shuffled(): Kind[] {
+  const order = [...names];
+  for (let i = order.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const j = seed % (i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+const samples = Object.fromEntries(names.map((k) => [k, [] as number[]])) as Record<Kind, number[]>;
+try {
+  for (let i = 0; i < warmup + trials; i++) {
+    for (const kind of shuffled()) {
+      const start = performance.now();
+      const end = await kinds[kind]();
+      const us = (performance.now() - start) * 1000;
+      await end();
+      if (i >= warmup) samples[kind].push(us);
+    }
+  }
+} finally {
+  await Promise.all([rawServer.close(), negServer.close(), members.embedded.handle.leave(), members.redis.handle.leave()]);
+  await Promise.all([stores.embedded.close(), stores.redis.close()]);
+  await redis.stop();
+}
 
 const results: Result[] = [];
 const base = [...samples['raw UDP']].sort((a, b) => a - b);
-for (const kind of Object.keys(kinds) as Kind[]) {
+for (const kind of names) {
   const sorted = [...samples[kind]].sort((a, b) => a - b);
   for (const p of [5, 25, 50, 75, 95]) {
     results.push(result(`${kind} connect+echo p${p}`, Math.round(percentile(sorted, p)), Math.round(percentile(base, p)), 'µs'));
   }
 }
+const redisP50 = Math.round(percentile([...samples['join (Redis)']].sort((a, b) => a - b), 50));
+results.push(result('join (Redis) p50 vs 2 ms target', redisP50, REDIS_TARGET_US, 'µs'));
 report('connect', results);

@@ -38,7 +38,7 @@ export abstract class WindowFlow implements Flow {
   /** Latest RTT sample, µs (0 before the first). */
   protected rtt = 0;
   private inDatapathSlowStart = false;
-  /** Agent time of the last loss reduction or timeout, µs: a recovery period begins. */
+  /** Agent time of the last loss reduction, µs: a recovery period begins. */
   private lastCutUs: number | undefined;
   /** Agent time of the previous report, µs: the start of the next report's interval. */
   private lastReportUs: number | undefined;
@@ -86,7 +86,7 @@ export abstract class WindowFlow implements Flow {
       installReporting(this.datapath, this.reportMode);
     }
     if (m.timeout) {
-      this.onTimeout(m);
+      this.onTimeout();
     } else {
       this.update(m);
     }
@@ -131,7 +131,7 @@ export abstract class WindowFlow implements Flow {
     const from = this.lastReportUs ?? m.time;
     const end = this.recoveryEndUs();
     this.growthFromUs = Math.max(from, end);
-    if (m.time <= end) return 0;
+    if (m.time < end) return 0;
     if (from >= end || m.time <= from) return m.acked;
     return (m.acked * (m.time - end)) / (m.time - from);
   }
@@ -145,11 +145,14 @@ export abstract class WindowFlow implements Flow {
     this.lastCutUs = m.time;
   }
 
-  /** Back to the initial window; what was in flight before belongs to the recovery period this starts. */
-  protected onTimeout(m: Measurements): void {
+  /**
+   * Back to the initial window. The timeout declared everything in flight
+   * lost, so later losses are of packets sent since: no recovery period.
+   */
+  protected onTimeout(): void {
     this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
     this.cwnd = this.initCwnd;
-    this.lastCutUs = m.time;
+    this.lastCutUs = undefined;
     this.reset();
   }
 

@@ -78,7 +78,11 @@ export class NativeCongestionControl {
     else this.#cubicIncrease(a, acked);
   }
 
-  /** A retransmission timeout: back to the initial window, as the agent's window algorithms do. */
+  /**
+   * A retransmission timeout: back to the initial window, as the agent's
+   * window algorithms do. Everything in flight was declared lost with it;
+   * losses of packets sent since start a new recovery period.
+   */
   onTimeout(nowUs: number): void {
     this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
     this.cwnd = this.initCwnd;

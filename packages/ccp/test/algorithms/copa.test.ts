@@ -23,12 +23,41 @@ describe('copa', () => {
       velocities.push(flow.velocity);
     }
     expect(flow.slowStart).toBe(false);
-    // Each report acks one window: the step is cwnd·v/(δ·cwnd) = 2v packets.
-    // v doubles once the window has moved the same way for 3 RTTs; it resets when the direction flips.
-    expect(cwnds).toEqual([18, 16, 14, 12, 10, 6, 14]);
+    // Each report acks one window, w ACKs of v/(δ·w) each: w² falls by 2·v·w/δ.
+    // v doubles once the window has moved the same way for 3 RTTs; the window stops at the target.
     expect(velocities).toEqual([1, 1, 1, 1, 2, 4, 1]);
-    expect(dp.cwnd).toBe(14 * MSS);
-    expect(dp.rate).toBe(Math.round((2 * 14 * MSS) / 0.15));
+    let w = 20;
+    const expected = [1, 1, 1, 1, 2, 4, 1].map((_, i) => (w = Math.max(Math.sqrt(Math.max(w * w - (2 * [1, 1, 1, 1, 1, 2, 4][i]! * w) / 0.5, 0)), 6)));
+    for (let i = 0; i < 7; i++) expect(cwnds[i]).toBeCloseTo(expected[i]!, 9);
+    expect(cwnds.slice(5)).toEqual([6, 6]);
+    expect(dp.cwnd).toBe(6 * MSS);
+    expect(dp.rate).toBe(Math.round((2 * 6 * MSS) / 0.15));
+  });
+
+  it('counts delivered packets, not cumulative acks: moves while a hole stalls them, no jump when it fills', () => {
+    const dp = handle({ mss: MSS, initCwnd: 40 * MSS });
+    const flow = new CopaFlow(dp, dp.info);
+    flow.onReport(report({ acked: MSS, minrtt: 100 * MS }, 0));
+    // Queueing: target 6 packets. A hole stalls the cumulative ACK while 30 packets are SACKed.
+    for (let i = 1; i <= 3; i++) flow.onReport(report({ sacked: 10, minrtt: 150 * MS }, i * 10 * MS));
+    const duringHole = flow.cwnd / MSS;
+    expect(duringHole).toBeLessThan(41);
+    // The retransmission fills the hole: the cumulative ACK covers it and the 30 SACKed packets, one new delivery.
+    flow.onReport(report({ acked: 31 * MSS, minrtt: 150 * MS }, 40 * MS));
+    const afterFill = flow.cwnd / MSS;
+    // One more ACK's step (v/(δ·w) < 1 packet), not 31.
+    expect(duringHole - afterFill).toBeGreaterThan(0);
+    expect(duringHole - afterFill).toBeLessThan(1);
+  });
+
+  it('does not overshoot from a small window when many ACKs arrive at once', () => {
+    const dp = handle({ mss: MSS, initCwnd: 2 * MSS });
+    const flow = new CopaFlow(dp, dp.info);
+    flow.slowStart = false;
+    flow.onReport(report({ acked: MSS, minrtt: 100 * MS }, 0));
+    // Standing 150 ms against min 100 ms: target 6. 1000 delivered packets move the window to the target, not past it.
+    flow.onReport(report({ acked: 1000 * MSS, minrtt: 150 * MS }, 150 * MS));
+    expect(flow.cwnd / MSS).toBeCloseTo(6, 9);
   });
 
   it('ignores reports without an RTT sample', () => {

@@ -27,7 +27,9 @@ describe('cubic', () => {
     flow.onReport(report({ loss: 1 }));
     const t0 = 5_000_000;
     const rtt = 100_000;
-    // First CA report: the epoch starts; the cubic curve is flat, so the Reno-friendly estimate wins.
+    // Recovery over (a report without ACKs), then the first CA report: the epoch starts with
+    // the first ACK it counts (here, all at t0); the cubic curve is flat, so the Reno-friendly estimate wins.
+    flow.onReport(report({ rtt }, t0));
     flow.onReport(report({ acked: 70 * MSS, rtt }, t0));
     const k = Math.cbrt((100 * (1 - BETA)) / C);
     expect(flow.k).toBeCloseTo(k, 9);
@@ -49,7 +51,8 @@ describe('cubic', () => {
   it('caps growth per window at 1.5·cwnd', () => {
     const { flow } = flowAt(100);
     flow.onReport(report({ loss: 1 }));
-    flow.onReport(report({ acked: 70 * MSS, rtt: 100_000 }, 0));
+    flow.onReport(report({ rtt: 100_000 }, 100_000)); // recovery over
+    flow.onReport(report({ acked: 70 * MSS, rtt: 100_000 }, 100_000));
     const cwnd = flow.cwnd / MSS;
     // 30 s into the epoch W(t) is far above 1.5·cwnd.
     flow.onReport(report({ acked: 70 * MSS, rtt: 100_000 }, 30_000_000));
