@@ -109,13 +109,20 @@ async function joinAndEcho(which: keyof typeof stores): Promise<() => Promise<vo
   };
 }
 
-/** Resolves once `m` counts itself as the only participant. */
+/**
+ * Resolves once `m` saw the count drop back to itself alone, or after 10 ms:
+ * a store may coalesce a join and a leave into no change at all.
+ */
 function alone(m: RendezvousHandle): Promise<void> {
   return new Promise((resolve) => {
-    const off = m.on('participants', (n) => {
-      if (n !== 1) return;
+    const done = (): void => {
+      clearTimeout(timer);
       off();
       resolve();
+    };
+    const timer = setTimeout(done, 10);
+    const off = m.on('participants', (n) => {
+      if (n === 1) done();
     });
   });
 }

@@ -45,6 +45,12 @@ export interface Channel {
   expectMessage(): void;
   /** The stack was accepted: data is no longer held back under `HOLD_LIMIT`. */
   accepted(): void;
+  /**
+   * Client: negotiation is over at this end (the server's answer came), so no
+   * negotiation message needs handling any more: reads take data straight
+   * from the base connection, with no pump and no extra queue.
+   */
+  done(): void;
   close(): Promise<void>;
 }
 
@@ -98,6 +104,8 @@ class StreamChannel implements Channel {
 
   accepted(): void {}
 
+  done(): void {}
+
   close(): Promise<void> {
     return this.#base.close();
   }
@@ -115,6 +123,10 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
   readonly #base: BaseConn;
   readonly #onMalformed: () => void;
   #holding = true;
+  /** Set by `done()`: the pump stops after its current batch. */
+  #direct = false;
+  /** The pump runs (reads of the base go through it and the inbox). */
+  #pumping = true;
   /** A negotiation message waiting to ride with the next data message. */
   #rider: WireMessage | undefined;
 
@@ -184,15 +196,54 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
     this.#holding = false;
   }
 
+  done(): void {
+    this.#direct = true;
+  }
+
+  override recv(opts?: CallOptions): Promise<Uint8Array> {
+    if (this.#pumping || this.inbox.size > 0 || this.closed) return super.recv(opts);
+    return this.#pullOne(opts);
+  }
+
+  override recvBatch(max: number, opts?: CallOptions): Promise<Uint8Array[]> {
+    if (this.#pumping || this.inbox.size > 0 || this.closed) return super.recvBatch(max, opts);
+    return this.#pull(max, opts);
+  }
+
+  async #pullOne(opts: CallOptions | undefined): Promise<Uint8Array> {
+    return (await this.#pull(1, opts))[0]!;
+  }
+
+  /** After `done()`: data straight from the base; late negotiation messages (duplicates) are dropped. */
+  async #pull(max: number, opts: CallOptions | undefined): Promise<Uint8Array[]> {
+    for (;;) {
+      let msgs: Uint8Array[];
+      try {
+        msgs = await this.#base.recvBatch(max, opts);
+      } catch (err) {
+        if (!this.closed && err instanceof ConnClosedError) this.ended(err);
+        throw err;
+      }
+      const out: Uint8Array[] = [];
+      for (const m of msgs) {
+        const data = m[0] === TAG_DATA ? m.subarray(1) : m[0] === TAG_NEGOTIATION_WITH_DATA ? decodeMessageWithData(m)?.data : undefined;
+        if (data) out.push(data);
+      }
+      this.stats.received += out.length;
+      if (out.length > 0) return out;
+    }
+  }
+
   protected async onClose(): Promise<void> {
     await this.#base.close();
   }
 
   async #pump(): Promise<void> {
     try {
-      for (;;) {
+      while (!this.#direct) {
         for (const m of await this.#base.recvBatch(256)) this.#dispatch(m);
       }
+      this.#pumping = false;
     } catch (err) {
       const end = err instanceof Error ? err : new ConnClosedError();
       this.ended(end);

@@ -140,9 +140,10 @@ async function attempt<A>(c: Client<A>, pick: AgreedPick, rejections: number): P
   const use = { t: 'use', nonce: nonce(), pick } as const;
   // The connect's signal ends with the connect call; the verdict may come later.
   exchange(ch, use, ['ack', 'reject'], { ...c.request, signal: undefined, withData: true }, (err, answer) => {
-    if (err) verdict.settle(err);
-    else if (answer!.t === 'reject') verdict.settle(answer as Rejection);
-    else if (rejections === 0) verdict.settle(undefined);
+    if (err) return verdict.settle(err);
+    if (answer!.t === 'reject') return verdict.settle(answer as Rejection);
+    ch.done();
+    if (rejections === 0) verdict.settle(undefined);
     else {
       // A pick that replaced a rejected one: cache it before confirming.
       Promise.resolve(c.cache.set(c.key, pick)).then(

@@ -6,10 +6,12 @@ import {
   type BaseConn,
   type CallOptions,
   type Conn,
+  type Incompatibility,
   type Listener,
   type Stack,
   type StackTop,
   type Transport,
+  type VariantOffer,
 } from '@bertha/core';
 import { build } from './build.js';
 import { openChannel, type Channel } from './channel.js';
@@ -74,6 +76,8 @@ export async function listen<S extends Stack, A>(
   return new NegotiatingListener<StackTop<S>, A>(info, base, listener, opts, timeoutMs);
 }
 
+type OfferOutcome = { readonly ok: true; readonly pick: AgreedPick } | { readonly ok: false; readonly incompatibilities: readonly Incompatibility[] };
+
 /** One peer's negotiation on a listener, waiting for or answering its first message. */
 class Session {
   /** The stored answer: a duplicate request gets it again (idempotent over lossy networks). */
@@ -114,6 +118,8 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
   /** Sessions still waiting for their first negotiation message, oldest first: one timer serves them all. */
   readonly #waiting = new Set<Session>();
   #sweeper: NodeJS.Timeout | undefined;
+  /** Answers to offers, per decoded offers (shared by equal offers, wire.ts). */
+  readonly #picks = new WeakMap<readonly VariantOffer[], { fingerprint: string; outcome: OfferOutcome }>();
   /** Why this server refuses a pick (undefined: it accepts), per pick: decoded `use` picks are shared (wire.ts). */
   readonly #verdicts = new WeakMap<AgreedPick, string | undefined>();
   readonly #onMalformed = (): void => {
@@ -245,16 +251,10 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     }
     switch (m.t) {
       case 'offer': {
-        const outcome = pickVariants(this.#info.offers, m.offers);
+        const outcome = this.#pickFor(m);
         if (outcome.ok) {
-          const { server, client, decisions } = outcome.pick;
-          const pick: AgreedPick = {
-            server: { fingerprint: this.#info.fingerprint, variant: server },
-            client: { fingerprint: m.fingerprint, variant: client, offer: m.offers[client]! },
-            decisions,
-          };
-          this.#answer(s, 'offer', { t: 'pick', nonce: m.nonce, pick });
-          this.#accept(s, pick, '1-rtt');
+          this.#answer(s, 'offer', { t: 'pick', nonce: m.nonce, pick: outcome.pick });
+          this.#accept(s, outcome.pick, '1-rtt');
         } else {
           this.#answer(s, 'offer', { t: 'error', nonce: m.nonce, incompatibilities: outcome.incompatibilities });
           this.stats.incompatible++;
@@ -302,6 +302,27 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     s.answered = { to: 'prereg', nonce: -1, msg: { t: 'ack', nonce: -1 } };
     this.#waiting.delete(s);
     this.#accept(s, pick, 'pre-registered');
+  }
+
+  /** The answer to an offer; the same for equal offers, which decode to one object (wire.ts), so it is worked out once. */
+  #pickFor(m: Extract<WireMessage, { t: 'offer' }>): OfferOutcome {
+    const known = this.#picks.get(m.offers);
+    if (known?.fingerprint === m.fingerprint) return known.outcome;
+    const found = pickVariants(this.#info.offers, m.offers);
+    let outcome: OfferOutcome;
+    if (found.ok) {
+      const { server, client, decisions } = found.pick;
+      const pick: AgreedPick = {
+        server: { fingerprint: this.#info.fingerprint, variant: server },
+        client: { fingerprint: m.fingerprint, variant: client, offer: m.offers[client]! },
+        decisions,
+      };
+      outcome = { ok: true, pick };
+    } else {
+      outcome = { ok: false, incompatibilities: found.incompatibilities };
+    }
+    this.#picks.set(m.offers, { fingerprint: m.fingerprint, outcome });
+    return outcome;
   }
 
   /** Why this server cannot run `pick`, or undefined when it can. */

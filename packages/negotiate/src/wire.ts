@@ -47,21 +47,52 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
   return out;
 }
 
-/** Encoded picks: a 0-RTT client sends the same one on every connection, only the nonce changes. */
-const packedPicks = new WeakMap<AgreedPick, Uint8Array>();
-// fixmap(4) "v" 1 "t" "use" "nonce" uint32 — then "pick" and the cached pick.
-const USE_HEAD = Uint8Array.of(0x84, 0xa1, 0x76, WIRE_VERSION, 0xa1, 0x74, 0xa3, 0x75, 0x73, 0x65, 0xa5, 0x6e, 0x6f, 0x6e, 0x63, 0x65, 0xce);
-const PICK_KEY = Uint8Array.of(0xa4, 0x70, 0x69, 0x63, 0x6b);
+/**
+ * Messages whose fields other than `nonce` repeat from connection to
+ * connection: every 1-RTT client of a stack offers the same, the server
+ * answers with the same pick, every 0-RTT client sends the same pick. They
+ * are laid out as `{ v: 1, t, nonce: <uint32, always 5 bytes>, …rest }`
+ * (still plain MessagePack), so the sender encodes `rest` once per object
+ * and the receiver decodes and validates it once per distinct bytes.
+ */
+type Repeating = Extract<WireMessage, { t: 'offer' | 'pick' | 'use' }>;
+const REPEATING: ReadonlySet<string> = new Set<WireType>(['offer', 'pick', 'use']);
+const isRepeating = (m: WireMessage): m is Repeating => REPEATING.has(m.t);
+
+/** Encoded `rest` by the object it comes from: the offers (with their fingerprint) or the pick. */
+const packedRest = new WeakMap<object, { readonly fingerprint: string | undefined; readonly bytes: Uint8Array }>();
+const NONCE_KEY = Uint8Array.of(0xa5, 0x6e, 0x6f, 0x6e, 0x63, 0x65, 0xce); // "nonce", then uint32
+
+function restOf(msg: Repeating): Uint8Array {
+  const from = msg.t === 'offer' ? msg.offers : msg.pick;
+  const fingerprint = msg.t === 'offer' ? msg.fingerprint : undefined;
+  const known = packedRest.get(from);
+  if (known && known.fingerprint === fingerprint) return known.bytes;
+  const { t: _t, nonce: _nonce, ...rest } = msg;
+  // A map of one or two entries: keep the entries, drop the header (msgpackr writes map16, 3 bytes, or a fixmap, 1).
+  const packed = packr.pack(rest);
+  const bytes = Uint8Array.from(packed.subarray(packed[0] === 0xde ? 3 : 1));
+  packedRest.set(from, { fingerprint, bytes });
+  return bytes;
+}
 
 function packBody(msg: WireMessage): Uint8Array {
-  if (msg.t !== 'use') return packr.pack({ v: WIRE_VERSION, ...msg });
-  let pick = packedPicks.get(msg.pick);
-  if (!pick) packedPicks.set(msg.pick, (pick = Uint8Array.from(packr.pack(msg.pick))));
-  const out = Buffer.allocUnsafe(USE_HEAD.length + 4 + PICK_KEY.length + pick.length);
-  out.set(USE_HEAD, 0);
-  out.writeUInt32BE(msg.nonce, USE_HEAD.length);
-  out.set(PICK_KEY, USE_HEAD.length + 4);
-  out.set(pick, USE_HEAD.length + 4 + PICK_KEY.length);
+  if (!isRepeating(msg)) return packr.pack({ v: WIRE_VERSION, ...msg });
+  const rest = restOf(msg);
+  const t = msg.t;
+  const out = Buffer.allocUnsafe(7 + t.length + NONCE_KEY.length + 4 + rest.length);
+  // fixmap: v, t, nonce and the rest's one or two entries.
+  out[0] = 0x80 | (msg.t === 'offer' ? 5 : 4);
+  out[1] = 0xa1;
+  out[2] = 0x76; // "v"
+  out[3] = WIRE_VERSION;
+  out[4] = 0xa1;
+  out[5] = 0x74; // "t"
+  out[6] = 0xa0 | t.length;
+  let at = 7 + out.write(t, 7, 'latin1');
+  out.set(NONCE_KEY, at);
+  at = out.writeUInt32BE(msg.nonce, at + NONCE_KEY.length);
+  out.set(rest, at);
   return out;
 }
 
@@ -92,33 +123,36 @@ export function decodeMessage(bytes: Uint8Array): WireMessage | undefined {
 }
 
 /**
- * Picks already decoded and validated, by their bytes: a server sees the
- * same `use` pick from every 0-RTT client of a stack (only the nonce
- * differs), so it decodes and checks each pick once. Bounded: a peer
- * sending ever new picks only evicts older ones.
+ * Repeating messages already decoded and validated, by their bytes without
+ * the nonce. Bounded: a peer sending ever new ones only evicts older ones.
+ * Messages share the decoded objects (picks, offers): they are read-only.
  */
-const knownPicks = new Map<string, AgreedPick>();
-const KNOWN_PICKS_MAX = 256;
-const USE_PICK_AT = USE_HEAD.length + 4 + PICK_KEY.length;
+const known = new Map<string, Repeating>();
+const KNOWN_MAX = 256;
 
-/** The bytes of the pick of a `use` body laid out as `packBody` writes it, as a map key; undefined for any other layout. */
-function usePickKey(body: Uint8Array): string | undefined {
-  if (body.byteLength <= USE_PICK_AT) return undefined;
-  for (let i = 0; i < USE_HEAD.length; i++) if (body[i] !== USE_HEAD[i]) return undefined;
-  for (let i = 0; i < PICK_KEY.length; i++) if (body[USE_HEAD.length + 4 + i] !== PICK_KEY[i]) return undefined;
-  return Buffer.from(body.buffer, body.byteOffset + USE_PICK_AT, body.byteLength - USE_PICK_AT).toString('latin1');
+/** Where the nonce of a body laid out as `packBody` writes repeating messages starts, and its cache key; undefined for any other layout. */
+function repeatingLayout(body: Uint8Array): { nonceAt: number; key: string } | undefined {
+  if (body.byteLength < 24 || body[1] !== 0xa1 || body[2] !== 0x76 || body[3] !== WIRE_VERSION || body[4] !== 0xa1 || body[5] !== 0x74) return undefined;
+  const len = body[6]! ^ 0xa0;
+  if (len > 5) return undefined;
+  const keyAt = 7 + len;
+  for (let i = 0; i < NONCE_KEY.length; i++) if (body[keyAt + i] !== NONCE_KEY[i]) return undefined;
+  const nonceAt = keyAt + NONCE_KEY.length;
+  if (body.byteLength <= nonceAt + 4) return undefined;
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return { nonceAt, key: bytes.toString('latin1', 0, keyAt) + bytes.toString('latin1', nonceAt + 4) };
 }
 
 function decodeBody(body: Uint8Array): WireMessage | undefined {
-  const key = usePickKey(body);
-  if (key !== undefined) {
-    const pick = knownPicks.get(key);
-    if (pick) return { t: 'use', nonce: new DataView(body.buffer, body.byteOffset).getUint32(USE_HEAD.length), pick };
+  const layout = repeatingLayout(body);
+  if (layout) {
+    const msg = known.get(layout.key);
+    if (msg) return { ...msg, nonce: new DataView(body.buffer, body.byteOffset).getUint32(layout.nonceAt) };
   }
   const msg = decodeUnknown(body);
-  if (key !== undefined && msg?.t === 'use') {
-    knownPicks.set(key, msg.pick);
-    if (knownPicks.size > KNOWN_PICKS_MAX) knownPicks.delete(knownPicks.keys().next().value as string);
+  if (layout && msg && isRepeating(msg)) {
+    known.set(layout.key, msg);
+    if (known.size > KNOWN_MAX) known.delete(known.keys().next().value as string);
   }
   return msg;
 }

@@ -38,8 +38,25 @@ export abstract class WindowFlow implements Flow {
   /** Latest RTT sample, µs (0 before the first). */
   protected rtt = 0;
   private inDatapathSlowStart = false;
-  /** Agent time of the last loss reduction, µs: a recovery period begins. */
-  private lastCutUs: number | undefined;
+  /**
+   * End of the current recovery period, µs. Loss recovery as the transport's native control does it (RFC 9002
+   * §7.3.2): a cut starts a recovery period; losses of packets sent before it
+   * began belong to it, and ACKs of those packets do not grow the window.
+   * Reports carry no send times, so the period is the round trip after the
+   * cut, as long as the RTT measured at the cut (what was in flight then is
+   * acknowledged or lost by its end, though the queue drains meanwhile).
+   * Time, not the cumulative ACK, ends it, so a lost retransmission or a
+   * window still too large after the cut gets the next cut a round trip later.
+   */
+  private recoveryEndUs = -Infinity;
+  /**
+   * Losses of the flight before the cut can be detected up to RACK's
+   * reordering window (min RTT / 4, RFC 8985) after the period ends: they
+   * still belong to it.
+   */
+  private lossGraceUs = 0;
+  /** Smallest RTT reported, µs. */
+  private minRtt = Infinity;
   /** Agent time of the previous report, µs: the start of the next report's interval. */
   private lastReportUs: number | undefined;
   /** When the acknowledgements counted for growth in this report began to arrive, µs. */
@@ -76,6 +93,8 @@ export abstract class WindowFlow implements Flow {
   onReport(report: Report): void {
     let m = measure(report);
     if (m.rtt > 0) this.rtt = m.rtt;
+    const minRtt = m.minRtt || m.rtt;
+    if (minRtt > 0 && minRtt < this.minRtt) this.minRtt = minRtt;
     if (this.inDatapathSlowStart) {
       // The datapath grew cwnd by the acked bytes itself and reports only on loss:
       // take its window (without counting those bytes again), then leave slow start.
@@ -114,35 +133,26 @@ export abstract class WindowFlow implements Flow {
   }
 
   /**
-   * Loss recovery as the transport's native control does it (RFC 9002
-   * §7.3.2): a cut starts a recovery period; losses of packets sent before it
-   * began belong to it, and ACKs of those packets do not grow the window.
-   * Reports carry no send times, so the period is the round trip after the
-   * cut (what was in flight then is acknowledged or lost by its end). Time,
-   * not the cumulative ACK, ends it, so a lost retransmission or a window
-   * still too large after the cut gets the next cut a round trip later.
+   * The report's acked bytes that arrived after the recovery period, taking
+   * ACKs as spread evenly over its interval; `growthFromUs` becomes the
+   * arrival of the first of them (the report's own time for a single ACK).
    */
-  private recoveryEndUs(): number {
-    return this.lastCutUs === undefined ? -Infinity : this.lastCutUs + this.rtt;
-  }
-
-  /** The report's acked bytes that arrived after the recovery period, taking ACKs as spread evenly over its interval. */
   private ackedAfterRecovery(m: Measurements): number {
     const from = this.lastReportUs ?? m.time;
-    const end = this.recoveryEndUs();
-    this.growthFromUs = Math.max(from, end);
-    if (m.time < end) return 0;
-    if (from >= end || m.time <= from) return m.acked;
-    return (m.acked * (m.time - end)) / (m.time - from);
+    const start = Math.max(from, this.recoveryEndUs);
+    const acked = m.time < start ? 0 : m.time <= from ? m.acked : (m.acked * (m.time - start)) / (m.time - from);
+    this.growthFromUs = start + (m.time - start) / Math.max(1, acked / this.mss);
+    return acked;
   }
 
-  /** One reduction per recovery period (see `recoveryEndUs`). */
+  /** One reduction per recovery period. */
   protected reactToLoss(m: Measurements): void {
-    if (m.loss === 0 || m.time < this.recoveryEndUs()) return;
+    if (m.loss === 0 || m.time < this.recoveryEndUs + this.lossGraceUs) return;
     this.reduce(m);
     this.cwnd = Math.max(this.cwnd, 2 * this.mss);
     this.ssthresh = this.cwnd;
-    this.lastCutUs = m.time;
+    this.recoveryEndUs = m.time + this.rtt;
+    this.lossGraceUs = Number.isFinite(this.minRtt) ? this.minRtt / 4 : 0;
   }
 
   /**
@@ -152,7 +162,7 @@ export abstract class WindowFlow implements Flow {
   protected onTimeout(): void {
     this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
     this.cwnd = this.initCwnd;
-    this.lastCutUs = undefined;
+    this.recoveryEndUs = -Infinity;
     this.reset();
   }
 

@@ -41,12 +41,24 @@ describe('reno', () => {
     flow.onReport(report({ loss: 1, rtt: 20_000 }, 1_000_000));
     expect(dp.cwnd).toBe(10 * MSS);
     expect(flow.ssthresh).toBe(10 * MSS);
-    // A loss reported within one RTT of the cut belongs to the same episode.
+    // A loss reported within one RTT of the cut, or RACK's reordering window (min RTT / 4) after it, belongs to the same episode.
     flow.onReport(report({ loss: 1, rtt: 20_000 }, 1_015_000));
+    flow.onReport(report({ loss: 1, rtt: 20_000 }, 1_024_000));
     expect(dp.cwnd).toBe(10 * MSS);
-    // One RTT later a loss is a new episode and halves again.
-    flow.onReport(report({ loss: 1, rtt: 20_000 }, 1_021_000));
+    // Later a loss is of a packet sent after the cut: a new episode, halved again.
+    flow.onReport(report({ loss: 1, rtt: 20_000 }, 1_026_000));
     expect(flow.cwnd).toBe(5 * MSS);
+  });
+
+  it('does not grow on ACKs of the recovery period (packets sent before the cut)', () => {
+    const dp = handle({ initCwnd: 20 * MSS });
+    const flow = new RenoFlow(dp, dp.info, { ssthresh: 20 * MSS });
+    flow.onReport(report({ loss: 1, rtt: 20_000 }, 1_000_000));
+    flow.onReport(report({ acked: 10 * MSS, rtt: 20_000 }, 1_019_000));
+    expect(flow.cwnd).toBe(10 * MSS);
+    // Of a report spanning the end of the period, only the ACKs after it count (taken as evenly spread).
+    flow.onReport(report({ acked: 10 * MSS, rtt: 20_000 }, 1_039_000));
+    expect(flow.cwnd).toBeCloseTo(10 * MSS + (MSS * 10 * MSS * (19 / 20)) / (10 * MSS), 6);
   });
 
   it('never goes below two segments', () => {

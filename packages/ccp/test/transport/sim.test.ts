@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Simulator } from '../../src/sim/simulator.js';
+import { resolveOptions } from '../../src/transport/options.js';
+import { TransportSender } from '../../src/transport/sender.js';
 import { simPath, simulateFlow, type TransportSample } from '../../src/transport/index.js';
 import { BDP_BYTES, firstMismatch, LINK, makeMessages, RATE_BPS } from './helpers.js';
 
@@ -27,6 +29,17 @@ describe('transport in simulation: filling a link', () => {
     });
   }
 
+  it('CCP Copa fills 12 Mbit/s, 20 ms RTT, 1 BDP of buffer with a window near the BDP, through slow start overshoot', () => {
+    // Copa once froze its window while a hole stalled the cumulative ACK, then jumped by thousands of packets when it filled.
+    const link = { rateBps: 12e6, delayUs: 10_000, bufferBytes: 30_000 };
+    const cwnds: number[] = [];
+    const r = simulateFlow({ bottleneck: link, durationUs: 3 * SECOND, flow: { cc: { kind: 'ccp', algorithm: 'copa' }, onSample: (s) => s.tUs > 2 * SECOND && cwnds.push(s.cwnd) } });
+    expect(r.goodputBps).toBeGreaterThan(0.85 * 12e6);
+    const bdpPackets = (12e6 / 8) * 0.02 / 1448;
+    expect(Math.max(...cwnds) / 1448).toBeLessThan(3 * bdpPackets);
+    expect(r.flow.sender.stats.timeouts).toBe(0);
+  });
+
   it('is deterministic: the same seed gives the same run', () => {
     const run = () => {
       const r = simulateFlow({ bottleneck: { ...LINK, loss: 0.01 }, durationUs: SECOND, seed: 3 });
@@ -49,7 +62,8 @@ describe('transport in simulation: reliability', () => {
     });
     const f = path.flows[0]!;
     for (const m of sent) f.send(m);
-    sim.run({ untilUs: 10 * SECOND });
+    // At 5 % loss Reno's window stays near 1.22/√p ≈ 5 packets: a few Mbit/s.
+    sim.run({ untilUs: 20 * SECOND });
     path.close();
     expect(firstMismatch(sent, got)).toBe(-1);
     expect(f.sender.stats.retransmits).toBeGreaterThan(0);
@@ -81,6 +95,21 @@ describe('transport in simulation: reliability', () => {
     const last = samples.filter((s) => s.tUs >= 3 * SECOND);
     const delivered = last[last.length - 1]!.deliveredBytes - last[0]!.deliveredBytes;
     expect((delivered * 8) / ((last[last.length - 1]!.tUs - last[0]!.tUs) / 1e6)).toBeGreaterThan(0.7 * RATE_BPS);
+  });
+
+  it('holds packets while the local send queue is full, and sends them when it drains', () => {
+    const sim = new Simulator();
+    const queue: Uint8Array[] = [];
+    const sender = new TransportSender(sim, (p) => queue.push(p), { kind: 'native', algorithm: 'reno' }, resolveOptions({}), { blocked: () => queue.length >= 4 });
+    sender.writeBulk(100_000);
+    // The window allows 10 packets; only 4 fit the local queue, and only those count as in flight.
+    expect(queue).toHaveLength(4);
+    expect(sender.inflightBytes).toBe(4 * 1448);
+    queue.length = 0;
+    sender.resume();
+    expect(queue).toHaveLength(4);
+    expect(sender.inflightBytes).toBe(8 * 1448);
+    sender.close();
   });
 
   it('counts ECN marks the link sets, echoed by the receiver', () => {
