@@ -7,9 +7,9 @@ import { OptimisticConn, Verdict, type Attempt, type Rejection } from './optimis
 import type { FitsBase, NegotiateOptions } from './options.js';
 import { defaultPickCache, pickKey, type PickCache } from './pick-cache.js';
 import type { AgreedPick } from './pick.js';
-import { checkTimeout, exchange, request, type RequestOptions } from './request.js';
+import { checkTimeout, exchange, type RequestOptions } from './request.js';
 import { stackInfo, type StackInfo } from './stack-info.js';
-import { nonce } from './wire.js';
+import { nonce, type WireMessage } from './wire.js';
 
 export interface ConnectOptions extends NegotiateOptions {
   /**
@@ -105,7 +105,15 @@ async function instantiate<A>(c: Client<A>, ch: Channel, local: string, pick: Ag
 async function oneRtt<A>(c: Client<A>, rejections: number): Promise<Attempt<unknown>> {
   const { ch, local } = await open(c);
   try {
-    const answer = await request(ch, { t: 'offer', nonce: nonce(), fingerprint: c.info.fingerprint, offers: c.info.offers }, ['pick', 'error'], c.request);
+    const offer = { t: 'offer', nonce: nonce(), fingerprint: c.info.fingerprint, offers: c.info.offers } as const;
+    const answer = await new Promise<Extract<WireMessage, { t: 'pick' | 'error' }>>((resolve, reject) => {
+      exchange(ch, offer, ['pick', 'error'], c.request, (err, a) => {
+        if (err) return reject(err);
+        // The pick ends negotiation at this end, as it is dispatched: data comes straight from the base from now on.
+        if (a!.t === 'pick') ch.done();
+        resolve(a!);
+      });
+    });
     if (answer.t === 'error') {
       await c.cache.delete(c.key);
       throw incompatibleError(c.server, answer.incompatibilities);

@@ -1,7 +1,7 @@
 /**
  * The CCP transport: reliable, congestion-controlled message delivery over a
  * datagram Conn, with window and rate set by CCP algorithms (or native
- * Reno/Cubic). API summary (see README.md, "The transport"):
+ * Reno/Cubic). API summary (see the package README, "The transport Chunnel"):
  *
  * - `ccpTransport(opts?)`: Chunnel<Uint8Array, Uint8Array, 'ccp'> for stacks,
  *   e.g. `wrap(makeStack(serialize<T>(), ccpTransport()), udpConn)`. Its
