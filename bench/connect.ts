@@ -93,6 +93,10 @@ void echoOnce(() => rawServer.accept());
 void echoOnce(() => negServer.accept());
 const cache = memoryPickCache();
 const redis = await startRedis();
+// An interrupted run must not leave its redis-server behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void redis.stop().finally(() => process.exit(130)));
+}
 // One store per kind for the whole run, as an application keeps its store (and Redis client).
 const stores = { embedded: memoryStore(), redis: redisStore(redis.url) };
 const members = { embedded: await member('bench', stores.embedded), redis: await member('bench', stores.redis) };

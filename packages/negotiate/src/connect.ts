@@ -149,7 +149,7 @@ async function attempt<A>(c: Client<A>, pick: AgreedPick, rejections: number): P
   // The connect's signal ends with the connect call; the verdict may come later.
   exchange(ch, use, ['ack', 'reject'], { ...c.request, signal: undefined, withData: true }, (err, answer) => {
     if (err) return verdict.settle(err);
-    if (answer!.t === 'reject') return verdict.settle(answer as Rejection);
+    if (answer!.t === 'reject') return verdict.settle(answer);
     ch.done();
     if (rejections === 0) verdict.settle(undefined);
     else {

@@ -76,6 +76,9 @@ export async function listen<S extends Stack, A>(
   return new NegotiatingListener<StackTop<S>, A>(info, base, listener, opts, timeoutMs);
 }
 
+/** What clients send to start a negotiation (on a datagram session, at most one per client). */
+const REQUESTS: ReadonlySet<WireType> = new Set<WireType>(['offer', 'use', 'prereg']);
+
 type OfferOutcome = { readonly ok: true; readonly pick: AgreedPick } | { readonly ok: false; readonly incompatibilities: readonly Incompatibility[] };
 
 /** One peer's negotiation on a listener, waiting for or answering its first message. */
@@ -247,6 +250,18 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     const answered = s.answered;
     if (answered) {
       if (m.t === answered.to && m.nonce === answered.nonce) s.ch.sendMessage(answered.msg).catch(() => undefined);
+      else if (REQUESTS.has(m.t)) {
+        // A new request from this address: a client negotiates once per base connection, so the
+        // port now belongs to a new client (UDP ports are reused) and the old one is gone. Closing
+        // the old connection (before any data of this datagram reaches it) lets the new client's
+        // next re-send open a session of its own; a 0-RTT client is rejected instead, so it
+        // re-sends its early data, which the old connection dropped, from a new port.
+        if (m.t === 'use') {
+          const reason = 'this address belonged to a client that is gone: connect again';
+          s.ch.sendMessage({ t: 'reject', nonce: m.nonce, reason, fingerprint: this.#info.fingerprint, offers: this.#info.offers }).catch(() => undefined);
+        }
+        void s.ch.close();
+      }
       return;
     }
     switch (m.t) {

@@ -24,6 +24,22 @@ describe('0-RTT on a datagram transport', () => {
     await server.close();
   });
 
+  it('is confirmed by the echo before the application receives it: closing right away keeps it confirmed', async () => {
+    const t = mem(memNetwork());
+    const server = await listen(stack, t, { name: 'prompt' });
+    void echo(server);
+    const cache = memoryPickCache();
+    await (await connect(stack, t, server.address, { cache })).close();
+    for (let i = 0; i < 5; i++) {
+      const conn = await connect(stack, t, server.address, { cache, zeroRtt: true });
+      await conn.send(`ping ${i}`);
+      expect(await recvWithin(conn)).toBe(`ping ${i}`);
+      await conn.close();
+      expect((await confirmed(conn)).mode).toBe('0-rtt');
+    }
+    await server.close();
+  });
+
   it('sends "use this pick" alone, and gets an ack, when the application sends nothing', async () => {
     const t = mem(memNetwork());
     const server = await listen(stack, t, { name: 'quiet' });
