@@ -3,6 +3,7 @@ import {
   MessageQueue,
   incompatibilities,
   pickVariants,
+  untilClosed,
   type BaseConn,
   type CallOptions,
   type Conn,
@@ -159,15 +160,8 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     await this.#listener.close();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Conn<D>> {
-    for (;;) {
-      try {
-        yield await this.accept();
-      } catch (err) {
-        if (err instanceof ConnClosedError) return;
-        throw err;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Conn<D>> {
+    return untilClosed(() => this.accept());
   }
 
   async #run(): Promise<void> {

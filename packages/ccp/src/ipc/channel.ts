@@ -2,7 +2,7 @@
  * IPC transports: anything that moves whole datagrams between a datapath and
  * an agent. Messages are encoded by `codec.ts`; a channel only carries bytes.
  */
-import { type CallOptions, ConnClosedError, type ConnStats, MessageQueue } from '@bertha/core';
+import { type CallOptions, ConnClosedError, type ConnStats, MessageQueue, untilClosed } from '@bertha/core';
 
 /** A received datagram and the address of its sender (reply there). */
 export interface IpcDatagram {
@@ -61,15 +61,8 @@ export abstract class DatagramEndpoint implements IpcChannel {
     for (const d of this.#queue.poll()) handler(d.bytes, d.from);
   }
 
-  async *datagrams(options: CallOptions = {}): AsyncIterableIterator<IpcDatagram> {
-    for (;;) {
-      try {
-        yield await this.#queue.takeOne(options.signal);
-      } catch (err) {
-        if (err instanceof ConnClosedError) return;
-        throw err;
-      }
-    }
+  datagrams(options: CallOptions = {}): AsyncIterableIterator<IpcDatagram> {
+    return untilClosed(() => this.#queue.takeOne(options.signal));
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { CallOptions } from '../conn/conn.js';
 import { ConnClosedError } from '../errors.js';
 import { MessageQueue } from '../conn/message-queue.js';
+import { untilClosed } from '../conn/abstract-conn.js';
 import type { BaseConn, Listener, ListenerStats } from './transport.js';
 
 /**
@@ -55,14 +56,7 @@ export class ConnListener<A> implements Listener<A> {
     await this.#release();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<BaseConn<A>> {
-    for (;;) {
-      try {
-        yield await this.accept();
-      } catch (err) {
-        if (err instanceof ConnClosedError) return;
-        throw err;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<BaseConn<A>> {
+    return untilClosed(() => this.accept());
   }
 }

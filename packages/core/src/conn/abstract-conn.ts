@@ -2,18 +2,23 @@ import { ConnClosedError } from '../errors.js';
 import type { CallOptions, Conn, ConnStats } from './conn.js';
 import { MessageQueue } from './message-queue.js';
 
-/** Yields every message of `conn` until it closes; used as every Conn's async iterator. */
-export async function* iterateConn<D>(conn: Conn<D>, batch = 64): AsyncGenerator<D, void, undefined> {
+/** Yields what `take` resolves to until it rejects with `ConnClosedError`; other errors propagate. */
+export async function* untilClosed<T>(take: () => Promise<T>): AsyncGenerator<T, void, undefined> {
   for (;;) {
-    let msgs: D[];
+    let value: T;
     try {
-      msgs = await conn.recvBatch(batch);
+      value = await take();
     } catch (err) {
       if (err instanceof ConnClosedError) return;
       throw err;
     }
-    yield* msgs;
+    yield value;
   }
+}
+
+/** Yields every message of `conn` until it closes; used as every Conn's async iterator. */
+export async function* iterateConn<D>(conn: Conn<D>, batch = 64): AsyncGenerator<D, void, undefined> {
+  for await (const msgs of untilClosed(() => conn.recvBatch(batch))) yield* msgs;
 }
 
 /**
