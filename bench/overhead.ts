@@ -12,7 +12,7 @@
  *   pnpm bench overhead [--quick] [--kind tcp|unix|udp]… [--conns N]…
  */
 import { parseArgs } from 'node:util';
-import { ACK_EVERY, dial, type Kind, type Link, type Mode, type PeerReady } from './lib/overhead-links.js';
+import { dial, type Kind, type Link, type Mode, type PeerReady } from './lib/overhead-links.js';
 import { percentile, report, result, type Result } from './lib/results.js';
 import { startWorker } from './lib/worker.js';
 
@@ -28,7 +28,14 @@ const TOTAL = values.quick ? 10e6 : 50e6;
 const REPS = values.quick ? 1 : 11;
 const STREAM_CHUNK = 64 * 1024;
 const DGRAM = 8 * 1024;
-const WINDOW = 64;
+/**
+ * Datagrams a UDP link may have unacknowledged: 64 for one link, fewer per
+ * link for many so that all of them together (2 MB) fit the receiver's socket
+ * buffer; overflowing it made goodput with 64 links a lottery of lost acks.
+ */
+const windowFor = (conns: number): number => Math.min(64, Math.max(4, Math.floor(256 / conns)));
+/** The sink acknowledges a quarter of a window at a time. */
+const ackEveryFor = (conns: number): number => windowFor(conns) / 4;
 const ECHO_ROUNDS = values.quick ? 2_000 : 4_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
@@ -37,8 +44,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 /** Bytes delivered per second over `n` links sharing TOTAL bytes. */
 async function transfer(kind: Kind, links: Link[]): Promise<number> {
   const per = Math.floor(TOTAL / links.length);
+  const window = windowFor(links.length);
   const t0 = performance.now();
-  const delivered = await Promise.all(links.map((l) => (kind === 'udp' ? sendDatagrams(l, per) : sendStream(l, per))));
+  const delivered = await Promise.all(links.map((l) => (kind === 'udp' ? sendDatagrams(l, per, window) : sendStream(l, per))));
   const seconds = (performance.now() - t0) / 1000;
   return delivered.reduce((a, b) => a + b, 0) / seconds;
 }
@@ -53,7 +61,7 @@ async function sendStream(l: Link, bytes: number): Promise<number> {
 }
 
 /** Window-limited datagram sender; lost datagrams are not resent (goodput counts what arrived). */
-async function sendDatagrams(l: Link, bytes: number): Promise<number> {
+async function sendDatagrams(l: Link, bytes: number, window: number): Promise<number> {
   const chunk = new Uint8Array(DGRAM);
   const n = Math.ceil(bytes / DGRAM);
   let acked = 0;
@@ -69,9 +77,9 @@ async function sendDatagrams(l: Link, bytes: number): Promise<number> {
   const waitReply = (ms: number) =>
     Promise.race([new Promise<void>((r) => (wake = r)), sleep(ms)]).finally(() => (wake = undefined));
   for (let sent = 0; sent < n; ) {
-    if (sent - acked >= WINDOW) {
+    if (sent - acked >= window) {
       await waitReply(20);
-      if (sent - acked >= WINDOW) acked = sent - WINDOW + ACK_EVERY; // acks lost with their datagrams: move on
+      if (sent - acked >= window) acked = sent - window / 2; // acks lost with their datagrams: move on
       continue;
     }
     await l.send(chunk);
@@ -114,6 +122,7 @@ for (const kind of values.kind as Kind[]) {
   for (const conns of values.conns.map(Number)) {
     const { worker, ready } = await startWorker<PeerReady>(new URL('./lib/overhead-peer.ts', import.meta.url), {
       kind,
+      ackEvery: ackEveryFor(conns),
       streamBytesPerConn: Math.ceil(Math.floor(TOTAL / conns) / STREAM_CHUNK) * STREAM_CHUNK,
     });
     const goodput = perMode();

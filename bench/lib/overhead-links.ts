@@ -33,9 +33,6 @@ export interface PeerReady {
   sink: Record<Mode, Addr>;
 }
 
-/** The UDP sink acknowledges every this many datagrams. */
-export const ACK_EVERY = 16;
-
 
 function stackOf(mode: 'noop1' | 'noop5') {
   return mode === 'noop1' ? makeStack(noop()) : makeStack(noop(), noop(), noop(), noop(), noop());

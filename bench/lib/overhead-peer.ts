@@ -7,9 +7,9 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { ACK_EVERY, serve, type Addr, type Kind, type Link, type Mode, type PeerReady } from './overhead-links.js';
+import { serve, type Addr, type Kind, type Link, type Mode, type PeerReady } from './overhead-links.js';
 
-const { kind, streamBytesPerConn } = (workerData as { data: { kind: Kind; streamBytesPerConn: number } }).data;
+const { kind, ackEvery, streamBytesPerConn } = (workerData as { data: { kind: Kind; ackEvery: number; streamBytesPerConn: number } }).data;
 
 const u32 = (n: number): Uint8Array => {
   const b = new Uint8Array(4);
@@ -38,7 +38,7 @@ function sink(l: Link): void {
       count = 0;
       return;
     }
-    if (++count % ACK_EVERY === 0) void l.send(u32(count));
+    if (++count % ackEvery === 0) void l.send(u32(count));
   });
 }
 

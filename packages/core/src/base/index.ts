@@ -11,7 +11,7 @@ export { udp, type UdpOptions } from './udp.js';
 export { tcp, type TcpOptions } from './tcp.js';
 export { unix, type UnixOptions } from './unix.js';
 export { mulberry32 } from './prng.js';
-export { DEFAULT_MAX_FRAME_SIZE, FrameDecoder, type StreamOptions } from './stream.js';
+export { DEFAULT_MAX_FRAME_SIZE, FrameReader, type StreamOptions } from './stream.js';
 
 /** Options of each transport kind; for `mem`, the network to use (the process-wide one when omitted). */
 export interface TransportOptions {

@@ -1,4 +1,4 @@
-import { connect as netConnect, type NetConnectOpts, type Server, type Socket } from 'node:net';
+import { connect as netConnect, Socket, type NetConnectOpts, type OnReadOpts, type Server } from 'node:net';
 import type { CallOptions } from '../conn/conn.js';
 import { AbstractConn } from '../conn/abstract-conn.js';
 import {
@@ -40,65 +40,149 @@ export function frameLimit(opts: StreamOptions): number {
   return max;
 }
 
+/** Size of the buffer that reads of small frames land in. */
+const READ_SIZE = 64 * 1024;
+/** Frames from this size on are read straight into their own buffer. */
+const DIRECT_MIN = 16 * 1024;
 /**
- * Splits a byte stream into frames. Linear in the bytes pushed: frames inside
- * one chunk are views of it; a frame spanning chunks is copied once into a
- * buffer of its final size.
+ * After a large frame, the next read is this small: another large frame is
+ * likely, and its first bytes are copied, but one read for its header alone
+ * would cost more than copying these.
  */
-export class FrameDecoder {
+const PEEK_SIZE = 4 * 1024;
+/**
+ * One read buffer for every stream connection of this thread: a read's
+ * frames are copied out of it before the callback returns, and no other read
+ * runs in between.
+ */
+const shared = Buffer.allocUnsafe(READ_SIZE);
+const peek = shared.subarray(0, PEEK_SIZE);
+
+/**
+ * Splits a byte stream into frames, telling the socket where to put each
+ * read (`net.Socket`'s `onread`) so that a large frame is read straight into
+ * a buffer of its final size and is never copied. Small frames are read many
+ * at a time into a shared buffer and copied out; the first part of a frame
+ * that straddles two reads is copied once, the rest read in place.
+ */
+export class FrameReader {
   readonly #max: number;
-  readonly #onFrame: (frame: Uint8Array) => void;
   readonly #header = Buffer.alloc(HEADER);
   #headerLen = 0;
-  /** The frame being filled when it spans chunks. */
+  /** The frame being read in place, and how much of it has arrived. */
   #frame: Buffer | undefined;
   #filled = 0;
+  /** Where the next read lands: the shared buffer (or its start), the rest of the header, or the rest of `#frame`. */
+  #next: Uint8Array = shared;
+  /** Frames read before `attach`, and the consumer after. */
+  #early: Buffer[] | undefined = [];
+  #onFrame: (frame: Buffer) => void = (frame) => this.#early?.push(frame);
+  #failed: unknown;
+  #onError: ((err: unknown) => void) | undefined;
 
-  constructor(maxFrameSize: number, onFrame: (frame: Uint8Array) => void) {
+  /** The `onread` option of the socket read through this reader. */
+  readonly onread: OnReadOpts = {
+    buffer: () => this.#next,
+    callback: (n) => {
+      try {
+        this.filled(n);
+      } catch (err) {
+        if (this.#onError) this.#onError(err);
+        else this.#failed = err;
+      }
+      return true;
+    },
+  };
+
+  constructor(maxFrameSize: number) {
     this.#max = maxFrameSize;
-    this.#onFrame = onFrame;
   }
 
-  /** Consumes a chunk; throws `DecodeError` on a frame over the limit, after which the stream is unusable. */
-  push(chunk: Buffer): void {
-    const end = chunk.length;
-    let off = 0;
-    while (off < end) {
-      const frame = this.#frame;
-      if (frame) {
-        const n = Math.min(frame.length - this.#filled, end - off);
-        chunk.copy(frame, this.#filled, off, off + n);
-        this.#filled += n;
-        off += n;
-        if (this.#filled < frame.length) return;
-        this.#frame = undefined;
-        this.#onFrame(frame);
-        continue;
-      }
-      let len: number;
-      if (this.#headerLen === 0 && end - off >= HEADER) {
-        len = chunk.readUInt32BE(off);
-        off += HEADER;
-      } else {
-        const n = Math.min(HEADER - this.#headerLen, end - off);
-        chunk.copy(this.#header, this.#headerLen, off, off + n);
-        this.#headerLen += n;
-        off += n;
-        if (this.#headerLen < HEADER) return;
-        this.#headerLen = 0;
-        len = this.#header.readUInt32BE(0);
-      }
-      if (len > this.#max) {
-        throw new DecodeError(`incoming frame of ${len} bytes exceeds the limit of ${this.#max} bytes: raise maxFrameSize on this end if the peer is right`);
-      }
-      if (end - off >= len) {
-        this.#onFrame(chunk.subarray(off, off + len));
-        off += len;
-      } else {
-        this.#frame = Buffer.allocUnsafe(len);
-        this.#filled = 0;
-      }
+  /**
+   * Hands every frame to `onFrame`, those read so far first, and a socket's
+   * `DecodeError` to `onError`. Reads may start before this (a socket reads
+   * as soon as it exists); nothing is lost.
+   */
+  attach(onFrame: (frame: Buffer) => void, onError: (err: unknown) => void): void {
+    const early = this.#early ?? [];
+    this.#early = undefined;
+    this.#onFrame = onFrame;
+    this.#onError = onError;
+    for (const frame of early) onFrame(frame);
+    if (this.#failed !== undefined) onError(this.#failed);
+  }
+
+  /** Where the next read must put its bytes. */
+  buffer(): Uint8Array {
+    return this.#next;
+  }
+
+  /**
+   * Records that a read put `n` bytes at the start of `buffer()`. Throws
+   * `DecodeError` on a frame over the limit, after which the stream is unusable.
+   */
+  filled(n: number): void {
+    if (this.#frame !== undefined) {
+      this.#filled += n;
+      this.#frameProgress();
+    } else if (this.#next === shared || this.#next === peek) {
+      this.#parse(n);
+    } else {
+      this.#headerLen += n;
+      if (this.#headerLen < HEADER) this.#next = this.#header.subarray(this.#headerLen);
+      else this.#start(this.#header.readUInt32BE(0));
     }
+  }
+
+  /** Frames in the first `end` bytes of the shared buffer. */
+  #parse(end: number): void {
+    let off = 0;
+    while (end - off >= HEADER) {
+      const len = this.#checked(shared.readUInt32BE(off));
+      off += HEADER;
+      const frame = Buffer.allocUnsafe(len);
+      if (end - off < len) {
+        shared.copy(frame, 0, off, end);
+        this.#frame = frame;
+        this.#filled = end - off;
+        this.#next = frame.subarray(this.#filled);
+        return;
+      }
+      shared.copy(frame, 0, off, off + len);
+      off += len;
+      this.#onFrame(frame);
+    }
+    this.#headerLen = end - off;
+    if (this.#headerLen > 0) {
+      shared.copy(this.#header, 0, off, end);
+      this.#next = this.#header.subarray(this.#headerLen);
+    }
+  }
+
+  /** A header has been read on its own: read its frame in place. */
+  #start(len: number): void {
+    this.#headerLen = 0;
+    this.#frame = Buffer.allocUnsafe(this.#checked(len));
+    this.#filled = 0;
+    this.#frameProgress();
+  }
+
+  #frameProgress(): void {
+    const frame = this.#frame as Buffer;
+    if (this.#filled < frame.length) {
+      this.#next = frame.subarray(this.#filled);
+      return;
+    }
+    this.#frame = undefined;
+    this.#next = frame.length >= DIRECT_MIN ? peek : shared;
+    this.#onFrame(frame);
+  }
+
+  #checked(len: number): number {
+    if (len > this.#max) {
+      throw new DecodeError(`incoming frame of ${len} bytes exceeds the limit of ${this.#max} bytes: raise maxFrameSize on this end if the peer is right`);
+    }
+    return len;
   }
 }
 
@@ -110,31 +194,31 @@ export class StreamConn<A> extends AbstractConn<Uint8Array> implements BaseConn<
   readonly #socket: Socket;
   readonly #listener: ConnListener<A> | undefined;
 
-  constructor(socket: Socket, local: A, remote: A, maxFrameSize: number, listener?: ConnListener<A>) {
+  /** `reader` is the one the socket was created with (its `onread`). */
+  constructor(socket: Socket, reader: FrameReader, local: A, remote: A, maxFrameSize: number, listener?: ConnListener<A>) {
     super();
     this.#socket = socket;
     this.local = local;
     this.remote = remote;
     this.maxMessageSize = maxFrameSize;
     this.#listener = listener;
-    const decoder = new FrameDecoder(maxFrameSize, (frame) => {
-      this.stats.received++;
-      this.inbox.push(frame);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        decoder.push(chunk);
-      } catch (err) {
+    reader.attach(
+      (frame) => {
+        this.stats.received++;
+        this.inbox.push(frame);
+      },
+      (err) => {
         // The stream cannot be resynchronised after a bad length: drop this peer only.
         this.stats.dropped++;
         if (this.#listener) this.#listener.stats.dropped++;
         socket.destroy();
-        this.#gone(new ConnClosedError(`connection closed: ${(err as Error).message}`, { cause: err }));
-      }
-    });
-    socket.on('end', () => this.#gone(new ConnClosedError('the peer closed the connection')));
-    socket.on('error', (err) => this.#gone(new ConnClosedError(`connection failed: ${err.message}`, { cause: err })));
-    socket.on('close', () => this.#gone(new ConnClosedError('the peer closed the connection')));
+        this.#gone(() => new ConnClosedError(`connection closed: ${(err as Error).message}`, { cause: err }));
+      },
+    );
+    const peerClosed = (): Error => new ConnClosedError('the peer closed the connection');
+    socket.on('end', () => this.#gone(peerClosed));
+    socket.on('error', (err) => this.#gone(() => new ConnClosedError(`connection failed: ${err.message}`, { cause: err })));
+    socket.on('close', () => this.#gone(peerClosed));
   }
 
   async sendBatch(msgs: readonly Uint8Array[], opts?: CallOptions): Promise<void> {
@@ -183,8 +267,9 @@ export class StreamConn<A> extends AbstractConn<Uint8Array> implements BaseConn<
     setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
-  #gone(err: Error): void {
-    this.ended(err);
+  /** The socket went away; the error is made only if it is news (a closed socket reports 'end' and 'close'). */
+  #gone(reason: () => Error): void {
+    if (!this.closed) this.ended(reason());
     this.#listener?.forget(this);
   }
 
@@ -303,7 +388,12 @@ export function startServer(server: Server, listen: (done: () => void) => void, 
   });
 }
 
-/** Turns a listening server into a `Listener` of framed connections. */
+/**
+ * Turns a listening server into a `Listener` of framed connections. The
+ * server must be created with `pauseOnConnect`: an accepted socket cannot be
+ * given an `onread` reader, so its handle, not yet reading, moves to a new
+ * socket that has one.
+ */
 export function streamListener<A>(
   server: Server,
   address: A,
@@ -311,13 +401,34 @@ export function streamListener<A>(
   maxFrameSize: number,
 ): ConnListener<A> {
   const listener = new ConnListener<A>(address, () => new Promise<void>((resolve) => server.close(() => resolve())));
-  server.on('connection', (socket) => {
-    const { local, remote } = ends(socket);
-    listener.offer(new StreamConn(socket, local, remote, maxFrameSize, listener));
+  server.on('connection', (accepted) => {
+    const { local, remote } = ends(accepted);
+    const reader = new FrameReader(maxFrameSize);
+    const socket = adopt(accepted, reader.onread);
+    listener.offer(new StreamConn(socket, reader, local, remote, maxFrameSize, listener));
   });
   // After listening, errors concern single accepts (EMFILE …); they must not take the listener down.
   server.on('error', () => {
     listener.stats.dropped++;
   });
   return listener;
+}
+
+/** Node's private handle field, the only way to give an accepted socket an `onread`. */
+interface WithHandle {
+  _handle: unknown;
+}
+
+/**
+ * Moves the handle of a paused, just-accepted socket to a new socket that
+ * reads with `onread`. The old socket, left without a handle, is destroyed so
+ * that the server's connection count stays right.
+ */
+function adopt(accepted: Socket, onread: OnReadOpts): Socket {
+  const old = accepted as unknown as WithHandle;
+  const handle = old._handle;
+  old._handle = null;
+  accepted.destroy();
+  // `handle` is an undocumented option of net.Socket (child_process hands sockets over with it).
+  return new Socket({ handle, onread, readable: true, writable: true } as ConstructorParameters<typeof Socket>[0]);
 }

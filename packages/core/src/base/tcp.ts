@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { formatHostPort } from './address.js';
-import { connectSocket, frameLimit, startServer, StreamConn, streamListener, type StreamOptions } from './stream.js';
+import { connectSocket, frameLimit, FrameReader, startServer, StreamConn, streamListener, type StreamOptions } from './stream.js';
 import type { SocketAddress, Transport } from './transport.js';
 
 export type TcpOptions = StreamOptions;
@@ -14,11 +14,12 @@ export function tcp(opts: TcpOptions = {}): Transport<SocketAddress> {
     datagram: false,
     format,
     async connect(addr, callOpts) {
-      const socket = await connectSocket({ host: addr.host, port: addr.port, noDelay: true }, format(addr), callOpts?.signal);
-      return new StreamConn(socket, localOf(socket), remoteOf(socket), maxFrameSize);
+      const reader = new FrameReader(maxFrameSize);
+      const socket = await connectSocket({ host: addr.host, port: addr.port, noDelay: true, onread: reader.onread }, format(addr), callOpts?.signal);
+      return new StreamConn(socket, reader, localOf(socket), remoteOf(socket), maxFrameSize);
     },
     async listen(addr, callOpts) {
-      const server = createServer({ noDelay: true });
+      const server = createServer({ noDelay: true, pauseOnConnect: true });
       await startServer(server, (done) => server.listen(addr.port, addr.host, done), format(addr), callOpts?.signal);
       const bound = server.address() as AddressInfo;
       return streamListener(server, { host: bound.address, port: bound.port }, (s) => ({ local: localOf(s), remote: remoteOf(s) }), maxFrameSize);

@@ -1,7 +1,7 @@
 import { lstat, unlink } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { AddressError } from './errors.js';
-import { connectSocket, frameLimit, startServer, StreamConn, streamListener, type StreamOptions } from './stream.js';
+import { connectSocket, frameLimit, FrameReader, startServer, StreamConn, streamListener, type StreamOptions } from './stream.js';
 import type { PathAddress, Transport } from './transport.js';
 
 export type UnixOptions = StreamOptions;
@@ -18,12 +18,13 @@ export function unix(opts: UnixOptions = {}): Transport<PathAddress> {
     datagram: false,
     format,
     async connect(addr, callOpts) {
-      const socket = await connectSocket({ path: addr.path }, format(addr), callOpts?.signal);
-      return new StreamConn(socket, UNNAMED, { path: addr.path }, maxFrameSize);
+      const reader = new FrameReader(maxFrameSize);
+      const socket = await connectSocket({ path: addr.path, onread: reader.onread }, format(addr), callOpts?.signal);
+      return new StreamConn(socket, reader, UNNAMED, { path: addr.path }, maxFrameSize);
     },
     async listen(addr, callOpts) {
       await removeStale(addr.path, format(addr));
-      const server = createServer();
+      const server = createServer({ pauseOnConnect: true });
       await startServer(server, (done) => server.listen(addr.path, done), format(addr), callOpts?.signal);
       const local = { path: addr.path };
       return streamListener(server, local, () => ({ local, remote: UNNAMED }), maxFrameSize);

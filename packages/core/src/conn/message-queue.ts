@@ -1,8 +1,9 @@
 import { AbortError, ConnClosedError } from '../errors.js';
 
 interface Waiter<D> {
-  max: number;
-  resolve: (msgs: D[]) => void;
+  /** Wants one message, not an array of them. */
+  one: boolean;
+  resolve: (msgs: D[] | D) => void;
   reject: (err: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
@@ -34,7 +35,7 @@ export class MessageQueue<D> {
     const w = this.#waiters.shift();
     if (w) {
       this.#settle(w);
-      w.resolve([msg]);
+      w.resolve(w.one ? msg : [msg]);
       return;
     }
     this.#items.push(msg);
@@ -59,10 +60,20 @@ export class MessageQueue<D> {
   /** Takes up to `max` messages, waiting for at least one. */
   take(max: number, signal?: AbortSignal): Promise<D[]> {
     if (this.size > 0) return Promise.resolve(this.#drain(max));
+    return this.#wait<D[]>(false, signal);
+  }
+
+  /** Takes one message, waiting for it. */
+  takeOne(signal?: AbortSignal): Promise<D> {
+    if (this.size > 0) return Promise.resolve(this.#drainOne());
+    return this.#wait<D>(true, signal);
+  }
+
+  #wait<R extends D | D[]>(one: boolean, signal: AbortSignal | undefined): Promise<R> {
     if (this.#ended) return Promise.reject(this.#ended);
     if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
-    return new Promise<D[]>((resolve, reject) => {
-      const w: Waiter<D> = { max, resolve, reject, signal, onAbort: undefined };
+    return new Promise<R>((resolve, reject) => {
+      const w: Waiter<D> = { one, resolve: resolve as (msgs: D[] | D) => void, reject, signal, onAbort: undefined };
       if (signal) {
         w.onAbort = () => {
           const i = this.#waiters.indexOf(w);
@@ -73,13 +84,6 @@ export class MessageQueue<D> {
       }
       this.#waiters.push(w);
     });
-  }
-
-  /** Takes one message, waiting for it. */
-  async takeOne(signal?: AbortSignal): Promise<D> {
-    if (this.size > 0) return this.#drainOne();
-    const [m] = await this.take(1, signal);
-    return m as D;
   }
 
   /** Messages available right now, without waiting (up to `max`). */

@@ -4,7 +4,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AddressError, ConnClosedError, DecodeError, FrameDecoder, tcp, unix, type SocketAddress } from '@bertha/core';
+import { AddressError, ConnClosedError, DecodeError, FrameReader, tcp, unix, type SocketAddress } from '@bertha/core';
 
 function frame(payload: Uint8Array): Buffer {
   const b = Buffer.alloc(4 + payload.byteLength);
@@ -13,43 +13,90 @@ function frame(payload: Uint8Array): Buffer {
   return b;
 }
 
-/** Frames are compared as hex strings: deep equality over Buffers is slow. */
-function collect(max = 1 << 20): { frames: string[]; decoder: FrameDecoder } {
+/**
+ * Feeds `chunks` to a reader the way a socket does: each read copies what is
+ * available, up to the size of the buffer the reader asks for.
+ * Frames are compared as hex strings: deep equality over Buffers is slow.
+ */
+function readAll(chunks: readonly Uint8Array[], max = 1 << 20): string[] {
   const frames: string[] = [];
-  return { frames, decoder: new FrameDecoder(max, (f) => frames.push(Buffer.from(f).toString('hex'))) };
+  const reader = new FrameReader(max);
+  reader.attach(
+    (f) => frames.push(f.toString('hex')),
+    (err) => {
+      throw err;
+    },
+  );
+  for (const chunk of chunks) {
+    for (let off = 0; off < chunk.length; ) {
+      const into = reader.buffer();
+      const n = Math.min(into.length, chunk.length - off);
+      into.set(chunk.subarray(off, off + n));
+      off += n;
+      reader.filled(n);
+    }
+  }
+  return frames;
 }
 
-describe('FrameDecoder', () => {
+describe('FrameReader', () => {
   const payloads = [Buffer.from('hello'), Buffer.alloc(0), Buffer.alloc(300, 7), Buffer.from('x')];
   const stream = Buffer.concat(payloads.map(frame));
   const expected = payloads.map((p) => p.toString('hex'));
 
-  it('decodes many frames from one chunk', () => {
-    const { frames, decoder } = collect();
-    decoder.push(stream);
-    expect(frames).toEqual(expected);
+  it('reads many frames from one read', () => {
+    expect(readAll([stream])).toEqual(expected);
   });
 
-  it('decodes frames split at every byte', () => {
-    const { frames, decoder } = collect();
-    for (let i = 0; i < stream.length; i++) decoder.push(stream.subarray(i, i + 1));
-    expect(frames).toEqual(expected);
+  it('reads frames that arrive a byte at a time', () => {
+    expect(readAll(Array.from(stream, (b) => Uint8Array.of(b)))).toEqual(expected);
   });
 
-  it('decodes frames split at every possible point between two chunks', () => {
+  it('reads frames split at every possible point between two arrivals', () => {
     for (let cut = 0; cut <= stream.length; cut++) {
-      const { frames, decoder } = collect();
-      decoder.push(stream.subarray(0, cut));
-      decoder.push(stream.subarray(cut));
-      expect(frames).toEqual(expected);
+      expect(readAll([stream.subarray(0, cut), stream.subarray(cut)])).toEqual(expected);
     }
   });
 
+  it('reads large frames in place and small ones around them', () => {
+    const big = [Buffer.alloc(100_000, 1), Buffer.from('small'), Buffer.alloc(70_000, 2), Buffer.alloc(20_000, 3), Buffer.alloc(0)];
+    const wire = Buffer.concat(big.map(frame));
+    const want = big.map((p) => p.toString('hex'));
+    expect(readAll([wire])).toEqual(want);
+    // Arrivals that cut headers and bodies at odd places.
+    const cuts: Uint8Array[] = [];
+    for (let off = 0, step = 1; off < wire.length; off += step, step = (step * 7 + 3) % 40_000) cuts.push(wire.subarray(off, off + step));
+    expect(readAll(cuts)).toEqual(want);
+  });
+
+  it('copies frames out of its shared read buffer', () => {
+    const reader = new FrameReader(1 << 20);
+    const got: Buffer[] = [];
+    reader.attach((f) => got.push(f), () => undefined);
+    for (const text of ['first', 'second']) {
+      const into = reader.buffer();
+      into.set(frame(Buffer.from(text)));
+      reader.filled(4 + text.length);
+    }
+    expect(got.map(String)).toEqual(['first', 'second']);
+  });
+
+  it('holds frames and a decode error until attached', () => {
+    const reader = new FrameReader(10);
+    const wire = Buffer.concat([frame(Buffer.from('ok')), frame(Buffer.alloc(11))]);
+    reader.buffer().set(wire.subarray(0, 20));
+    reader.onread.callback(20, reader.buffer());
+    const frames: string[] = [];
+    const errors: unknown[] = [];
+    reader.attach((f) => frames.push(String(f)), (err) => errors.push(err));
+    expect(frames).toEqual(['ok']);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(DecodeError);
+  });
+
   it('throws DecodeError on a frame over the limit', () => {
-    const { frames, decoder } = collect(10);
-    decoder.push(frame(Buffer.from('ok')));
-    expect(() => decoder.push(frame(Buffer.alloc(11)))).toThrow(DecodeError);
-    expect(frames).toEqual([Buffer.from('ok').toString('hex')]);
+    expect(() => readAll([frame(Buffer.from('ok')), frame(Buffer.alloc(11))], 10)).toThrow(DecodeError);
+    expect(readAll([frame(Buffer.from('ok'))], 10)).toEqual([Buffer.from('ok').toString('hex')]);
   });
 });
 
