@@ -19,7 +19,9 @@ export async function build(chunnels: readonly AnyChunnel[], data: Conn<Uint8Arr
   const final = elems as AnyChunnel[];
   const stack = final.map((c) => c.name);
   for (let position = 0; position < final.length; position++) {
-    await (final[position] as AnyChunnel).picked?.({ role: ctx.role, peer: ctx.peer, stack, position });
+    const c = final[position] as AnyChunnel;
+    // Most Chunnels have no callback: no await (a turn of the microtask queue) for them.
+    if (c.picked) await c.picked({ role: ctx.role, peer: ctx.peer, stack, position });
   }
   const top = await wrapChunnels(final, data, { role: ctx.role, peer: ctx.peer, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   return { top, stack };

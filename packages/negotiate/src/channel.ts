@@ -151,8 +151,10 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
 
   sendBatch(msgs: readonly Uint8Array[], opts?: CallOptions): Promise<void> {
     this.stats.sent += msgs.length;
-    const out = msgs.map(tag);
-    if (this.#rider && msgs.length > 0) out[0] = this.#ride(msgs[0]!);
+    const out: Uint8Array[] = new Array<Uint8Array>(msgs.length);
+    let i = 0;
+    if (this.#rider && msgs.length > 0) out[i++] = this.#ride(msgs[0]!);
+    for (; i < msgs.length; i++) out[i] = tag(msgs[i]!);
     return this.#base.sendBatch(out, opts);
   }
 
@@ -162,22 +164,23 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
 
   sendWithData(msg: WireMessage): void {
     this.#rider = msg;
-    setImmediate(DatagramChannel.#sendRider, this, msg);
+    defer({ ch: this, msg, sent: -1 });
   }
 
   sendUnlessData(msg: WireMessage): void {
-    setImmediate(DatagramChannel.#sendUnlessSent, this, msg, this.stats.sent);
+    defer({ ch: this, msg, sent: this.stats.sent });
   }
 
-  // Module-level callbacks with arguments: no closure per connection.
-  static #sendRider(ch: DatagramChannel, msg: WireMessage): void {
-    if (ch.#rider !== msg) return;
-    ch.#rider = undefined;
-    if (!ch.closed) ch.sendMessage(msg).catch(() => undefined);
-  }
-
-  static #sendUnlessSent(ch: DatagramChannel, msg: WireMessage, sent: number): void {
-    if (ch.stats.sent === sent && !ch.closed) ch.sendMessage(msg).catch(() => undefined);
+  /** After the event loop turned: sends a deferred message unless data carried it or implied it. */
+  static flush(d: Deferred): void {
+    const ch = d.ch;
+    if (d.sent < 0) {
+      if (ch.#rider !== d.msg) return;
+      ch.#rider = undefined;
+    } else if (ch.stats.sent !== d.sent) {
+      return;
+    }
+    if (!ch.closed) ch.sendMessage(d.msg).catch(() => undefined);
   }
 
   #ride(data: Uint8Array): Uint8Array {
@@ -284,6 +287,28 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
     }
     this.inbox.push(data);
   }
+}
+
+/** A negotiation message held until the event loop turns: a rider (`sent` < 0), or one that data sent meanwhile makes needless. */
+interface Deferred {
+  readonly ch: DatagramChannel;
+  readonly msg: WireMessage;
+  /** Data messages the channel had sent when the message was deferred; -1 for a rider. */
+  readonly sent: number;
+}
+
+/** Deferred messages of every channel: one `setImmediate` for all of them, not one per connection. */
+let deferred: Deferred[] = [];
+
+function defer(d: Deferred): void {
+  deferred.push(d);
+  if (deferred.length === 1) setImmediate(flushDeferred);
+}
+
+function flushDeferred(): void {
+  const batch = deferred;
+  deferred = [];
+  for (const d of batch) DatagramChannel.flush(d);
 }
 
 function tag(m: Uint8Array): Uint8Array {

@@ -68,13 +68,53 @@ export function exchange<T extends WireType>(ch: Channel, msg: WireMessage, answ
   new Exchange(ch, msg, answers, opts, done, initial, max, factor).start();
 }
 
-/** One request in flight. A single timer serves both re-sending and the deadline. */
-class Exchange<T extends WireType> implements ChannelHandler {
+/**
+ * Exchanges waiting for an answer, and the one timer that serves them all: a
+ * timer per connection (set, then cleared when the answer comes) showed in
+ * connection set-up profiles. The timer runs at the earliest due time; when
+ * answers come first it fires into an empty set, which costs nothing.
+ */
+interface Timed {
+  readonly due: number;
+  fire(now: number): void;
+}
+const waiting = new Set<Timed>();
+let timer: NodeJS.Timeout | undefined;
+let timerAt = Infinity;
+
+function schedule(x: Timed): void {
+  waiting.add(x);
+  if (x.due >= timerAt) return;
+  clearTimeout(timer);
+  timerAt = x.due;
+  timer = setTimeout(tick, Math.max(1, x.due - Date.now()));
+}
+
+function tick(): void {
+  timer = undefined;
+  timerAt = Infinity;
+  const now = Date.now();
+  for (const x of [...waiting]) {
+    if (x.due > now) continue;
+    waiting.delete(x);
+    x.fire(now);
+  }
+  let next = Infinity;
+  for (const x of waiting) next = Math.min(next, x.due);
+  if (next < Infinity) {
+    timerAt = next;
+    timer = setTimeout(tick, Math.max(1, next - now));
+  }
+}
+
+/** One request in flight: re-sent on datagram transports until answered, given up at the deadline. */
+class Exchange<T extends WireType> implements ChannelHandler, Timed {
   #sends = 0;
   #wait: number;
-  #timer: NodeJS.Timeout | undefined;
   #done = false;
   readonly #deadline: number;
+  /** When `fire` is due next (`Date.now()` ms): the next re-send, or the deadline if sooner. */
+  due = 0;
 
   constructor(
     readonly ch: Channel,
@@ -96,7 +136,7 @@ class Exchange<T extends WireType> implements ChannelHandler {
     if (this.opts.withData === true) this.ch.sendWithData(this.msg);
     else this.#sendAlone();
     this.#sends = 1;
-    this.#arm();
+    this.#arm(Date.now());
     this.ch.expectMessage();
   }
 
@@ -112,15 +152,16 @@ class Exchange<T extends WireType> implements ChannelHandler {
     );
   }
 
-  /** Datagram transports: the next re-send, or the deadline if sooner; streams: the deadline. */
-  #arm(): void {
-    const left = this.#deadline - Date.now();
-    const ms = this.ch.datagram ? Math.min(this.#wait, left) : left;
-    this.#timer = setTimeout(this.#onTimer, Math.max(1, ms));
+  /** Datagram transports: due at the next re-send, or the deadline if sooner; streams: at the deadline. */
+  #arm(now: number): void {
+    this.due = this.ch.datagram ? Math.min(now + this.#wait, this.#deadline) : this.#deadline;
+    schedule(this);
   }
 
-  readonly #onTimer = (): void => {
-    if (Date.now() >= this.#deadline) {
+  /** The shared timer: time to re-send, or to give up. */
+  fire(now: number): void {
+    if (this.#done) return;
+    if (now >= this.#deadline) {
       const sends = this.#sends;
       this.#finish(
         new NegotiationError(
@@ -134,8 +175,8 @@ class Exchange<T extends WireType> implements ChannelHandler {
     this.#sends++;
     this.#sendAlone();
     this.#wait = Math.min(this.#wait * this.factor, this.max);
-    this.#arm();
-  };
+    this.#arm(now);
+  }
 
   #sendAlone(): void {
     this.ch.sendMessage(this.msg).catch((err: unknown) => this.#finish(err instanceof Error ? err : new Error(String(err)), undefined));
@@ -146,7 +187,7 @@ class Exchange<T extends WireType> implements ChannelHandler {
   #finish(err: Error | undefined, answer: Extract<WireMessage, { t: T }> | undefined): void {
     if (this.#done) return;
     this.#done = true;
-    clearTimeout(this.#timer);
+    waiting.delete(this);
     this.opts.signal?.removeEventListener('abort', this.#onAbort);
     this.ch.handler = idle;
     this.callback(err, answer);
