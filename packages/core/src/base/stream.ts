@@ -61,16 +61,17 @@ const peek = shared.subarray(0, PEEK_SIZE);
 /**
  * Splits a byte stream into frames, telling the socket where to put each
  * read (`net.Socket`'s `onread`) so that a large frame is read straight into
- * a buffer of its final size and is never copied. Small frames are read many
- * at a time into a shared buffer and copied out; the first part of a frame
- * that straddles two reads is copied once, the rest read in place.
+ * its own buffer and is never copied. Small frames are read many at a time
+ * into a shared buffer and copied out; the first part of a frame that
+ * straddles two reads is copied once, the rest read in place.
  */
 export class FrameReader {
   readonly #max: number;
   readonly #header = Buffer.alloc(HEADER);
   #headerLen = 0;
-  /** The frame being read in place, and how much of it has arrived. */
+  /** The frame being read in place (with room for the header after it), its length, and how much has arrived. */
   #frame: Buffer | undefined;
+  #len = 0;
   #filled = 0;
   /** Where the next read lands: the shared buffer (or its start), the rest of the header, or the rest of `#frame`. */
   #next: Uint8Array = shared;
@@ -140,14 +141,14 @@ export class FrameReader {
     while (end - off >= HEADER) {
       const len = this.#checked(shared.readUInt32BE(off));
       off += HEADER;
-      const frame = Buffer.allocUnsafe(len);
       if (end - off < len) {
+        const frame = this.#begin(len);
         shared.copy(frame, 0, off, end);
-        this.#frame = frame;
         this.#filled = end - off;
         this.#next = frame.subarray(this.#filled);
         return;
       }
+      const frame = Buffer.allocUnsafe(len);
       shared.copy(frame, 0, off, off + len);
       off += len;
       this.#onFrame(frame);
@@ -159,23 +160,44 @@ export class FrameReader {
     }
   }
 
+  /**
+   * A frame to read in place, with room for the next frame's header after it:
+   * when the peer keeps sending, the read that completes a frame brings the
+   * next header along, so a stream of large frames takes one read per frame.
+   */
+  #begin(len: number): Buffer {
+    this.#frame = Buffer.allocUnsafe(len + HEADER);
+    this.#len = len;
+    this.#filled = 0;
+    return this.#frame;
+  }
+
   /** A header has been read on its own: read its frame in place. */
   #start(len: number): void {
     this.#headerLen = 0;
-    this.#frame = Buffer.allocUnsafe(this.#checked(len));
-    this.#filled = 0;
+    this.#begin(this.#checked(len));
     this.#frameProgress();
   }
 
   #frameProgress(): void {
     const frame = this.#frame as Buffer;
-    if (this.#filled < frame.length) {
-      this.#next = frame.subarray(this.#filled);
+    const len = this.#len;
+    const filled = this.#filled;
+    if (filled < len) {
+      this.#next = frame.subarray(filled);
       return;
     }
     this.#frame = undefined;
-    this.#next = frame.length >= DIRECT_MIN ? peek : shared;
-    this.#onFrame(frame);
+    this.#onFrame(frame.subarray(0, len));
+    const extra = filled - len;
+    if (extra === 0) {
+      this.#next = len >= DIRECT_MIN ? peek : shared;
+      return;
+    }
+    frame.copy(this.#header, 0, len, filled);
+    this.#headerLen = extra;
+    if (extra < HEADER) this.#next = this.#header.subarray(extra);
+    else this.#start(this.#header.readUInt32BE(0));
   }
 
   #checked(len: number): number {
