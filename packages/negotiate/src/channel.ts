@@ -41,16 +41,19 @@ export interface Channel {
   sendWithData(msg: WireMessage): void;
   /** Sends `msg` after the event loop turns unless data went out meanwhile (data implies it: an ack). */
   sendUnlessData(msg: WireMessage): void;
-  /** Stream transports: reads the one negotiation message expected next. Datagram transports read all the time. */
+  /**
+   * Stream transports: reads the one negotiation message expected next.
+   * Datagram transports: starts reading (`read`).
+   */
   expectMessage(): void;
+  /**
+   * Datagram transports: starts reading the base connection, for good (every
+   * datagram may carry a negotiation message); call it once `handler` is
+   * set. Stream transports: nothing (reads are the application's).
+   */
+  read(): void;
   /** The stack was accepted: data is no longer held back under `HOLD_LIMIT`. */
   accepted(): void;
-  /**
-   * Client: negotiation is over at this end (the server's answer came), so no
-   * negotiation message needs handling any more: reads take data straight
-   * from the base connection, with no pump and no extra queue.
-   */
-  done(): void;
   close(): Promise<void>;
 }
 
@@ -102,9 +105,9 @@ class StreamChannel implements Channel {
     );
   }
 
-  accepted(): void {}
+  read(): void {}
 
-  done(): void {}
+  accepted(): void {}
 
   close(): Promise<void> {
     return this.#base.close();
@@ -123,10 +126,7 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
   readonly #base: BaseConn;
   readonly #onMalformed: () => void;
   #holding = true;
-  /** Set by `done()`: the pump stops after its current batch. */
-  #direct = false;
-  /** The pump runs (reads of the base go through it and the inbox). */
-  #pumping = true;
+  #reading = false;
   /** A negotiation message waiting to ride with the next data message. */
   #rider: WireMessage | undefined;
 
@@ -137,7 +137,6 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
     this.local = base.local;
     this.remote = base.remote;
     this.maxMessageSize = base.maxMessageSize - 1;
-    void this.#pump();
   }
 
   get data(): Conn<Uint8Array> {
@@ -193,48 +192,20 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
     return tag(data);
   }
 
-  expectMessage(): void {}
+  expectMessage(): void {
+    this.read();
+  }
+
+  read(): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    // Our base connections hand each datagram over as it arrives; others are read in a loop.
+    if (this.#base instanceof AbstractConn) this.#base.divert(this.#dispatch, this.#baseEnded);
+    else void this.#pump();
+  }
 
   accepted(): void {
     this.#holding = false;
-  }
-
-  done(): void {
-    this.#direct = true;
-  }
-
-  override recv(opts?: CallOptions): Promise<Uint8Array> {
-    if (this.#pumping || this.inbox.size > 0 || this.closed) return super.recv(opts);
-    return this.#pullOne(opts);
-  }
-
-  override recvBatch(max: number, opts?: CallOptions): Promise<Uint8Array[]> {
-    if (this.#pumping || this.inbox.size > 0 || this.closed) return super.recvBatch(max, opts);
-    return this.#pull(max, opts);
-  }
-
-  async #pullOne(opts: CallOptions | undefined): Promise<Uint8Array> {
-    return (await this.#pull(1, opts))[0]!;
-  }
-
-  /** After `done()`: data straight from the base; late negotiation messages (duplicates) are dropped. */
-  async #pull(max: number, opts: CallOptions | undefined): Promise<Uint8Array[]> {
-    for (;;) {
-      let msgs: Uint8Array[];
-      try {
-        msgs = await this.#base.recvBatch(max, opts);
-      } catch (err) {
-        if (!this.closed && err instanceof ConnClosedError) this.ended(err);
-        throw err;
-      }
-      const out: Uint8Array[] = [];
-      for (const m of msgs) {
-        const data = m[0] === TAG_DATA ? m.subarray(1) : m[0] === TAG_NEGOTIATION_WITH_DATA ? decodeMessageWithData(m)?.data : undefined;
-        if (data) out.push(data);
-      }
-      this.stats.received += out.length;
-      if (out.length > 0) return out;
-    }
   }
 
   protected async onClose(): Promise<void> {
@@ -243,18 +214,20 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
 
   async #pump(): Promise<void> {
     try {
-      while (!this.#direct) {
+      for (;;) {
         for (const m of await this.#base.recvBatch(256)) this.#dispatch(m);
       }
-      this.#pumping = false;
     } catch (err) {
-      const end = err instanceof Error ? err : new ConnClosedError();
-      this.ended(end);
-      this.handler.end(end);
+      this.#baseEnded(err instanceof Error ? err : new ConnClosedError());
     }
   }
 
-  #dispatch(m: Uint8Array): void {
+  readonly #baseEnded = (err: Error): void => {
+    this.ended(err);
+    this.handler.end(err);
+  };
+
+  readonly #dispatch = (m: Uint8Array): void => {
     switch (m[0]) {
       case TAG_DATA:
         return this.#deliver(m.subarray(1));
@@ -271,7 +244,7 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
         else this.#onMalformed();
       }
     }
-  }
+  };
 
   #deliver(data: Uint8Array): void {
     if (this.#holding && this.inbox.size >= HOLD_LIMIT) {

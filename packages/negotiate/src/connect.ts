@@ -109,12 +109,7 @@ async function oneRtt<A>(c: Client<A>, rejections: number): Promise<Attempt<unkn
   try {
     const offer = { t: 'offer', nonce: nonce(), fingerprint: c.info.fingerprint, offers: c.info.offers } as const;
     const answer = await new Promise<Extract<WireMessage, { t: 'pick' | 'error' }>>((resolve, reject) => {
-      exchange(ch, offer, ['pick', 'error'], c.request, (err, a) => {
-        if (err) return reject(err);
-        // The pick ends negotiation at this end, as it is dispatched: data comes straight from the base from now on.
-        if (a!.t === 'pick') ch.done();
-        resolve(a!);
-      });
+      exchange(ch, offer, ['pick', 'error'], c.request, (err, a) => (err ? reject(err) : resolve(a!)));
     });
     if (answer.t === 'error') {
       await c.cache.delete(c.key);
@@ -152,7 +147,6 @@ async function attempt<A>(c: Client<A>, pick: AgreedPick, rejections: number): P
   exchange(ch, use, ['ack', 'reject'], { ...c.request, signal: undefined, withData: true }, (err, answer) => {
     if (err) return verdict.settle(err);
     if (answer!.t === 'reject') return verdict.settle(answer);
-    ch.done();
     if (rejections === 0) verdict.settle(undefined);
     else {
       // A pick that replaced a rejected one: cache it before confirming.
@@ -198,6 +192,7 @@ async function preRegistered<A>(c: Client<A>, pick: AgreedPick): Promise<Conn<un
   }
   const { ch, local } = await open(c);
   ch.accepted();
+  ch.read();
   try {
     const { top, negotiation } = await instantiate(c, ch, local, pick, 'pre-registered', 0);
     record(top, negotiation);

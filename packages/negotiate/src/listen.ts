@@ -186,6 +186,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     const s = new Session(this as NegotiatingListener<unknown, unknown>, ch, this.#local.text, peer);
     const pre = this.#registry.take(peer);
     if (pre) {
+      ch.read();
       this.#accept(s, pre, 'pre-registered');
       return;
     }

@@ -87,6 +87,16 @@ export abstract class AbstractConn<D> implements Conn<D> {
     await this.onClose();
   }
 
+  /**
+   * Hands every message this connection receives from now on (and those
+   * buffered) to `onMessage` as it arrives, and its end to `onEnd`, instead
+   * of queueing them for `recv`: for a layer above that dispatches each
+   * message at once (no promise per message). `recv` then only sees the end.
+   */
+  divert(onMessage: (msg: D) => void, onEnd: (err: Error) => void): void {
+    this.inbox.divert(onMessage, onEnd);
+  }
+
   /** Marks the connection closed because the peer or the layer below went away. */
   protected ended(err: Error = new ConnClosedError('the peer closed the connection')): void {
     this.#closed = true;

@@ -21,6 +21,8 @@ export class MessageQueue<D> {
   #head = 0;
   #waiters: Waiter<D>[] = [];
   #ended: Error | undefined;
+  #sink: ((msg: D) => void) | undefined;
+  #onEnd: ((err: Error) => void) | undefined;
 
   get size(): number {
     return this.#items.length - this.#head;
@@ -32,6 +34,10 @@ export class MessageQueue<D> {
 
   push(msg: D): void {
     if (this.#ended) return;
+    if (this.#sink) {
+      this.#sink(msg);
+      return;
+    }
     const w = this.#waiters.shift();
     if (w) {
       this.#settle(w);
@@ -45,10 +51,29 @@ export class MessageQueue<D> {
     for (const m of msgs) this.push(m);
   }
 
+  /**
+   * From now on hands every message to `sink` as it is pushed, those
+   * buffered first, and the end to `onEnd`: for a consumer that takes each
+   * message at once, with no promise per message.
+   */
+  divert(sink: (msg: D) => void, onEnd: (err: Error) => void): void {
+    const buffered = this.#items.slice(this.#head);
+    this.#items = [];
+    this.#head = 0;
+    this.#sink = sink;
+    this.#onEnd = onEnd;
+    for (const m of buffered) sink(m);
+    if (this.#ended) onEnd(this.#ended);
+  }
+
   /** Ends the queue: waiters are rejected with `err` once the buffer is drained. */
   end(err: Error = new ConnClosedError()): void {
     if (this.#ended) return;
     this.#ended = err;
+    if (this.#onEnd) {
+      this.#onEnd(err);
+      return;
+    }
     if (this.size === 0) {
       for (const w of this.#waiters.splice(0)) {
         this.#settle(w);
