@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { CallOptions } from '../conn/conn.js';
 import { AbstractConn } from '../conn/abstract-conn.js';
-import { AbortError, InvalidArgumentError, MessageTooLargeError, throwIfAborted } from '../errors.js';
+import { AbortError, ConnClosedError, InvalidArgumentError, MessageTooLargeError, throwIfAborted } from '../errors.js';
 import { formatHostPort } from './address.js';
 import { TransportError } from './errors.js';
 import { ConnListener } from './listener.js';
@@ -123,9 +123,18 @@ function settle(socket: Socket, start: (done: () => void) => void, where: string
 
 /**
  * Sends `msgs` in order. Only the last send, and every `YIELD_EVERY`-th, waits
- * for the socket, so there is no promise per datagram.
+ * for the socket, so there is no promise per datagram; a single datagram
+ * that needs no yield costs one promise.
  */
-async function sendDatagrams(socket: Socket, state: SendState, msgs: readonly Uint8Array[], port: number, host: string | undefined): Promise<void> {
+function sendDatagrams(socket: Socket, state: SendState, msgs: readonly Uint8Array[], port: number, host: string | undefined): Promise<void> {
+  if (msgs.length === 1 && state.sinceYield + 1 < YIELD_EVERY) {
+    state.sinceYield++;
+    return sendOne(socket, msgs[0] as Uint8Array, port, host);
+  }
+  return sendMany(socket, state, msgs, port, host);
+}
+
+async function sendMany(socket: Socket, state: SendState, msgs: readonly Uint8Array[], port: number, host: string | undefined): Promise<void> {
   const n = msgs.length;
   for (let i = 0; i < n; i++) {
     const m = msgs[i] as Uint8Array;
@@ -135,20 +144,37 @@ async function sendDatagrams(socket: Socket, state: SendState, msgs: readonly Ui
       else socket.send(m, port, host);
       continue;
     }
-    await new Promise<void>((resolve, reject) => {
-      const done = (err: Error | null): void => {
-        // A refused datagram is a lost datagram: the layers above handle loss.
-        if (err && (err as NodeJS.ErrnoException).code !== 'ECONNREFUSED') reject(new TransportError(`UDP send failed: ${err.message}`, { cause: err }));
-        else resolve();
-      };
-      if (host === undefined) socket.send(m, done);
-      else socket.send(m, port, host, done);
-    });
+    await sendOne(socket, m, port, host);
     if (yieldNow) {
       state.sinceYield = 0;
       await yieldToEventLoop();
     }
   }
+}
+
+/** Sends one datagram and waits for the socket to take it. */
+function sendOne(socket: Socket, m: Uint8Array, port: number, host: string | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (err: Error | null): void => {
+      // A refused datagram is a lost datagram: the layers above handle loss.
+      if (err && (err as NodeJS.ErrnoException).code !== 'ECONNREFUSED') reject(new TransportError(`UDP send failed: ${err.message}`, { cause: err }));
+      else resolve();
+    };
+    if (host === undefined) socket.send(m, done);
+    else socket.send(m, port, host, done);
+  });
+}
+
+/** The checks every send makes before anything goes out; a rejected promise when one fails. */
+function refuse(conn: { closed: boolean; maxMessageSize: number }, msgs: readonly Uint8Array[], opts: CallOptions | undefined): Promise<void> | undefined {
+  try {
+    throwIfAborted(opts?.signal);
+    if (conn.closed) throw new ConnClosedError();
+    checkSizes(msgs, conn.maxMessageSize);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return undefined;
 }
 
 function checkSizes(msgs: readonly Uint8Array[], max: number): void {
@@ -180,12 +206,11 @@ class UdpClientConn extends AbstractConn<Uint8Array> implements BaseConn<SocketA
     });
   }
 
-  async sendBatch(msgs: readonly Uint8Array[], opts?: CallOptions): Promise<void> {
-    throwIfAborted(opts?.signal);
-    this.assertOpen();
-    checkSizes(msgs, this.maxMessageSize);
+  sendBatch(msgs: readonly Uint8Array[], opts?: CallOptions): Promise<void> {
+    const refused = refuse(this, msgs, opts);
+    if (refused) return refused;
     this.stats.sent += msgs.length;
-    await sendDatagrams(this.#socket, this.#sending, msgs, 0, undefined);
+    return sendDatagrams(this.#socket, this.#sending, msgs, 0, undefined);
   }
 
   protected async onClose(): Promise<void> {
@@ -213,12 +238,11 @@ class UdpPeerConn extends AbstractConn<Uint8Array> implements BaseConn<SocketAdd
     this.inbox.push(msg);
   }
 
-  async sendBatch(msgs: readonly Uint8Array[], opts?: CallOptions): Promise<void> {
-    throwIfAborted(opts?.signal);
-    this.assertOpen();
-    checkSizes(msgs, this.maxMessageSize);
+  sendBatch(msgs: readonly Uint8Array[], opts?: CallOptions): Promise<void> {
+    const refused = refuse(this, msgs, opts);
+    if (refused) return refused;
     this.stats.sent += msgs.length;
-    await sendDatagrams(this.#demux.socket, this.#demux.sending, msgs, this.remote.port, this.remote.host);
+    return sendDatagrams(this.#demux.socket, this.#demux.sending, msgs, this.remote.port, this.remote.host);
   }
 
   protected async onClose(): Promise<void> {
