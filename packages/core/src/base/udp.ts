@@ -172,7 +172,7 @@ function refuse(conn: { closed: boolean; maxMessageSize: number }, msgs: readonl
     if (conn.closed) throw new ConnClosedError();
     checkSizes(msgs, conn.maxMessageSize);
   } catch (err) {
-    return Promise.reject(err as Error);
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
   return undefined;
 }
