@@ -45,35 +45,37 @@ const READ_SIZE = 64 * 1024;
 /** Frames from this size on are read straight into their own buffer. */
 const DIRECT_MIN = 16 * 1024;
 /**
- * After a large frame, the next read is this small: another large frame is
- * likely, and its first bytes are copied, but one read for its header alone
- * would cost more than copying these.
- */
-const PEEK_SIZE = 4 * 1024;
-/**
  * One read buffer for every stream connection of this thread: a read's
  * frames are copied out of it before the callback returns, and no other read
  * runs in between.
  */
 const shared = Buffer.allocUnsafe(READ_SIZE);
-const peek = shared.subarray(0, PEEK_SIZE);
 
 /**
  * Splits a byte stream into frames, telling the socket where to put each
  * read (`net.Socket`'s `onread`) so that a large frame is read straight into
  * its own buffer and is never copied. Small frames are read many at a time
  * into a shared buffer and copied out; the first part of a frame that
- * straddles two reads is copied once, the rest read in place.
+ * straddles two reads is copied once, the rest read in place. After a large
+ * frame the reader bets that the next one has the same size and reads header
+ * and body into one buffer: a stream of equal large frames takes one read per
+ * frame and no copy; a lost bet costs one copy of what that read brought.
  */
 export class FrameReader {
   readonly #max: number;
   readonly #header = Buffer.alloc(HEADER);
   #headerLen = 0;
-  /** The frame being read in place (with room for the header after it), its length, and how much has arrived. */
+  /**
+   * The frame being read in place: its buffer (with room for the header
+   * after it), where its bytes start, its length, and how much has arrived.
+   */
   #frame: Buffer | undefined;
+  #at = 0;
   #len = 0;
   #filled = 0;
-  /** Where the next read lands: the shared buffer (or its start), the rest of the header, or the rest of `#frame`. */
+  /** The length bet on when the next read goes to a buffer for a header and a frame of that length; 0 otherwise. */
+  #bet = 0;
+  /** Where the next read lands: the shared buffer, the rest of the header, the rest of `#frame`, or a bet. */
   #next: Uint8Array = shared;
   /** Frames read before `attach`, and the consumer after. */
   #early: Buffer[] | undefined = [];
@@ -123,11 +125,13 @@ export class FrameReader {
    * `DecodeError` on a frame over the limit, after which the stream is unusable.
    */
   filled(n: number): void {
-    if (this.#frame !== undefined) {
+    if (this.#bet > 0) {
+      this.#settleBet(n);
+    } else if (this.#frame !== undefined) {
       this.#filled += n;
       this.#frameProgress();
-    } else if (this.#next === shared || this.#next === peek) {
-      this.#parse(n);
+    } else if (this.#next === shared) {
+      this.#parse(shared, n);
     } else {
       this.#headerLen += n;
       if (this.#headerLen < HEADER) this.#next = this.#header.subarray(this.#headerLen);
@@ -135,27 +139,44 @@ export class FrameReader {
     }
   }
 
-  /** Frames in the first `end` bytes of the shared buffer. */
-  #parse(end: number): void {
+  /** The read went to a buffer for a header and a frame of the length bet on. */
+  #settleBet(n: number): void {
+    const buf = this.#next as Buffer;
+    const bet = this.#bet;
+    this.#bet = 0;
+    this.#next = shared;
+    if (n >= HEADER && buf.readUInt32BE(0) === bet) {
+      this.#frame = buf;
+      this.#at = HEADER;
+      this.#len = bet;
+      this.#filled = n - HEADER;
+      this.#frameProgress();
+    } else {
+      this.#parse(buf, n);
+    }
+  }
+
+  /** Frames in the first `end` bytes of `src` (the shared buffer, or a lost bet's). */
+  #parse(src: Buffer, end: number): void {
     let off = 0;
     while (end - off >= HEADER) {
-      const len = this.#checked(shared.readUInt32BE(off));
+      const len = this.#checked(src.readUInt32BE(off));
       off += HEADER;
       if (end - off < len) {
         const frame = this.#begin(len);
-        shared.copy(frame, 0, off, end);
+        src.copy(frame, 0, off, end);
         this.#filled = end - off;
         this.#next = frame.subarray(this.#filled);
         return;
       }
       const frame = Buffer.allocUnsafe(len);
-      shared.copy(frame, 0, off, off + len);
+      src.copy(frame, 0, off, off + len);
       off += len;
       this.#onFrame(frame);
     }
     this.#headerLen = end - off;
     if (this.#headerLen > 0) {
-      shared.copy(this.#header, 0, off, end);
+      src.copy(this.#header, 0, off, end);
       this.#next = this.#header.subarray(this.#headerLen);
     }
   }
@@ -163,10 +184,11 @@ export class FrameReader {
   /**
    * A frame to read in place, with room for the next frame's header after it:
    * when the peer keeps sending, the read that completes a frame brings the
-   * next header along, so a stream of large frames takes one read per frame.
+   * next header along.
    */
   #begin(len: number): Buffer {
     this.#frame = Buffer.allocUnsafe(len + HEADER);
+    this.#at = 0;
     this.#len = len;
     this.#filled = 0;
     return this.#frame;
@@ -181,20 +203,26 @@ export class FrameReader {
 
   #frameProgress(): void {
     const frame = this.#frame as Buffer;
+    const at = this.#at;
     const len = this.#len;
     const filled = this.#filled;
     if (filled < len) {
-      this.#next = frame.subarray(filled);
+      this.#next = frame.subarray(at + filled);
       return;
     }
     this.#frame = undefined;
-    this.#onFrame(frame.subarray(0, len));
+    this.#onFrame(frame.subarray(at, at + len));
     const extra = filled - len;
     if (extra === 0) {
-      this.#next = len >= DIRECT_MIN ? peek : shared;
+      if (len < DIRECT_MIN) {
+        this.#next = shared;
+      } else {
+        this.#bet = len;
+        this.#next = Buffer.allocUnsafe(HEADER + len + HEADER);
+      }
       return;
     }
-    frame.copy(this.#header, 0, len, filled);
+    frame.copy(this.#header, 0, at + len, at + filled);
     this.#headerLen = extra;
     if (extra < HEADER) this.#next = this.#header.subarray(extra);
     else this.#start(this.#header.readUInt32BE(0));

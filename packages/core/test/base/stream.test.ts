@@ -69,6 +69,22 @@ describe('FrameReader', () => {
     expect(readAll(cuts)).toEqual(want);
   });
 
+  it('reads a stream of equal large frames, and frames that break the pattern', () => {
+    const big = [1, 2, 3, 4].map((b) => Buffer.alloc(20_000, b));
+    const payloads = [...big, Buffer.from('small'), ...big.slice(0, 2), Buffer.alloc(30_000, 9), Buffer.alloc(2, 8)];
+    const wire = Buffer.concat(payloads.map(frame));
+    const want = payloads.map((p) => p.toString('hex'));
+    expect(readAll([wire])).toEqual(want);
+    // Arrivals cut at frame boundaries (every bet is read alone), and 3 bytes after them (inside the next header).
+    const bounds: number[] = [];
+    for (let off = 0, i = 0; i < payloads.length; off += 4 + payloads[i]!.length, i++) bounds.push(off);
+    for (const shift of [0, 3]) {
+      const cuts = [...bounds.slice(1).map((b) => b + shift), wire.length];
+      const chunks = cuts.map((end, i) => wire.subarray(i === 0 ? 0 : cuts[i - 1], end));
+      expect(readAll(chunks)).toEqual(want);
+    }
+  });
+
   it('copies frames out of its shared read buffer', () => {
     const reader = new FrameReader(1 << 20);
     const got: Buffer[] = [];
