@@ -71,8 +71,9 @@ export function exchange<T extends WireType>(ch: Channel, msg: WireMessage, answ
 /**
  * Exchanges waiting for an answer, and the one timer that serves them all: a
  * timer per connection (set, then cleared when the answer comes) showed in
- * connection set-up profiles. The timer runs at the earliest due time; when
- * answers come first it fires into an empty set, which costs nothing.
+ * connection set-up profiles. The timer runs at the earliest due time; while
+ * no exchange waits it is unref'd (it must not keep the process alive), and
+ * when it fires then, it finds nothing to do.
  */
 interface Timed {
   readonly due: number;
@@ -84,10 +85,16 @@ let timerAt = Infinity;
 
 function schedule(x: Timed): void {
   waiting.add(x);
+  if (waiting.size === 1) timer?.ref();
   if (x.due >= timerAt) return;
   clearTimeout(timer);
   timerAt = x.due;
   timer = setTimeout(tick, Math.max(1, x.due - Date.now()));
+}
+
+function unschedule(x: Timed): void {
+  waiting.delete(x);
+  if (waiting.size === 0) timer?.unref();
 }
 
 function tick(): void {
@@ -99,9 +106,11 @@ function tick(): void {
     waiting.delete(x);
     x.fire(now);
   }
+  // A re-send above re-armed the timer for itself (schedule); the others may be due sooner.
   let next = Infinity;
   for (const x of waiting) next = Math.min(next, x.due);
-  if (next < Infinity) {
+  if (next < timerAt) {
+    clearTimeout(timer);
     timerAt = next;
     timer = setTimeout(tick, Math.max(1, next - now));
   }
@@ -187,7 +196,7 @@ class Exchange<T extends WireType> implements ChannelHandler, Timed {
   #finish(err: Error | undefined, answer: Extract<WireMessage, { t: T }> | undefined): void {
     if (this.#done) return;
     this.#done = true;
-    waiting.delete(this);
+    unschedule(this);
     this.opts.signal?.removeEventListener('abort', this.#onAbort);
     this.ch.handler = idle;
     this.callback(err, answer);

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { makeStack, mem, memNetwork, tcp, twoSided, type Transport } from '@bertha/core';
 import { NegotiationError, TAG_DATA, TAG_NEGOTIATION, connect, listen, memoryPickCache } from '@bertha/negotiate';
@@ -89,4 +91,23 @@ describe('timeouts and cancellation', () => {
     await expect(pending).rejects.toMatchObject({ code: 'ERR_ABORTED' });
     await silent.close();
   });
+});
+
+describe('a short-lived process', () => {
+  it('exits once its negotiated connections are closed: no timer is left holding it', () => {
+    // With a 60 s negotiation timeout, a timer left referenced would outlive the 30 s the child gets.
+    const script = `
+      import { makeStack, noop, tcp } from '@bertha/core';
+      import { connect, listen } from '@bertha/negotiate';
+      const stack = makeStack(noop());
+      const l = await listen(stack, tcp(), { host: '127.0.0.1', port: 0 }, { timeoutMs: 60_000 });
+      const c = await connect(stack, tcp(), l.address, { timeoutMs: 60_000 });
+      await c.close();
+      await l.close();`;
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, timeout: 30_000, encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.signal).toBeNull();
+    expect(run.status).toBe(0);
+  }, 40_000);
 });
