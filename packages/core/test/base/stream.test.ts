@@ -188,13 +188,14 @@ describe('tcp framing on the wire', () => {
     })();
     let bytes = 0;
     let count = 0;
+    const sent = [...big, ...small];
+    let intact = 0;
     for await (const m of server) {
-      const expected = count < 12 ? count : (count - 12) & 0xff;
-      expect(m[0]).toBe(expected & 0xff);
-      expect(m[m.length - 1]).toBe(expected & 0xff);
+      if (Buffer.from(m).equals(sent[count]!)) intact++;
       bytes += m.byteLength;
       count++;
     }
+    expect(intact).toBe(count);
     await sending;
     expect(count).toBe(12 + 4096);
     expect(bytes).toBe(12 * (1 << 20) + 4096 * 1000);
