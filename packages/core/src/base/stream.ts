@@ -415,23 +415,40 @@ export function socketError(err: NodeJS.ErrnoException, where: string, op: 'conn
   }
 }
 
-/** Starts `server` listening; resolves once it does. */
-export function startServer(server: Server, listen: (done: () => void) => void, where: string, signal: AbortSignal | undefined): Promise<void> {
+/** What `started` drives: a `net.Server` or a `dgram` socket. */
+export interface Startable {
+  once(event: 'error', listener: (err: NodeJS.ErrnoException) => void): unknown;
+  off(event: 'error', listener: (err: NodeJS.ErrnoException) => void): unknown;
+  close(): unknown;
+}
+
+/**
+ * Runs `start` (a listen, bind or connect that calls `done` when it
+ * succeeds) and resolves once it does. Its error becomes ours through
+ * `toError`; on failure or abort `target` is closed.
+ */
+export function started(
+  target: Startable,
+  start: (done: () => void) => void,
+  toError: (err: NodeJS.ErrnoException) => Error,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   throwIfAborted(signal);
   return new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       signal?.removeEventListener('abort', onAbort);
-      reject(socketError(err, where, 'listen'));
+      target.close();
+      reject(toError(err));
     };
     const onAbort = (): void => {
-      server.off('error', onError);
-      server.close();
+      target.off('error', onError);
+      target.close();
       reject(new AbortError(signal?.reason));
     };
-    server.once('error', onError);
+    target.once('error', onError);
     signal?.addEventListener('abort', onAbort, { once: true });
-    listen(() => {
-      server.off('error', onError);
+    start(() => {
+      target.off('error', onError);
       signal?.removeEventListener('abort', onAbort);
       resolve();
     });

@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { formatHostPort } from './address.js';
-import { connectSocket, frameLimit, FrameReader, startServer, StreamConn, streamListener, type StreamOptions } from './stream.js';
+import { connectSocket, frameLimit, FrameReader, socketError, started, StreamConn, streamListener, type StreamOptions } from './stream.js';
 import type { SocketAddress, Transport } from './transport.js';
 
 export type TcpOptions = StreamOptions;
@@ -20,7 +20,7 @@ export function tcp(opts: TcpOptions = {}): Transport<SocketAddress> {
     },
     async listen(addr, callOpts) {
       const server = createServer({ noDelay: true, pauseOnConnect: true });
-      await startServer(server, (done) => server.listen(addr.port, addr.host, done), format(addr), callOpts?.signal);
+      await started(server, (done) => server.listen(addr.port, addr.host, done), (err) => socketError(err, format(addr), 'listen'), callOpts?.signal);
       const bound = server.address() as AddressInfo;
       return streamListener(server, { host: bound.address, port: bound.port }, (s) => ({ local: localOf(s), remote: remoteOf(s) }), maxFrameSize);
     },

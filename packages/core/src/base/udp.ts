@@ -4,11 +4,11 @@ import { isIP } from 'node:net';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { CallOptions } from '../conn/conn.js';
 import { AbstractConn } from '../conn/abstract-conn.js';
-import { AbortError, ConnClosedError, InvalidArgumentError, MessageTooLargeError, throwIfAborted } from '../errors.js';
+import { ConnClosedError, InvalidArgumentError, MessageTooLargeError, throwIfAborted } from '../errors.js';
 import { formatHostPort } from './address.js';
 import { TransportError } from './errors.js';
 import { ConnListener } from './listener.js';
-import { socketError } from './stream.js';
+import { socketError, started } from './stream.js';
 import { DATAGRAM_MAX_MESSAGE_SIZE, type BaseConn, type SocketAddress, type Transport } from './transport.js';
 
 export interface UdpOptions {
@@ -71,14 +71,14 @@ export function udp(opts: UdpOptions = {}): Transport<SocketAddress> {
     async connect(addr, callOpts) {
       const where = format(addr);
       const { socket, ip } = await open(addr.host, where, callOpts?.signal);
-      await settle(socket, (done) => socket.connect(addr.port, ip, done), where, callOpts?.signal);
+      await started(socket, (done) => socket.connect(addr.port, ip, done), (err) => socketError(err, where), callOpts?.signal);
       const local = socket.address();
       return new UdpClientConn(socket, { host: local.address, port: local.port }, { host: ip, port: addr.port }, maxMessageSize);
     },
     async listen(addr, callOpts) {
       const where = format(addr);
       const { socket, ip } = await open(addr.host, where, callOpts?.signal);
-      await settle(socket, (done) => socket.bind(addr.port, ip, done), where, callOpts?.signal);
+      await started(socket, (done) => socket.bind(addr.port, ip, done), (err) => socketError(err, where), callOpts?.signal);
       const bound = socket.address();
       return new UdpDemux(socket, { host: bound.address, port: bound.port }, maxMessageSize, quietMs).listener;
     },
@@ -96,29 +96,6 @@ async function resolve(host: string, where: string): Promise<{ ip: string; type:
     }
   }
   return { ip, type: family === 6 ? 'udp6' : 'udp4' };
-}
-
-/** Runs a bind/connect and waits for it, turning its error into ours; the socket is closed on failure. */
-function settle(socket: Socket, start: (done: () => void) => void, where: string, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      signal?.removeEventListener('abort', onAbort);
-      socket.close();
-      reject(socketError(err, where));
-    };
-    const onAbort = (): void => {
-      socket.off('error', onError);
-      socket.close();
-      reject(new AbortError(signal?.reason));
-    };
-    socket.once('error', onError);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    start(() => {
-      socket.off('error', onError);
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
 }
 
 /**

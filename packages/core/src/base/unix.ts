@@ -1,7 +1,7 @@
 import { lstat, unlink } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { AddressError } from './errors.js';
-import { connectSocket, frameLimit, FrameReader, startServer, StreamConn, streamListener, type StreamOptions } from './stream.js';
+import { connectSocket, frameLimit, FrameReader, socketError, started, StreamConn, streamListener, type StreamOptions } from './stream.js';
 import type { PathAddress, Transport } from './transport.js';
 
 export type UnixOptions = StreamOptions;
@@ -25,7 +25,7 @@ export function unix(opts: UnixOptions = {}): Transport<PathAddress> {
     async listen(addr, callOpts) {
       await removeStale(addr.path, format(addr));
       const server = createServer({ pauseOnConnect: true });
-      await startServer(server, (done) => server.listen(addr.path, done), format(addr), callOpts?.signal);
+      await started(server, (done) => server.listen(addr.path, done), (err) => socketError(err, format(addr), 'listen'), callOpts?.signal);
       const local = { path: addr.path };
       return streamListener(server, local, () => ({ local, remote: UNNAMED }), maxFrameSize);
     },
