@@ -3,48 +3,33 @@
  * thesis' "connect" figure): raw UDP as the baseline, then Bertha's 1-RTT
  * and 0-RTT negotiation of a stack with one select, and rendezvous `join`
  * (embedded store and Redis) followed by an echo with a member already
- * there. Every kind opens the same base UDP conn from a fresh socket. Kinds
- * take turns, one trial at a time, in a shuffled order each round, so drift
- * in machine load hits them alike; a join trial ends once the member saw the
- * joiner leave, so its aftermath does not land in the next trial.
+ * there. Every kind opens the same base UDP conn from a fresh socket.
+ *
+ * Two placements of the point-to-point servers, each with its own raw
+ * baseline: in the client's thread (every µs either end spends adds to the
+ * time, and each end's code runs cold after the other's), and in a worker
+ * thread, as on another host (each end has its own core, as in the thesis'
+ * two-machine set-up). Kinds take turns, one trial at a time, in a shuffled
+ * order each round, so drift in machine load hits them alike; a join trial
+ * ends once the member saw the joiner leave, so its aftermath does not land
+ * in the next trial.
  *
  *   pnpm bench connect [trials=1000]
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { AbstractConn, makeStack, select, twoSided, udp, type BaseConn, type CallOptions, type Chunnel, type Conn, type SocketAddress } from '@bertha/core';
-import { connect, join, listen, memoryPickCache, memoryStore, redisStore, type RendezvousHandle, type RendezvousStore } from '@bertha/negotiate';
+import { AbstractConn, udp, type BaseConn, type CallOptions, type Conn, type SocketAddress } from '@bertha/core';
+import { connect, join, memoryPickCache, memoryStore, redisStore, type RendezvousHandle, type RendezvousStore } from '@bertha/negotiate';
 import { startRedis } from '../scripts/servers/redis.js';
+import { connectStack as stack, startServers } from './lib/connect-servers.js';
 import { percentile, report, result, type Result } from './lib/results.js';
+import { startWorker } from './lib/worker.js';
 
 const trials = Number(process.argv[2] ?? 1000);
 const warmup = 50;
 const payload = new Uint8Array(8).fill(7);
 /** The issue's target for a rendezvous through Redis on loopback. */
 const REDIS_TARGET_US = 2000;
-
-/** A pass-through Chunnel that declares a capability, so negotiation has something to decide. */
-function passThrough<const N extends string>(name: N, label: string): Chunnel<Uint8Array, Uint8Array, N> {
-  return { name, capabilities: () => [twoSided('encryption', label)], connectWrap: async (inner) => inner };
-}
-const stack = makeStack(select(passThrough('plain', 'none'), passThrough('tls', 'tls')));
-
-/** Echoes the first message of each connection, then closes it (as the client does). */
-async function echoOnce<D>(accept: () => Promise<Conn<D>>): Promise<void> {
-  for (;;) {
-    let conn: Conn<D>;
-    try {
-      conn = await accept();
-    } catch {
-      return;
-    }
-    void conn
-      .recv()
-      .then((m) => conn.send(m))
-      .catch(() => undefined)
-      .finally(() => void conn.close());
-  }
-}
 
 /**
  * The long-lived member's side of the medium: one UDP socket that receives
@@ -86,11 +71,8 @@ async function member(name: string, store: RendezvousStore): Promise<{ address: 
 }
 
 const t = udp();
-const loopback: SocketAddress = { host: '127.0.0.1', port: 0 };
-const rawServer = await t.listen(loopback);
-const negServer = await listen(stack, t, loopback);
-void echoOnce(() => rawServer.accept());
-void echoOnce(() => negServer.accept());
+const here = await startServers();
+const { worker, ready: away } = await startWorker<{ raw: SocketAddress; negotiating: SocketAddress }>(new URL('./lib/connect-servers.ts', import.meta.url), undefined);
 const cache = memoryPickCache();
 const redis = await startRedis();
 // An interrupted run must not leave its redis-server behind.
@@ -139,13 +121,18 @@ async function echo(c: Conn<Uint8Array>): Promise<() => Promise<void>> {
 
 /** Each resolves once the echo is back, to what ends the connection (not timed). */
 const kinds = {
-  'raw UDP': async () => echo(await t.connect(rawServer.address)),
-  '1-RTT': async () => echo(await connect(stack, t, negServer.address, { cache })),
-  '0-RTT': async () => echo(await connect(stack, t, negServer.address, { cache, zeroRtt: true })),
+  'raw UDP': async () => echo(await t.connect(here.raw)),
+  '1-RTT': async () => echo(await connect(stack, t, here.negotiating, { cache })),
+  '0-RTT': async () => echo(await connect(stack, t, here.negotiating, { cache, zeroRtt: true })),
   'join (embedded)': () => joinAndEcho('embedded'),
   'join (Redis)': () => joinAndEcho('redis'),
+  'raw UDP, server in a worker': async () => echo(await t.connect(away.raw)),
+  '1-RTT, server in a worker': async () => echo(await connect(stack, t, away.negotiating, { cache })),
+  '0-RTT, server in a worker': async () => echo(await connect(stack, t, away.negotiating, { cache, zeroRtt: true })),
 } satisfies Record<string, () => Promise<() => Promise<void>>>;
 type Kind = keyof typeof kinds;
+/** The baseline of each kind: raw UDP with the server in the same place. */
+const baselineOf = (kind: Kind): Kind => (kind.endsWith(', server in a worker') ? 'raw UDP, server in a worker' : 'raw UDP');
 const names = Object.keys(kinds) as Kind[];
 
 /** A seeded shuffle of the kinds per round: no kind always follows the same other one. */
@@ -172,15 +159,15 @@ try {
     }
   }
 } finally {
-  await Promise.all([rawServer.close(), negServer.close(), members.embedded.handle.leave(), members.redis.handle.leave()]);
+  await Promise.all([here.close(), worker.terminate(), members.embedded.handle.leave(), members.redis.handle.leave()]);
   await Promise.all([stores.embedded.close(), stores.redis.close()]);
   await redis.stop();
 }
 
 const results: Result[] = [];
-const base = [...samples['raw UDP']].sort((a, b) => a - b);
 for (const kind of names) {
   const sorted = [...samples[kind]].sort((a, b) => a - b);
+  const base = [...samples[baselineOf(kind)]].sort((a, b) => a - b);
   for (const p of [5, 25, 50, 75, 95]) {
     results.push(result(`${kind} connect+echo p${p}`, Math.round(percentile(sorted, p)), Math.round(percentile(base, p)), 'µs'));
   }

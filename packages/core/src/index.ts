@@ -1,6 +1,6 @@
 export * from './errors.js';
 export type { CallOptions, Conn, ConnStats } from './conn/conn.js';
-export { MessageQueue } from './conn/message-queue.js';
+export { MessageQueue, type QueueEnd, type QueueSink } from './conn/message-queue.js';
 export { AbstractConn, iterateConn, untilClosed } from './conn/abstract-conn.js';
 export { MappedConn, type Codec } from './conn/map-conn.js';
 export * from './capability.js';

@@ -6,7 +6,7 @@
  * each way first, then the base connection carries data untagged, with no
  * copy and no extra layer.
  */
-import { AbstractConn, ConnClosedError, type BaseConn, type CallOptions, type Conn } from '@bertha/core';
+import { AbstractConn, ConnClosedError, type BaseConn, type CallOptions, type Conn, type QueueSink } from '@bertha/core';
 import {
   TAG_DATA,
   TAG_NEGOTIATION_WITH_DATA,
@@ -14,14 +14,15 @@ import {
   decodeMessageWithData,
   encodeMessage,
   encodeMessageWithData,
+  withDataStart,
   type WireMessage,
 } from './wire.js';
 
 export interface ChannelHandler {
   /** A well-formed negotiation message arrived. */
   message(msg: WireMessage): void;
-  /** The base connection ended (closed by either end). */
-  end(err: Error): void;
+  /** The base connection ended: `err` says why, undefined when it was closed at this end. */
+  end(err: Error | undefined): void;
 }
 
 /** The handler of a channel nobody listens to: messages are dropped. */
@@ -115,7 +116,7 @@ class StreamChannel implements Channel {
 }
 
 /** Tags data with `TAG_DATA` on the way down; splits data from negotiation messages on the way up. */
-class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseConn {
+class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseConn, QueueSink<Uint8Array> {
   readonly datagram = true;
   readonly local: unknown;
   readonly remote: unknown;
@@ -200,7 +201,7 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
     if (this.#reading) return;
     this.#reading = true;
     // Our base connections hand each datagram over as it arrives; others are read in a loop.
-    if (this.#base instanceof AbstractConn) this.#base.divert(this.#dispatch, this.#baseEnded);
+    if (this.#base instanceof AbstractConn) this.#base.divert(this);
     else void this.#pump();
   }
 
@@ -209,34 +210,39 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
   }
 
   protected async onClose(): Promise<void> {
+    // Closed here: the base's end need not come back up, and its error need not be made.
+    if (this.#reading && this.#base instanceof AbstractConn) this.#base.divert(undefined);
+    this.handler.end(undefined);
     await this.#base.close();
   }
 
   async #pump(): Promise<void> {
     try {
       for (;;) {
-        for (const m of await this.#base.recvBatch(256)) this.#dispatch(m);
+        for (const m of await this.#base.recvBatch(256)) this.onMessage(m);
       }
     } catch (err) {
-      this.#baseEnded(err instanceof Error ? err : new ConnClosedError());
+      this.onEnd(err instanceof Error ? err : new ConnClosedError());
     }
   }
 
-  readonly #baseEnded = (err: Error): void => {
+  /** @internal The base connection ended. */
+  onEnd(err: Error): void {
     this.ended(err);
     this.handler.end(err);
-  };
+  }
 
-  readonly #dispatch = (m: Uint8Array): void => {
+  /** @internal A datagram from the base connection. */
+  onMessage(m: Uint8Array): void {
     switch (m[0]) {
       case TAG_DATA:
         return this.#deliver(m.subarray(1));
       case TAG_NEGOTIATION_WITH_DATA: {
-        const both = decodeMessageWithData(m);
-        if (!both) return this.#onMalformed();
+        const msg = decodeMessageWithData(m);
+        if (!msg) return this.#onMalformed();
         // The message first: on a server it is what accepts the data that follows.
-        this.handler.message(both.msg);
-        return this.#deliver(both.data);
+        this.handler.message(msg);
+        return this.#deliver(m.subarray(withDataStart(m)));
       }
       default: {
         const msg = decodeMessage(m);
@@ -244,7 +250,7 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
         else this.#onMalformed();
       }
     }
-  };
+  }
 
   #deliver(data: Uint8Array): void {
     if (this.#holding && this.inbox.size >= HOLD_LIMIT) {

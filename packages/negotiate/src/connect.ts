@@ -88,13 +88,14 @@ async function open<A>(c: Client<A>): Promise<{ ch: Channel; local: string }> {
 async function instantiate<A>(c: Client<A>, ch: Channel, local: string, pick: AgreedPick, mode: Negotiation['mode'], rejections: number) {
   const variant = c.info.variants[pick.client.variant];
   if (!variant) throw new NegotiationError('ERR_NEGOTIATION_PROTOCOL', `${c.server} picked client variant ${pick.client.variant}, which this stack does not have`);
-  const { top, stack } = await build(variant.chunnels, ch.data, { role: 'client', peer: c.server, passes: c.opts.passes, signal: c.opts.signal });
+  const variantNames = c.info.names[pick.client.variant]!;
+  const { top, stack } = await build(variant.chunnels, variantNames, ch.data, { role: 'client', peer: c.server, passes: c.opts.passes, signal: c.opts.signal });
   const negotiation: Negotiation = {
     mode,
     role: 'client',
     local,
     peer: c.server,
-    variant: c.info.names[pick.client.variant]!,
+    variant: variantNames,
     stack,
     decisions: pick.decisions,
     pick,
@@ -132,10 +133,11 @@ async function oneRtt<A>(c: Client<A>, rejections: number): Promise<Attempt<unkn
 }
 
 async function zeroRtt<A>(c: Client<A>, pick: AgreedPick): Promise<Conn<unknown>> {
-  const conn: OptimisticConn<unknown> = new OptimisticConn(await attempt(c, pick, 0), (rejection, n) => renegotiate(c, rejection, n), c.opts.maxUnconfirmed ?? 64);
-  record(conn, conn);
-  return conn;
+  // An OptimisticConn says how it was negotiated itself (negotiation.ts): nothing to record.
+  return new OptimisticConn(await attempt(c, pick, 0), (rejection, n) => renegotiate(c, rejection, n), c.opts.maxUnconfirmed ?? 64);
 }
+
+const USE_ANSWERS = ['ack', 'reject'] as const;
 
 /** Sends "use this pick" and builds its stack at once; the server's verdict comes in `verdict`. */
 async function attempt<A>(c: Client<A>, pick: AgreedPick, rejections: number): Promise<Attempt<unknown>> {
@@ -143,8 +145,9 @@ async function attempt<A>(c: Client<A>, pick: AgreedPick, rejections: number): P
   ch.accepted();
   const verdict = new Verdict();
   const use = { t: 'use', nonce: nonce(), pick } as const;
+  const { timeoutMs, retransmit, peer } = c.request;
   // The connect's signal ends with the connect call; the verdict may come later.
-  exchange(ch, use, ['ack', 'reject'], { ...c.request, signal: undefined, withData: true }, (err, answer) => {
+  exchange(ch, use, USE_ANSWERS, { timeoutMs, retransmit, peer, signal: undefined, withData: true }, (err, answer) => {
     if (err) return verdict.settle(err);
     if (answer!.t === 'reject') return verdict.settle(answer);
     if (rejections === 0) verdict.settle(undefined);
@@ -159,7 +162,8 @@ async function attempt<A>(c: Client<A>, pick: AgreedPick, rejections: number): P
   // Data from the server means it accepted the pick, whether or not its ack arrived yet (it may not come at all).
   onFirstData(ch, use);
   try {
-    return { ...(await instantiate(c, ch, local, pick, '0-rtt', rejections)), verdict };
+    const { top, negotiation } = await instantiate(c, ch, local, pick, '0-rtt', rejections);
+    return { top, negotiation, verdict };
   } catch (err) {
     await ch.close().catch(() => undefined);
     throw err;

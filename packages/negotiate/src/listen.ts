@@ -86,6 +86,8 @@ type OfferOutcome = { readonly ok: true; readonly pick: AgreedPick } | { readonl
 class Session {
   /** The stored answer: a duplicate request gets it again (idempotent over lossy networks). */
   answered: { readonly to: WireType; readonly nonce: number; readonly msg: WireMessage } | undefined;
+  /** Counted among the listener's sessions waiting for a first negotiation message. */
+  waiting = false;
   /** When the session times out if no negotiation message came (`Date.now()` ms). */
   deadline = 0;
   constructor(
@@ -190,13 +192,17 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
       this.#accept(s, pre, 'pre-registered');
       return;
     }
+    ch.handler = s;
+    // A datagram listener hands the connection over with its first datagram, which is
+    // dispatched here: most sessions are answered before they would start waiting.
+    ch.expectMessage();
+    if (s.answered || ch.closed) return;
+    s.waiting = true;
     s.deadline = Date.now() + this.#timeoutMs;
     this.#waiting.add(s);
     if (this.#sweeper === undefined) this.#armSweeper(this.#timeoutMs);
     // Datagram data may arrive before a late pre-registration for its peer: adopt it then.
     if (ch.datagram) this.#registry.wait(peer, s);
-    ch.handler = s;
-    ch.expectMessage();
   }
 
   #armSweeper(ms: number): void {
@@ -213,8 +219,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
         this.#armSweeper(s.deadline - now);
         return;
       }
-      this.#waiting.delete(s);
-      this.#registry.unwait(s.peer, s);
+      this.#settled(s);
       this.stats.timedOut++;
       void s.ch.close();
     }
@@ -230,6 +235,8 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
 
   /** The session is answered or gone: no timeout, no late pre-registration. */
   #settled(s: Session): void {
+    if (!s.waiting) return;
+    s.waiting = false;
     this.#waiting.delete(s);
     if (s.ch.datagram) this.#registry.unwait(s.peer, s);
   }
@@ -310,7 +317,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
   onPreRegistered(s: Session, pick: AgreedPick): void {
     if (s.answered) return;
     s.answered = { to: 'prereg', nonce: -1, msg: { t: 'ack', nonce: -1 } };
-    this.#waiting.delete(s);
+    this.#settled(s);
     this.#accept(s, pick, 'pre-registered');
   }
 
@@ -355,14 +362,15 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     const { ch, peer } = s;
     ch.accepted();
     const variant = this.#info.variants[pick.server.variant]!;
-    build(variant.chunnels, ch.data, { role: 'server', peer, passes: this.#opts.passes, signal: undefined }).then(
+    const names = this.#info.names[pick.server.variant]!;
+    build(variant.chunnels, names, ch.data, { role: 'server', peer, passes: this.#opts.passes, signal: undefined }).then(
       ({ top, stack }) => {
         const negotiation: Negotiation = {
           mode,
           role: 'server',
           local: s.local,
           peer,
-          variant: this.#info.names[pick.server.variant]!,
+          variant: names,
           stack,
           decisions: pick.decisions,
           pick,

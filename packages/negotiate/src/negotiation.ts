@@ -1,4 +1,5 @@
 import type { Conn, Role, SelectDecision } from '@bertha/core';
+import { OptimisticConn } from './optimistic-conn.js';
 import type { AgreedPick } from './pick.js';
 
 /** How a connection's stack came about. */
@@ -27,18 +28,32 @@ export interface LiveNegotiation {
   confirmed(): Promise<Negotiation>;
 }
 
-/** A settled negotiation is recorded as is: no object or closure per connection beyond it. */
-const entries = new WeakMap<object, Negotiation | LiveNegotiation>();
+/**
+ * Where a settled negotiation is kept: on the connection, under a symbol (a
+ * WeakMap entry per connection showed in set-up profiles, and in GC); in a
+ * WeakMap only for a connection that cannot take a property. A connection
+ * whose negotiation may still change (0-RTT) is an `OptimisticConn`, which
+ * tells it itself.
+ */
+const NEGOTIATION = Symbol('bertha.negotiation');
+type Recorded = { [NEGOTIATION]?: Negotiation };
+const sealed = new WeakMap<object, Negotiation>();
 
-export function record(conn: object, entry: Negotiation | LiveNegotiation): void {
-  entries.set(conn, entry);
+export function record(conn: object, n: Negotiation): void {
+  if (Object.isExtensible(conn)) (conn as Recorded)[NEGOTIATION] = n;
+  else sealed.set(conn, n);
+}
+
+function entry(conn: Conn<unknown>): Negotiation | LiveNegotiation | undefined {
+  if (conn instanceof OptimisticConn) return conn;
+  return (conn as Recorded)[NEGOTIATION] ?? sealed.get(conn);
 }
 
 const isLive = (e: Negotiation | LiveNegotiation): e is LiveNegotiation => !('mode' in e);
 
 /** How `conn` (from `connect` or a listener) was negotiated; undefined for other connections. */
 export function negotiated(conn: Conn<unknown>): Negotiation | undefined {
-  const e = entries.get(conn);
+  const e = entry(conn);
   return e === undefined || !isLive(e) ? e : e.negotiation;
 }
 
@@ -48,7 +63,7 @@ export function negotiated(conn: Conn<unknown>): Negotiation | undefined {
  * re-negotiation). Rejects with the `NegotiationError` that ended it.
  */
 export function confirmed(conn: Conn<unknown>): Promise<Negotiation> {
-  const e = entries.get(conn);
+  const e = entry(conn);
   if (e === undefined) return Promise.reject(new TypeError('confirmed(): this connection was not made by @bertha/negotiate'));
   return isLive(e) ? e.confirmed() : Promise.resolve(e);
 }

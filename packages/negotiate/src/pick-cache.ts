@@ -20,23 +20,28 @@ export interface MemoryPickCacheOptions {
 export function memoryPickCache(opts: MemoryPickCacheOptions = {}): PickCache {
   const max = opts.max ?? 1024;
   const map = new Map<string, AgreedPick>();
+  /** The key used last: a client that connects to one server again and again moves nothing. */
+  let newest: string | undefined;
   return {
     get(key) {
       const pick = map.get(key);
-      if (pick !== undefined) {
+      if (pick !== undefined && key !== newest) {
         // Re-insert so iteration order is least recently used first.
         map.delete(key);
         map.set(key, pick);
+        newest = key;
       }
       return pick;
     },
     set(key, pick) {
       map.delete(key);
       map.set(key, pick);
+      newest = key;
       if (map.size > max) map.delete(map.keys().next().value as string);
     },
     delete(key) {
       map.delete(key);
+      if (key === newest) newest = undefined;
     },
   };
 }

@@ -34,6 +34,8 @@ export class PreRegistry {
 
   /** The pick registered for `peer`, consumed: it serves one connection. */
   take(peer: string): AgreedPick | undefined {
+    // Most listeners never see a pre-registration: no lookup for them.
+    if (this.#picks.size === 0) return undefined;
     const e = this.#picks.get(peer);
     if (!e) return undefined;
     this.#picks.delete(peer);

@@ -121,7 +121,9 @@ class Exchange<T extends WireType> implements ChannelHandler, Timed {
   #sends = 0;
   #wait: number;
   #done = false;
-  readonly #deadline: number;
+  /** Made only when there is a signal to listen to. */
+  #onAbort: (() => void) | undefined;
+  #deadline = 0;
   /** When `fire` is due next (`Date.now()` ms): the next re-send, or the deadline if sooner. */
   due = 0;
 
@@ -136,16 +138,21 @@ class Exchange<T extends WireType> implements ChannelHandler, Timed {
     readonly factor: number,
   ) {
     this.#wait = initial;
-    this.#deadline = Date.now() + opts.timeoutMs;
   }
 
   start(): void {
     this.ch.handler = this;
-    this.opts.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    const { signal } = this.opts;
+    if (signal) {
+      this.#onAbort = () => this.#finish(new AbortError(signal.reason), undefined);
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
     if (this.opts.withData === true) this.ch.sendWithData(this.msg);
     else this.#sendAlone();
     this.#sends = 1;
-    this.#arm(Date.now());
+    const now = Date.now();
+    this.#deadline = now + this.opts.timeoutMs;
+    this.#arm(now);
     this.ch.expectMessage();
   }
 
@@ -154,11 +161,12 @@ class Exchange<T extends WireType> implements ChannelHandler, Timed {
     if (m.nonce === this.msg.nonce && (this.answers as readonly string[]).includes(m.t)) this.#finish(undefined, m as Extract<WireMessage, { t: T }>);
   }
 
-  end(err: Error): void {
-    this.#finish(
-      err instanceof ConnClosedError ? new ConnClosedError(`${this.opts.peer} closed the connection during negotiation: is it a @bertha/negotiate listener?`, { cause: err }) : err,
-      undefined,
-    );
+  end(err: Error | undefined): void {
+    if (this.#done) return;
+    let why = err;
+    if (why === undefined) why = new ConnClosedError(`the connection to ${this.opts.peer} was closed during negotiation`);
+    else if (why instanceof ConnClosedError) why = new ConnClosedError(`${this.opts.peer} closed the connection during negotiation: is it a @bertha/negotiate listener?`, { cause: err });
+    this.#finish(why, undefined);
   }
 
   /** Datagram transports: due at the next re-send, or the deadline if sooner; streams: at the deadline. */
@@ -191,13 +199,12 @@ class Exchange<T extends WireType> implements ChannelHandler, Timed {
     this.ch.sendMessage(this.msg).catch((err: unknown) => this.#finish(err instanceof Error ? err : new Error(String(err)), undefined));
   }
 
-  readonly #onAbort = (): void => this.#finish(new AbortError(this.opts.signal?.reason), undefined);
 
   #finish(err: Error | undefined, answer: Extract<WireMessage, { t: T }> | undefined): void {
     if (this.#done) return;
     this.#done = true;
     unschedule(this);
-    this.opts.signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#onAbort) this.opts.signal?.removeEventListener('abort', this.#onAbort);
     this.ch.handler = idle;
     this.callback(err, answer);
   }

@@ -40,10 +40,8 @@ export type WireType = WireMessage['t'];
 const packr = new Packr({ useRecords: false, structuredClone: false });
 
 export function encodeMessage(msg: WireMessage): Uint8Array {
-  const body = packBody(msg);
-  const out = Buffer.allocUnsafe(body.length + 1);
+  const out = packBody(msg, 1, undefined);
   out[0] = TAG_NEGOTIATION;
-  out.set(body, 1);
   return out;
 }
 
@@ -76,50 +74,68 @@ function restOf(msg: Repeating): Uint8Array {
   return bytes;
 }
 
-function packBody(msg: WireMessage): Uint8Array {
-  if (!isRepeating(msg)) return packr.pack({ v: WIRE_VERSION, ...msg });
+/**
+ * `msg` encoded into one new buffer, after `head` bytes left for the caller
+ * and before `data` (0-RTT's first data message): no second copy.
+ */
+function packBody(msg: WireMessage, head: number, data: Uint8Array | undefined): Buffer {
+  const tail = data?.byteLength ?? 0;
+  if (!isRepeating(msg)) {
+    const body = packr.pack({ v: WIRE_VERSION, ...msg });
+    const out = Buffer.allocUnsafe(head + body.length + tail);
+    out.set(body, head);
+    if (data) out.set(data, head + body.length);
+    return out;
+  }
   const rest = restOf(msg);
   const t = msg.t;
-  const out = Buffer.allocUnsafe(7 + t.length + NONCE_KEY.length + 4 + rest.length);
-  // fixmap: v, t, nonce and the rest's one or two entries.
-  out[0] = 0x80 | (msg.t === 'offer' ? 5 : 4);
-  out[1] = 0xa1;
-  out[2] = 0x76; // "v"
-  out[3] = WIRE_VERSION;
-  out[4] = 0xa1;
-  out[5] = 0x74; // "t"
-  out[6] = 0xa0 | t.length;
-  let at = 7 + out.write(t, 7, 'latin1');
+  const out = Buffer.allocUnsafe(head + 7 + t.length + NONCE_KEY.length + 4 + rest.length + tail);
+  out[head] = 0x80 | (msg.t === 'offer' ? 5 : 4);
+  out[head + 1] = 0xa1;
+  out[head + 2] = 0x76; // "v"
+  out[head + 3] = WIRE_VERSION;
+  out[head + 4] = 0xa1;
+  out[head + 5] = 0x74; // "t"
+  out[head + 6] = 0xa0 | t.length;
+  let at = head + 7 + out.write(t, head + 7, 'latin1');
   out.set(NONCE_KEY, at);
   at = out.writeUInt32BE(msg.nonce, at + NONCE_KEY.length);
   out.set(rest, at);
+  if (data) out.set(data, at + rest.length);
   return out;
 }
 
 /** One datagram carrying `msg` and the data message `data` (0-RTT: "use this pick" with the first data). */
 export function encodeMessageWithData(msg: WireMessage, data: Uint8Array): Uint8Array | undefined {
-  const body = packBody(msg);
-  if (body.length > 0xffff) return undefined;
-  const out = Buffer.allocUnsafe(3 + body.length + data.byteLength);
+  const out = packBody(msg, 3, data);
+  const bodyLength = out.length - 3 - data.byteLength;
+  if (bodyLength > 0xffff) return undefined;
   out[0] = TAG_NEGOTIATION_WITH_DATA;
-  out.writeUInt16BE(body.length, 1);
-  out.set(body, 3);
-  out.set(data, 3 + body.length);
+  out.writeUInt16BE(bodyLength, 1);
   return out;
 }
 
-/** Splits a `TAG_NEGOTIATION_WITH_DATA` datagram; undefined when malformed. */
-export function decodeMessageWithData(bytes: Uint8Array): { msg: WireMessage; data: Uint8Array } | undefined {
-  if (bytes.byteLength < 3) return undefined;
-  const len = (bytes[1]! << 8) | bytes[2]!;
-  if (bytes.byteLength < 3 + len) return undefined;
-  const msg = decodeBody(bytes.subarray(3, 3 + len));
-  return msg && { msg, data: bytes.subarray(3 + len) };
+/** Where the data of a `TAG_NEGOTIATION_WITH_DATA` datagram starts; -1 when it is too short to say. */
+export function withDataStart(bytes: Uint8Array): number {
+  if (bytes.byteLength < 3) return -1;
+  const start = 3 + ((bytes[1]! << 8) | bytes[2]!);
+  return start <= bytes.byteLength ? start : -1;
+}
+
+/** The negotiation message of a `TAG_NEGOTIATION_WITH_DATA` datagram (its data starts at `withDataStart`); undefined when malformed. */
+export function decodeMessageWithData(bytes: Uint8Array): WireMessage | undefined {
+  const end = withDataStart(bytes);
+  return end < 0 ? undefined : decodeBody(asBuffer(bytes), 3, end);
 }
 
 /** Decodes a tagged negotiation message; undefined for anything malformed (the caller drops and counts it). */
 export function decodeMessage(bytes: Uint8Array): WireMessage | undefined {
-  return bytes.byteLength >= 2 && bytes[0] === TAG_NEGOTIATION ? decodeBody(bytes.subarray(1)) : undefined;
+  return bytes.byteLength >= 2 && bytes[0] === TAG_NEGOTIATION ? decodeBody(asBuffer(bytes), 1, bytes.byteLength) : undefined;
+}
+
+/** Datagrams from our transports are Buffers already: no view is made for them. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
@@ -151,12 +167,13 @@ function repeatingLayout(body: Buffer): { nonceAt: number; key: string } | undef
 const recent: { readonly bytes: Buffer; readonly nonceAt: number; readonly msg: Repeating }[] = [];
 const RECENT_MAX = 4;
 
-function decodeBody(body: Uint8Array): WireMessage | undefined {
-  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+/** Decodes the message body in `bytes` from `start` to `end`, by its bytes when one of the last few repeats. */
+function decodeBody(bytes: Buffer, start: number, end: number): WireMessage | undefined {
   for (const r of recent) {
-    if (sameButNonce(bytes, r.bytes, r.nonceAt)) return { ...r.msg, nonce: bytes.readUInt32BE(r.nonceAt) };
+    if (sameButNonce(bytes, start, end, r.bytes, r.nonceAt)) return withNonce(r.msg, bytes.readUInt32BE(start + r.nonceAt));
   }
-  const layout = repeatingLayout(bytes);
+  const body = bytes.subarray(start, end);
+  const layout = repeatingLayout(body);
   if (!layout) return decodeUnknown(body);
   let msg = known.get(layout.key);
   if (!msg) {
@@ -166,13 +183,23 @@ function decodeBody(body: Uint8Array): WireMessage | undefined {
     known.set(layout.key, msg);
     if (known.size > KNOWN_MAX) known.delete(known.keys().next().value as string);
   }
-  recent.unshift({ bytes: Buffer.from(bytes), nonceAt: layout.nonceAt, msg });
+  recent.unshift({ bytes: Buffer.from(body), nonceAt: layout.nonceAt, msg });
   if (recent.length > RECENT_MAX) recent.pop();
-  return { ...msg, nonce: bytes.readUInt32BE(layout.nonceAt) };
+  return withNonce(msg, body.readUInt32BE(layout.nonceAt));
 }
 
-function sameButNonce(a: Buffer, b: Buffer, nonceAt: number): boolean {
-  return a.length === b.length && a.compare(b, 0, nonceAt, 0, nonceAt) === 0 && a.compare(b, nonceAt + 4, b.length, nonceAt + 4) === 0;
+/** `bytes[start, end)` equals `known` but for the nonce at `nonceAt`. */
+function sameButNonce(bytes: Buffer, start: number, end: number, known: Buffer, nonceAt: number): boolean {
+  return (
+    end - start === known.length &&
+    known.compare(bytes, start, start + nonceAt, 0, nonceAt) === 0 &&
+    known.compare(bytes, start + nonceAt + 4, end, nonceAt + 4, known.length) === 0
+  );
+}
+
+/** A repeating message with its own nonce; the rest is shared with earlier ones. */
+function withNonce(msg: Repeating, nonce: number): Repeating {
+  return msg.t === 'offer' ? { t: 'offer', nonce, fingerprint: msg.fingerprint, offers: msg.offers } : { t: msg.t, nonce, pick: msg.pick };
 }
 
 function decodeUnknown(body: Uint8Array): WireMessage | undefined {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeStack, mem, memNetwork, oneSided, select, subst, twoSided, type PickedInfo } from '@bertha/core';
+import { MappedConn, makeStack, mem, memNetwork, oneSided, select, subst, twoSided, type Chunnel, type PickedInfo } from '@bertha/core';
 import { connect, listen, memoryPickCache, negotiated } from '@bertha/negotiate';
 import { echo, layer, recvWithin, text } from './helpers.js';
 
@@ -52,6 +52,25 @@ describe('picked callbacks and passes', () => {
     await conn.send('x');
     expect(await recvWithin(conn)).toBe('x');
     expect(negotiated(conn)).toMatchObject({ variant: ['text', 'tls', 'local'], stack: ['text', 'tls+local'] });
+    await conn.close();
+    await server.close();
+  });
+
+  it('tells how a connection was negotiated even when the top Conn is frozen', async () => {
+    const t = mem(memNetwork());
+    // A Chunnel whose Conn cannot take a property: negotiated() must still find its record.
+    const frozen: Chunnel<Uint8Array, Uint8Array, 'frozen'> = {
+      name: 'frozen',
+      capabilities: () => [],
+      connectWrap: async (inner) => Object.freeze(new MappedConn(inner, { encode: (m: Uint8Array) => m, decode: (m: Uint8Array) => m })),
+    };
+    const stack = makeStack(frozen, layer('plain', [twoSided('encryption', 'none')]));
+    const server = await listen(stack, t, { name: 'frozen' });
+    const conn = await connect(stack, t, server.address, { cache: memoryPickCache() });
+    const accepted = await server.accept();
+    expect(Object.isFrozen(conn) && Object.isFrozen(accepted)).toBe(true);
+    expect(negotiated(conn)).toMatchObject({ mode: '1-rtt', role: 'client', stack: ['frozen', 'plain'] });
+    expect(negotiated(accepted)).toMatchObject({ mode: '1-rtt', role: 'server', stack: ['frozen', 'plain'] });
     await conn.close();
     await server.close();
   });

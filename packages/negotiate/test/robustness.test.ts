@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { makeStack, mem, memNetwork, tcp, twoSided, type Transport } from '@bertha/core';
+import { makeStack, mem, memNetwork, tcp, twoSided, udp, type Transport } from '@bertha/core';
 import { NegotiationError, TAG_DATA, TAG_NEGOTIATION, connect, listen, memoryPickCache } from '@bertha/negotiate';
 import { Packr } from 'msgpackr';
 import { echo, layer, recvWithin, text } from './helpers.js';
@@ -79,6 +79,26 @@ describe('timeouts and cancellation', () => {
     const raw = await t.connect(server.address);
     await expect.poll(() => server.stats.timedOut).toBe(1);
     await expect(raw.recv({ signal: AbortSignal.timeout(2000) })).rejects.toMatchObject({ code: 'ERR_CONN_CLOSED' });
+    await server.close();
+  });
+
+  it('times out only the UDP peers that never negotiated, not those answered on their first datagram', async () => {
+    const t = udp();
+    const server = await listen(stack, t, { host: '127.0.0.1', port: 0 }, { timeoutMs: 50 });
+    void echo(server);
+    const cache = memoryPickCache();
+    const oneRtt = await connect(stack, t, server.address, { cache });
+    const zeroRtt = await connect(stack, t, server.address, { cache, zeroRtt: true });
+    const silent = await t.connect(server.address);
+    await silent.send(Uint8Array.of(TAG_DATA, 1));
+    await expect.poll(() => server.stats.timedOut).toBe(1);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(server.stats).toMatchObject({ timedOut: 1, oneRtt: 1, zeroRtt: 1 });
+    for (const c of [oneRtt, zeroRtt]) {
+      await c.send('still here');
+      expect(await recvWithin(c)).toBe('still here');
+    }
+    await Promise.all([oneRtt.close(), zeroRtt.close(), silent.close()]);
     await server.close();
   });
 

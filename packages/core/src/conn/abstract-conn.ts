@@ -1,6 +1,6 @@
 import { ConnClosedError } from '../errors.js';
 import type { CallOptions, Conn, ConnStats } from './conn.js';
-import { MessageQueue } from './message-queue.js';
+import { MessageQueue, type QueueSink } from './message-queue.js';
 
 const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 
@@ -36,9 +36,10 @@ export function iterateConn<D>(conn: Conn<D>): AsyncIterableIterator<D> {
 }
 
 /**
- * The error that ends the inbox of a connection closed at this end. It has no
- * stack trace: the trace was the main cost of closing a connection in set-up
- * profiles, and it would only show where `close()` was called.
+ * The error that ends the inbox of a connection closed at this end, made only
+ * if a read needs it. It has no stack trace: the trace was the main cost of
+ * closing a connection in set-up profiles, and it would only show where
+ * `close()` was called.
  */
 function closedHere(): ConnClosedError {
   const limit = Error.stackTraceLimit;
@@ -83,18 +84,19 @@ export abstract class AbstractConn<D> implements Conn<D> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.inbox.end(closedHere());
+    this.inbox.end(closedHere);
     await this.onClose();
   }
 
   /**
    * Hands every message this connection receives from now on (and those
-   * buffered) to `onMessage` as it arrives, and its end to `onEnd`, instead
-   * of queueing them for `recv`: for a layer above that dispatches each
-   * message at once (no promise per message). `recv` then only sees the end.
+   * buffered) to `sink` as it arrives, and then its end, instead of queueing
+   * them for `recv`: for a layer above that dispatches each message at once
+   * (no promise per message). `recv` then only sees the end. `undefined`
+   * stops diverting.
    */
-  divert(onMessage: (msg: D) => void, onEnd: (err: Error) => void): void {
-    this.inbox.divert(onMessage, onEnd);
+  divert(sink: QueueSink<D> | undefined): void {
+    this.inbox.divert(sink);
   }
 
   /** Marks the connection closed because the peer or the layer below went away. */

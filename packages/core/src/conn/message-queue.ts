@@ -9,33 +9,51 @@ interface Waiter<D> {
   onAbort: (() => void) | undefined;
 }
 
+/** Takes the messages of a diverted queue as they are pushed, then its end. */
+export interface QueueSink<D> {
+  onMessage(msg: D): void;
+  onEnd(err: Error): void;
+}
+
+/** Why a queue ended, or how to make that error when someone first needs it. */
+export type QueueEnd = Error | (() => Error);
+
 /**
  * The receive side of a connection: producers `push`, consumers `take`.
  *
  * A message pushed while a consumer waits is handed over synchronously, with
  * no intermediate buffering. Once `end` is called, buffered messages are still
- * delivered; after that every `take` rejects with the end error.
+ * delivered; after that every `take` rejects with the end error. The error
+ * may be given as a function: most closed connections are never read again,
+ * so it is made only if someone is there to see it.
  */
 export class MessageQueue<D> {
   #items: D[] = [];
   #head = 0;
   #waiters: Waiter<D>[] = [];
-  #ended: Error | undefined;
-  #sink: ((msg: D) => void) | undefined;
-  #onEnd: ((err: Error) => void) | undefined;
+  #end: QueueEnd | undefined;
+  #sink: QueueSink<D> | undefined;
 
   get size(): number {
     return this.#items.length - this.#head;
   }
 
   get ended(): boolean {
-    return this.#ended !== undefined;
+    return this.#end !== undefined;
+  }
+
+  #error(): Error {
+    const end = this.#end as QueueEnd;
+    if (end instanceof Error) return end;
+    const err = end();
+    this.#end = err;
+    return err;
   }
 
   push(msg: D): void {
-    if (this.#ended) return;
+    if (this.#end) return;
     if (this.#sink) {
-      this.#sink(msg);
+      this.#sink.onMessage(msg);
       return;
     }
     const w = this.#waiters.shift();
@@ -53,31 +71,35 @@ export class MessageQueue<D> {
 
   /**
    * From now on hands every message to `sink` as it is pushed, those
-   * buffered first, and the end to `onEnd`: for a consumer that takes each
-   * message at once, with no promise per message.
+   * buffered first, and then the end: for a consumer that takes each message
+   * at once, with no promise per message. `undefined` stops diverting: a
+   * consumer about to close the connection itself need not hear of the end.
    */
-  divert(sink: (msg: D) => void, onEnd: (err: Error) => void): void {
-    const buffered = this.#items.slice(this.#head);
-    this.#items = [];
-    this.#head = 0;
+  divert(sink: QueueSink<D> | undefined): void {
     this.#sink = sink;
-    this.#onEnd = onEnd;
-    for (const m of buffered) sink(m);
-    if (this.#ended) onEnd(this.#ended);
+    if (!sink) return;
+    if (this.size > 0) {
+      const buffered = this.#items.slice(this.#head);
+      this.#items = [];
+      this.#head = 0;
+      for (const m of buffered) sink.onMessage(m);
+    }
+    if (this.#end && this.#sink === sink) sink.onEnd(this.#error());
   }
 
   /** Ends the queue: waiters are rejected with `err` once the buffer is drained. */
-  end(err: Error = new ConnClosedError()): void {
-    if (this.#ended) return;
-    this.#ended = err;
-    if (this.#onEnd) {
-      this.#onEnd(err);
+  end(err: QueueEnd = closed): void {
+    if (this.#end) return;
+    this.#end = err;
+    if (this.#sink) {
+      this.#sink.onEnd(this.#error());
       return;
     }
-    if (this.size === 0) {
+    if (this.size === 0 && this.#waiters.length > 0) {
+      const error = this.#error();
       for (const w of this.#waiters.splice(0)) {
         this.#settle(w);
-        w.reject(err);
+        w.reject(error);
       }
     }
   }
@@ -95,7 +117,7 @@ export class MessageQueue<D> {
   }
 
   #wait<R extends D | D[]>(one: boolean, signal: AbortSignal | undefined): Promise<R> {
-    if (this.#ended) return Promise.reject(this.#ended);
+    if (this.#end) return Promise.reject(this.#error());
     if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
     return new Promise<R>((resolve, reject) => {
       const w: Waiter<D> = { one, resolve: resolve as (msgs: D[] | D) => void, reject, signal, onAbort: undefined };
@@ -144,3 +166,5 @@ export class MessageQueue<D> {
     if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
   }
 }
+
+const closed = (): Error => new ConnClosedError();

@@ -55,10 +55,7 @@ describe('MessageQueue', () => {
     q.push(1);
     const got: number[] = [];
     const ends: Error[] = [];
-    q.divert(
-      (m) => got.push(m),
-      (e) => ends.push(e),
-    );
+    q.divert({ onMessage: (m) => got.push(m), onEnd: (e) => ends.push(e) });
     q.push(2);
     expect(got).toEqual([1, 2]);
     expect(q.size).toBe(0);
@@ -69,16 +66,42 @@ describe('MessageQueue', () => {
     expect(ends).toEqual([err]);
   });
 
+  it('queues again once the divert stops, and keeps the end for recv', async () => {
+    const q = new MessageQueue<number>();
+    const got: number[] = [];
+    let ends = 0;
+    q.divert({ onMessage: (m) => got.push(m), onEnd: () => ends++ });
+    q.push(1);
+    q.divert(undefined);
+    q.push(2);
+    q.end();
+    expect(got).toEqual([1]);
+    expect(ends).toBe(0);
+    expect(await q.takeOne()).toBe(2);
+    await expect(q.takeOne()).rejects.toBeInstanceOf(ConnClosedError);
+  });
+
+  it('makes a lazily given end error once, when a read first needs it', async () => {
+    const q = new MessageQueue<number>();
+    let made = 0;
+    q.end(() => {
+      made++;
+      return new ConnClosedError('made late');
+    });
+    expect(q.ended).toBe(true);
+    expect(made).toBe(0);
+    await expect(q.takeOne()).rejects.toThrow('made late');
+    await expect(q.take(4)).rejects.toThrow('made late');
+    expect(made).toBe(1);
+  });
+
   it('reports an end that came before the divert', () => {
     const q = new MessageQueue<number>();
     q.push(1);
     q.end();
     const got: number[] = [];
     let ended = false;
-    q.divert(
-      (m) => got.push(m),
-      () => (ended = true),
-    );
+    q.divert({ onMessage: (m) => got.push(m), onEnd: () => (ended = true) });
     expect(got).toEqual([1]);
     expect(ended).toBe(true);
   });
@@ -129,10 +152,7 @@ describe('Conn iteration', () => {
     const c = new PushConn();
     c.receive('early');
     const got: string[] = [];
-    c.divert(
-      (m) => got.push(m),
-      () => got.push('<end>'),
-    );
+    c.divert({ onMessage: (m) => got.push(m), onEnd: () => got.push('<end>') });
     c.receive('late');
     await c.close();
     expect(got).toEqual(['early', 'late', '<end>']);

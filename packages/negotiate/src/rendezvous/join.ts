@@ -373,7 +373,7 @@ class Rendezvous implements RendezvousHandle {
   async #build(index: number, epoch: number, lower: Conn<Uint8Array>): Promise<Conn<unknown>> {
     const variant = this.#info.variants[index];
     if (variant === undefined) throw new InvalidArgumentError(`variant ${index} does not exist`);
-    const { top, stack } = await build(variant.chunnels, lower, { role: 'client', peer: `rendezvous:${this.name}`, passes: this.#options.passes, signal: undefined });
+    const { top, stack } = await build(variant.chunnels, this.#info.names[index]!, lower, { role: 'client', peer: `rendezvous:${this.name}`, passes: this.#options.passes, signal: undefined });
     this.#names.set(epoch, stack);
     return top;
   }
