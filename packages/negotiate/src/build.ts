@@ -1,4 +1,10 @@
-import { rewriteElems, wrapChunnels, type AnyChunnel, type Conn, type Pass, type Role, type StackElem } from '@bertha/core';
+import { rewriteElems, wrapChunnels, type AnyChunnel, type Conn, type Pass, type Role, type StackElem, type WrapContext } from '@bertha/core';
+
+/** A built datapath: its top, and the names of its Chunnels after the passes. */
+export interface Built {
+  readonly top: Conn<unknown>;
+  readonly stack: readonly string[];
+}
 
 export interface BuildContext {
   readonly role: Role;
@@ -12,26 +18,40 @@ export interface BuildContext {
  * applies the optimization passes, calls every chosen Chunnel's `picked`
  * (application side first), then wraps bottom-up over `data`.
  */
-export async function build(
+export function build(
   chunnels: readonly AnyChunnel[],
   names: readonly string[],
   data: Conn<Uint8Array>,
   ctx: BuildContext,
-): Promise<{ top: Conn<unknown>; stack: readonly string[] }> {
+): Promise<Built> {
   let final = chunnels;
   let stack = names;
   if (ctx.passes && ctx.passes.length > 0) {
-    let elems: StackElem[] = [...chunnels];
-    for (const pass of ctx.passes) elems = rewriteElems(elems, pass);
-    // Passes replace Chunnels by Chunnels (rewriteElems checks), so the picked stack stays select-free.
-    final = elems as AnyChunnel[];
+    try {
+      final = rewrite(chunnels, ctx.passes);
+    } catch (err) {
+      // Callers get every failure as a rejection.
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     stack = final.map((c) => c.name);
   }
-  for (let position = 0; position < final.length; position++) {
-    const c = final[position] as AnyChunnel;
-    // Most Chunnels have no callback: no await (a turn of the microtask queue) for them.
+  const wrapCtx: WrapContext = ctx.signal ? { role: ctx.role, peer: ctx.peer, signal: ctx.signal } : { role: ctx.role, peer: ctx.peer };
+  // Most stacks have no `picked` callback: no async frame, no awaits for them (every connection is built here).
+  if (!final.some((c) => c.picked !== undefined)) return wrapChunnels(final, data, wrapCtx).then((top) => ({ top, stack }));
+  return pickedThenWrap(final, stack, data, ctx, wrapCtx);
+}
+
+async function pickedThenWrap(chunnels: readonly AnyChunnel[], stack: readonly string[], data: Conn<Uint8Array>, ctx: BuildContext, wrapCtx: WrapContext): Promise<Built> {
+  for (let position = 0; position < chunnels.length; position++) {
+    const c = chunnels[position] as AnyChunnel;
     if (c.picked) await c.picked({ role: ctx.role, peer: ctx.peer, stack, position });
   }
-  const top = await wrapChunnels(final, data, ctx.signal ? { role: ctx.role, peer: ctx.peer, signal: ctx.signal } : { role: ctx.role, peer: ctx.peer });
-  return { top, stack };
+  return { top: await wrapChunnels(chunnels, data, wrapCtx), stack };
+}
+
+function rewrite(chunnels: readonly AnyChunnel[], passes: readonly Pass[]): AnyChunnel[] {
+  let elems: StackElem[] = [...chunnels];
+  for (const pass of passes) elems = rewriteElems(elems, pass);
+  // Passes replace Chunnels by Chunnels (rewriteElems checks), so the picked stack stays select-free.
+  return elems as AnyChunnel[];
 }

@@ -69,7 +69,11 @@ export async function connect<S extends Stack, A>(
     const got = cache.get(client.key);
     // A synchronous cache answers without a turn of the microtask queue.
     const cached = got instanceof Promise ? await got : got;
-    if (cached && fits(info, cached)) return zeroRtt(client, cached) as Promise<Conn<StackTop<S>>>;
+    if (cached && fits(info, cached)) {
+      // An OptimisticConn says how it was negotiated itself (negotiation.ts): nothing to record.
+      const first = await attempt(client, cached, 0);
+      return new OptimisticConn(first, (rejection, n) => renegotiate(client, rejection, n), opts.maxUnconfirmed ?? 64) as Conn<StackTop<S>>;
+    }
   }
   return (await oneRtt(client, 0)).top as Conn<StackTop<S>>;
 }
@@ -130,11 +134,6 @@ async function oneRtt<A>(c: Client<A>, rejections: number): Promise<Attempt<unkn
     await ch.close().catch(() => undefined);
     throw err;
   }
-}
-
-async function zeroRtt<A>(c: Client<A>, pick: AgreedPick): Promise<Conn<unknown>> {
-  // An OptimisticConn says how it was negotiated itself (negotiation.ts): nothing to record.
-  return new OptimisticConn(await attempt(c, pick, 0), (rejection, n) => renegotiate(c, rejection, n), c.opts.maxUnconfirmed ?? 64);
 }
 
 const USE_ANSWERS = ['ack', 'reject'] as const;

@@ -106,7 +106,13 @@ export class OptimisticConn<D> implements Conn<D>, LiveNegotiation {
   }
 
   send(msg: D, opts?: CallOptions): Promise<void> {
-    return this.#state === 'confirmed' ? this.#current.send(msg, opts) : this.#sendUnconfirmed([msg], opts);
+    if (this.#state === 'confirmed') return this.#current.send(msg, opts);
+    // The first send of every 0-RTT connection: kept and sent at once, without an async frame.
+    if (this.#canKeep(1)) {
+      this.#unconfirmed.push(msg);
+      return this.#sentUnconfirmed(this.#current, this.#current.send(msg, opts));
+    }
+    return this.#sendUnconfirmed([msg], opts);
   }
 
   sendBatch(msgs: readonly D[], opts?: CallOptions): Promise<void> {
@@ -114,11 +120,17 @@ export class OptimisticConn<D> implements Conn<D>, LiveNegotiation {
   }
 
   recv(opts?: CallOptions): Promise<D> {
-    return this.#state === 'confirmed' ? this.#current.recv(opts) : this.#recvPending(opts);
+    if (this.#state === 'confirmed') return this.#current.recv(opts);
+    if (this.#state !== 'pending') return Promise.reject(this.#doneError());
+    const conn = this.#current;
+    return conn.recv(opts).catch((err: unknown) => this.#afterReadError(conn, err, opts).then(() => this.recv(opts)));
   }
 
   recvBatch(max: number, opts?: CallOptions): Promise<D[]> {
-    return this.#state === 'confirmed' ? this.#current.recvBatch(max, opts) : this.#recvBatchPending(max, opts);
+    if (this.#state === 'confirmed') return this.#current.recvBatch(max, opts);
+    if (this.#state !== 'pending') return Promise.reject(this.#doneError());
+    const conn = this.#current;
+    return conn.recvBatch(max, opts).catch((err: unknown) => this.#afterReadError(conn, err, opts).then(() => this.recvBatch(max, opts)));
   }
 
   async close(): Promise<void> {
@@ -190,51 +202,38 @@ export class OptimisticConn<D> implements Conn<D>, LiveNegotiation {
   }
 
   #throwIfDone(): void {
-    if (this.#state === 'failed') throw this.#error as Error;
-    if (this.#state === 'closed') throw new ConnClosedError();
+    if (this.#state === 'failed' || this.#state === 'closed') throw this.#doneError();
+  }
+
+  /** Why calls fail once the connection failed or closed. */
+  #doneError(): Error {
+    return this.#state === 'failed' ? (this.#error as Error) : new ConnClosedError();
+  }
+
+  /** Room to keep `n` more messages for a replay, now. */
+  #canKeep(n: number): boolean {
+    const kept = this.#unconfirmed.length;
+    return this.#state === 'pending' && !this.#switching && (kept === 0 || kept + n <= this.#max);
   }
 
   async #sendUnconfirmed(msgs: readonly D[], opts: CallOptions | undefined): Promise<void> {
     for (;;) {
       this.#throwIfDone();
       if (this.#state === 'confirmed') return this.#current.sendBatch(msgs, opts);
-      const room = this.#unconfirmed.length === 0 || this.#unconfirmed.length + msgs.length <= this.#max;
-      if (!this.#switching && room) break;
+      if (this.#canKeep(msgs.length)) break;
       await this.#nextChange(opts?.signal);
     }
     for (const m of msgs) this.#unconfirmed.push(m);
     const conn = this.#current;
-    try {
-      await conn.sendBatch(msgs, opts);
-    } catch (err) {
-      // Sent on a stack being replaced: the replay carries these messages.
+    return this.#sentUnconfirmed(conn, conn.sendBatch(msgs, opts));
+  }
+
+  /** A send of kept messages on `conn`: if it fails because the stack is being replaced, the replay carries them. */
+  #sentUnconfirmed(conn: Conn<D>, sent: Promise<void>): Promise<void> {
+    return sent.catch((err: unknown) => {
       if (this.#switching || conn !== this.#current) return;
       throw err;
-    }
-  }
-
-  async #recvPending(opts: CallOptions | undefined): Promise<D> {
-    for (;;) {
-      this.#throwIfDone();
-      const conn = this.#current;
-      try {
-        return await conn.recv(opts);
-      } catch (err) {
-        await this.#afterReadError(conn, err, opts);
-      }
-    }
-  }
-
-  async #recvBatchPending(max: number, opts: CallOptions | undefined): Promise<D[]> {
-    for (;;) {
-      this.#throwIfDone();
-      const conn = this.#current;
-      try {
-        return await conn.recvBatch(max, opts);
-      } catch (err) {
-        await this.#afterReadError(conn, err, opts);
-      }
-    }
+    });
   }
 
   /** A read failed on `conn`: carry on on the next stack if a rejection ended it, else throw. */

@@ -57,21 +57,42 @@ type Repeating = Extract<WireMessage, { t: 'offer' | 'pick' | 'use' }>;
 const REPEATING: ReadonlySet<string> = new Set<WireType>(['offer', 'pick', 'use']);
 const isRepeating = (m: WireMessage): m is Repeating => REPEATING.has(m.t);
 
-/** Encoded `rest` by the object it comes from: the offers (with their fingerprint) or the pick. */
-const packedRest = new WeakMap<object, { readonly fingerprint: string | undefined; readonly bytes: Uint8Array }>();
+/**
+ * Encoded repeating messages by the object their `rest` comes from (the
+ * offers, with their fingerprint, or the pick): the whole body with a
+ * placeholder nonce, so encoding one is a copy and a nonce write.
+ */
+const templates = new WeakMap<object, { readonly t: WireType; readonly fingerprint: string | undefined; readonly body: Uint8Array }>();
 const NONCE_KEY = Uint8Array.of(0xa5, 0x6e, 0x6f, 0x6e, 0x63, 0x65, 0xce); // "nonce", then uint32
 
-function restOf(msg: Repeating): Uint8Array {
+function templateOf(msg: Repeating): Uint8Array {
   const from = msg.t === 'offer' ? msg.offers : msg.pick;
   const fingerprint = msg.t === 'offer' ? msg.fingerprint : undefined;
-  const known = packedRest.get(from);
-  if (known && known.fingerprint === fingerprint) return known.bytes;
-  const { t: _t, nonce: _nonce, ...rest } = msg;
+  const known = templates.get(from);
+  if (known && known.t === msg.t && known.fingerprint === fingerprint) return known.body;
+  const { t, nonce: _nonce, ...rest } = msg;
   // A map of one or two entries: keep the entries, drop the header (msgpackr writes map16, 3 bytes, or a fixmap, 1).
   const packed = packr.pack(rest);
-  const bytes = Uint8Array.from(packed.subarray(packed[0] === 0xde ? 3 : 1));
-  packedRest.set(from, { fingerprint, bytes });
-  return bytes;
+  const entries = packed.subarray(packed[0] === 0xde ? 3 : 1);
+  // Not from the shared pool: a template lives as long as its pick.
+  const body = Buffer.alloc(nonceOffset(t) + 4 + entries.length);
+  body[0] = 0x80 | (t === 'offer' ? 5 : 4);
+  body[1] = 0xa1;
+  body[2] = 0x76; // "v"
+  body[3] = WIRE_VERSION;
+  body[4] = 0xa1;
+  body[5] = 0x74; // "t"
+  body[6] = 0xa0 | t.length;
+  body.write(t, 7, 'latin1');
+  body.set(NONCE_KEY, 7 + t.length);
+  body.set(entries, nonceOffset(t) + 4);
+  templates.set(from, { t, fingerprint, body });
+  return body;
+}
+
+/** Where the nonce of a repeating message of type `t` starts in its body. */
+function nonceOffset(t: WireType): number {
+  return 7 + t.length + NONCE_KEY.length;
 }
 
 /**
@@ -80,28 +101,11 @@ function restOf(msg: Repeating): Uint8Array {
  */
 function packBody(msg: WireMessage, head: number, data: Uint8Array | undefined): Buffer {
   const tail = data?.byteLength ?? 0;
-  if (!isRepeating(msg)) {
-    const body = packr.pack({ v: WIRE_VERSION, ...msg });
-    const out = Buffer.allocUnsafe(head + body.length + tail);
-    out.set(body, head);
-    if (data) out.set(data, head + body.length);
-    return out;
-  }
-  const rest = restOf(msg);
-  const t = msg.t;
-  const out = Buffer.allocUnsafe(head + 7 + t.length + NONCE_KEY.length + 4 + rest.length + tail);
-  out[head] = 0x80 | (msg.t === 'offer' ? 5 : 4);
-  out[head + 1] = 0xa1;
-  out[head + 2] = 0x76; // "v"
-  out[head + 3] = WIRE_VERSION;
-  out[head + 4] = 0xa1;
-  out[head + 5] = 0x74; // "t"
-  out[head + 6] = 0xa0 | t.length;
-  let at = head + 7 + out.write(t, head + 7, 'latin1');
-  out.set(NONCE_KEY, at);
-  at = out.writeUInt32BE(msg.nonce, at + NONCE_KEY.length);
-  out.set(rest, at);
-  if (data) out.set(data, at + rest.length);
+  const body = isRepeating(msg) ? templateOf(msg) : packr.pack({ v: WIRE_VERSION, ...msg });
+  const out = Buffer.allocUnsafe(head + body.length + tail);
+  out.set(body, head);
+  if (isRepeating(msg)) out.writeUInt32BE(msg.nonce, head + nonceOffset(msg.t));
+  if (data) out.set(data, head + body.length);
   return out;
 }
 

@@ -56,6 +56,20 @@ describe('picked callbacks and passes', () => {
     await server.close();
   });
 
+  it('a pass that throws fails that connection only: connect rejects, the listener reports it and keeps serving', async () => {
+    const t = mem(memNetwork());
+    const stack = makeStack(text(), layer('tls', [twoSided('encryption', 'tls')]), layer('local'));
+    const broken = subst(['*', 'tls', 'local'], () => {
+      throw new Error('no fused build here');
+    });
+    const errors: Error[] = [];
+    const server = await listen(stack, t, { name: 'broken' }, { passes: [broken], onError: (e) => errors.push(e) });
+    await expect(connect(stack, t, server.address, { cache: memoryPickCache(), passes: [broken] })).rejects.toThrow('no fused build here');
+    await expect.poll(() => errors.map((e) => e.message)).toEqual(['no fused build here']);
+    expect(server.stats.failed).toBe(1);
+    await server.close();
+  });
+
   it('tells how a connection was negotiated even when the top Conn is frozen', async () => {
     const t = mem(memNetwork());
     // A Chunnel whose Conn cannot take a property: negotiated() must still find its record.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeStack, mem, memNetwork, select, twoSided } from '@bertha/core';
+import { ConnClosedError, makeStack, mem, memNetwork, select, twoSided } from '@bertha/core';
 import { confirmed, connect, listen, memoryPickCache, negotiated } from '@bertha/negotiate';
 import { echo, layer, recvWithin, text } from './helpers.js';
 
@@ -53,6 +53,23 @@ describe('0-RTT on a datagram transport', () => {
     await accepted.send('hello');
     expect(await recvWithin(conn)).toBe('hello');
     await conn.close();
+    await server.close();
+  });
+
+  it('closed before the server confirmed: waiting and later calls reject with ConnClosedError', async () => {
+    const t = mem(memNetwork());
+    const server = await listen(stack, t, { name: 'hasty' });
+    const cache = memoryPickCache();
+    await (await connect(stack, t, server.address, { cache })).close();
+    const conn = await connect(stack, t, server.address, { cache, zeroRtt: true });
+    // No turn of the event loop yet: "use this pick" has not gone out.
+    const waiting = conn.recv();
+    await conn.close();
+    await expect(waiting).rejects.toBeInstanceOf(ConnClosedError);
+    await expect(conn.recv()).rejects.toBeInstanceOf(ConnClosedError);
+    await expect(conn.recvBatch(4)).rejects.toBeInstanceOf(ConnClosedError);
+    await expect(conn.send('late')).rejects.toBeInstanceOf(ConnClosedError);
+    await expect(confirmed(conn)).rejects.toThrow('connection closed before the server confirmed its stack');
     await server.close();
   });
 

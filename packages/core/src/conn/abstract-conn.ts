@@ -1,6 +1,6 @@
 import { ConnClosedError } from '../errors.js';
 import type { CallOptions, Conn, ConnStats } from './conn.js';
-import { MessageQueue, type QueueSink } from './message-queue.js';
+import { MessageQueue, type QueueEnd, type QueueSink } from './message-queue.js';
 
 const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 
@@ -36,20 +36,22 @@ export function iterateConn<D>(conn: Conn<D>): AsyncIterableIterator<D> {
 }
 
 /**
- * The error that ends the inbox of a connection closed at this end, made only
- * if a read needs it. It has no stack trace: the trace was the main cost of
- * closing a connection in set-up profiles, and it would only show where
- * `close()` was called.
+ * The errors that end the inbox of a connection closed at this end or by the
+ * peer, made only if a read needs them. They have no stack trace: the trace
+ * was the main cost of closing a connection in set-up profiles, and it would
+ * only show where `close()` or the event loop was.
  */
-function closedHere(): ConnClosedError {
+function traceless(message: string | undefined): ConnClosedError {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return new ConnClosedError();
+    return new ConnClosedError(message);
   } finally {
     Error.stackTraceLimit = limit;
   }
 }
+const closedHere = (): ConnClosedError => traceless(undefined);
+const closedThere = (): ConnClosedError => traceless('the peer closed the connection');
 
 /**
  * A base for connections whose received messages arrive by push (sockets,
@@ -99,8 +101,8 @@ export abstract class AbstractConn<D> implements Conn<D> {
     this.inbox.divert(sink);
   }
 
-  /** Marks the connection closed because the peer or the layer below went away. */
-  protected ended(err: Error = new ConnClosedError('the peer closed the connection')): void {
+  /** Marks the connection closed because the peer or the layer below went away; a function makes the error only if a reader needs it. */
+  protected ended(err: QueueEnd = closedThere): void {
     this.#closed = true;
     this.inbox.end(err);
   }
