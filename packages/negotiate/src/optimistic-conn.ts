@@ -106,13 +106,7 @@ export class OptimisticConn<D> implements Conn<D>, LiveNegotiation {
   }
 
   send(msg: D, opts?: CallOptions): Promise<void> {
-    if (this.#state === 'confirmed') return this.#current.send(msg, opts);
-    // The first send of every 0-RTT connection: kept and sent at once, without an async frame.
-    if (this.#canKeep(1)) {
-      this.#unconfirmed.push(msg);
-      return this.#sentUnconfirmed(this.#current, this.#current.send(msg, opts));
-    }
-    return this.#sendUnconfirmed([msg], opts);
+    return this.#state === 'confirmed' ? this.#current.send(msg, opts) : this.#sendUnconfirmed([msg], opts);
   }
 
   sendBatch(msgs: readonly D[], opts?: CallOptions): Promise<void> {
@@ -216,24 +210,29 @@ export class OptimisticConn<D> implements Conn<D>, LiveNegotiation {
     return this.#state === 'pending' && !this.#switching && (kept === 0 || kept + n <= this.#max);
   }
 
-  async #sendUnconfirmed(msgs: readonly D[], opts: CallOptions | undefined): Promise<void> {
-    for (;;) {
-      this.#throwIfDone();
-      if (this.#state === 'confirmed') return this.#current.sendBatch(msgs, opts);
-      if (this.#canKeep(msgs.length)) break;
-      await this.#nextChange(opts?.signal);
-    }
+  /**
+   * Keeps `msgs` for a replay and sends them at once when there is room,
+   * with no async frame (every 0-RTT connection's first send comes here);
+   * else waits for room.
+   */
+  #sendUnconfirmed(msgs: readonly D[], opts: CallOptions | undefined): Promise<void> {
+    if (!this.#canKeep(msgs.length)) return this.#sendWhenRoom(msgs, opts);
     for (const m of msgs) this.#unconfirmed.push(m);
     const conn = this.#current;
-    return this.#sentUnconfirmed(conn, conn.sendBatch(msgs, opts));
-  }
-
-  /** A send of kept messages on `conn`: if it fails because the stack is being replaced, the replay carries them. */
-  #sentUnconfirmed(conn: Conn<D>, sent: Promise<void>): Promise<void> {
-    return sent.catch((err: unknown) => {
+    return conn.sendBatch(msgs, opts).catch((err: unknown) => {
+      // Sent on a stack being replaced: the replay carries these messages.
       if (this.#switching || conn !== this.#current) return;
       throw err;
     });
+  }
+
+  async #sendWhenRoom(msgs: readonly D[], opts: CallOptions | undefined): Promise<void> {
+    for (;;) {
+      this.#throwIfDone();
+      if (this.#state === 'confirmed') return this.#current.sendBatch(msgs, opts);
+      if (this.#canKeep(msgs.length)) return this.#sendUnconfirmed(msgs, opts);
+      await this.#nextChange(opts?.signal);
+    }
   }
 
   /** A read failed on `conn`: carry on on the next stack if a rejection ended it, else throw. */

@@ -101,10 +101,11 @@ function nonceOffset(t: WireType): number {
  */
 function packBody(msg: WireMessage, head: number, data: Uint8Array | undefined): Buffer {
   const tail = data?.byteLength ?? 0;
-  const body = isRepeating(msg) ? templateOf(msg) : packr.pack({ v: WIRE_VERSION, ...msg });
+  const repeating = isRepeating(msg);
+  const body = repeating ? templateOf(msg) : packr.pack({ v: WIRE_VERSION, ...msg });
   const out = Buffer.allocUnsafe(head + body.length + tail);
   out.set(body, head);
-  if (isRepeating(msg)) out.writeUInt32BE(msg.nonce, head + nonceOffset(msg.t));
+  if (repeating) out.writeUInt32BE(msg.nonce, head + nonceOffset(msg.t));
   if (data) out.set(data, head + body.length);
   return out;
 }
