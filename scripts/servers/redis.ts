@@ -4,6 +4,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** URL of the shared Redis server, e.g. `redis://127.0.0.1:6380`. */
+    redisUrl: string;
+  }
+}
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 
@@ -28,6 +36,13 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** The shared Redis of the test run (see scripts/test-global-setup.ts). */
+export async function provide(project: TestProject): Promise<() => Promise<void>> {
+  const redis = await startRedis();
+  project.provide('redisUrl', redis.url);
+  return () => redis.stop();
 }
 
 export async function startRedis(options: { port?: number } = {}): Promise<RedisServer> {
