@@ -4,12 +4,12 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeStack, ordered, reliable, tcp, udp, wrap, type Conn } from '@bertha/core';
 import { connect, listen, NegotiationError, type NegotiatedListener } from '@bertha/negotiate';
 import { tls, TlsConn, TlsExpiredError, TlsHandshakeError, TlsHandshakeTimeoutError, TlsUntrustedError, TlsWrongNameError, type TlsOptions } from '@bertha/chunnels-tls';
-import { makeCerts, type TestCerts } from './certs.js';
+import { makeTestCerts, type TestCerts } from '@bertha/chunnels-tls/testing';
 import { bytes, echo, roundTrip } from './helpers.js';
 
 let certs: TestCerts;
 beforeAll(() => {
-  certs = makeCerts();
+  certs = makeTestCerts();
 });
 
 const loopback = { host: '127.0.0.1', port: 0 };

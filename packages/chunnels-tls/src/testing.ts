@@ -1,6 +1,7 @@
 /**
- * Test certificates, made by `openssl` (Debian's) in a temporary directory at
- * test time: no private key is ever committed. One CA signs a server
+ * `@bertha/chunnels-tls/testing`: certificates for tests, examples and
+ * benchmarks, made by the `openssl` command in a temporary directory when
+ * called: no private key is ever committed or kept on disk. One CA signs a server
  * certificate for `localhost`/127.0.0.1/the netns test addresses, an expired
  * one, one for another name, and a client certificate; a second CA that no
  * test trusts signs an "untrusted" server certificate.
@@ -26,7 +27,8 @@ export interface TestCerts {
 
 const SERVER_NAMES = 'subjectAltName=DNS:localhost,DNS:backend.test,IP:127.0.0.1,IP:10.200.77.1,IP:10.200.77.2';
 
-export function makeCerts(): TestCerts {
+/** Makes a fresh set (about 100 ms): a CA and the certificates of `TestCerts`. */
+export function makeTestCerts(): TestCerts {
   const dir = mkdtempSync(join(tmpdir(), 'bertha-certs-'));
   const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
