@@ -8,6 +8,7 @@
  * apply the pass and the other not.
  */
 import type { Chunnel } from '@bertha/core';
+import { publishPath } from './diagnostics.js';
 import { localHandshake } from './local/handshake.js';
 import { LOCALITY, handshakeOptions, type MaybeLocalOptions } from './maybe-local.js';
 import { ENCRYPTION, TlsState, type TlsOptions } from './tls.js';
@@ -29,8 +30,9 @@ export function fusedTlsMaybeLocal(options: FusedTlsMaybeLocalOptions = {}): Fus
     capabilities: () => caps,
     connectWrap: async (inner, ctx) => {
       const out = await localHandshake(inner, ctx, hs);
-      if (out.local && out.plain) return out.conn;
-      return tls.start(out.conn, ctx);
+      const plain = out.local && out.plain;
+      publishPath(() => ({ chunnel: 'tls+maybe-local', role: ctx.role, peer: ctx.peer, local: out.local, encrypted: !plain }));
+      return plain ? out.conn : tls.start(out.conn, ctx);
     },
   };
 }

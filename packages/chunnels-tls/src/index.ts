@@ -4,6 +4,7 @@ export { maybeLocal, type MaybeLocalChunnel, type MaybeLocalOptions } from './ma
 export { fusedTlsMaybeLocal, type FusedTlsMaybeLocalChunnel, type FusedTlsMaybeLocalOptions } from './fused.js';
 export { LocalDirectory, defaultDirectory, defaultRoot, localDirectory, type LocalDirectoryOptions, type LocalEntry } from './local/directory.js';
 export { Announcement } from './local/announcement.js';
+export { pathChannel, type PathEvent } from './diagnostics.js';
 export { machineId } from './local/identity.js';
 export {
   LocalDirectoryError,

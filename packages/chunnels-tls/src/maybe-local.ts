@@ -6,6 +6,7 @@
  * address in the directory (`directory.announce`) for clients to find it.
  */
 import { InvalidArgumentError, twoSided, type Capability, type Chunnel } from '@bertha/core';
+import { publishPath } from './diagnostics.js';
 import { defaultDirectory, type LocalDirectory } from './local/directory.js';
 import { localHandshake, type HandshakeOptions } from './local/handshake.js';
 
@@ -34,6 +35,10 @@ export function maybeLocal(options: MaybeLocalOptions = {}): MaybeLocalChunnel {
     name: 'maybe-local' as const,
     options,
     capabilities: () => caps,
-    connectWrap: async (inner, ctx) => (await localHandshake(inner, ctx, hs)).conn,
+    connectWrap: async (inner, ctx) => {
+      const out = await localHandshake(inner, ctx, hs);
+      publishPath(() => ({ chunnel: 'maybe-local', role: ctx.role, peer: ctx.peer, local: out.local, encrypted: false }));
+      return out.conn;
+    },
   };
 }

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { connect as tlsConnect, createServer, type SecureVersion, type TLSSocket } from 'node:tls';
 import { AbortError, DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError, twoSided, type Capability, type ChunnelWithConn, type Conn, type WrapContext } from '@bertha/core';
+import { publishPath } from './diagnostics.js';
 import { ConnDuplex } from './conn-duplex.js';
 import { TlsHandshakeTimeoutError, tlsError } from './errors.js';
 import { TlsConn } from './tls-conn.js';
@@ -167,6 +168,9 @@ export function tls(options: TlsOptions = {}): TlsChunnel {
     name: 'tls' as const,
     options,
     capabilities: () => caps,
-    connectWrap: (inner, ctx) => state.start(inner, ctx),
+    connectWrap: (inner, ctx) => {
+      publishPath(() => ({ chunnel: 'tls', role: ctx.role, peer: ctx.peer, local: false, encrypted: true }));
+      return state.start(inner, ctx);
+    },
   };
 }
