@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { connect as tlsConnect, createServer, type SecureVersion, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, createServer, TLSSocket, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { AbortError, DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError, twoSided, type Capability, type ChunnelWithConn, type Conn, type WrapContext } from '@bertha/core';
 import { publishPath } from './diagnostics.js';
 import { ConnDuplex } from './conn-duplex.js';
@@ -63,6 +63,7 @@ export class TlsState {
   readonly #sessions = new Map<string, Buffer>();
   /** Shared by every connection's server, so a ticket issued on one resumes on another. */
   readonly #ticketKeys = randomBytes(48);
+  #ctx: SecureContext | undefined;
 
   constructor(options: TlsOptions) {
     const { minVersion = 'TLSv1.3', maxVersion = 'TLSv1.3', handshakeTimeoutMs = 10_000 } = options;
@@ -80,15 +81,7 @@ export class TlsState {
     const peer = ctx.peer ?? 'the peer';
     const o = this.options;
     const timeoutMs = o.handshakeTimeoutMs ?? 10_000;
-    const common = {
-      key: o.key,
-      cert: o.cert,
-      ca: o.ca as Pem | Pem[] | undefined,
-      minVersion: (o.minVersion ?? 'TLSv1.3') as SecureVersion,
-      maxVersion: (o.maxVersion ?? 'TLSv1.3') as SecureVersion,
-      ALPNProtocols: o.alpn as string[] | undefined,
-      rejectUnauthorized: o.verify !== false,
-    };
+    const alpn = o.alpn as string[] | undefined;
     return new Promise<TlsConn>((resolve, reject) => {
       let socket: TLSSocket | undefined;
       const fail = (err: Error): void => {
@@ -118,7 +111,9 @@ export class TlsState {
         const key = `${peer}|${servername}`;
         const resume = o.resumeSessions !== false;
         const s = tlsConnect({
-          ...common,
+          secureContext: this.#context(),
+          ALPNProtocols: alpn,
+          rejectUnauthorized: o.verify !== false,
           socket: duplex,
           host: servername,
           // SNI carries names only.
@@ -129,8 +124,14 @@ export class TlsState {
         if (resume) s.on('session', (session: Buffer) => this.#remember(key, session));
         s.once('secureConnect', () => ok(s));
         s.once('error', onError);
+      } else if (o.requireClientCert !== true) {
+        const s = new TLSSocket(duplex, { isServer: true, secureContext: this.#context(), ALPNProtocols: alpn });
+        socket = s;
+        s.once('secure', () => ok(s));
+        s.once('error', onError);
       } else {
-        const server = createServer({ ...common, requestCert: o.requireClientCert === true, ticketKeys: this.#ticketKeys });
+        // Node checks client certificates only in a tls.Server: one per connection (it parses the key again, ~3 ms).
+        const server = createServer({ ...this.#contextOptions(), ALPNProtocols: alpn, requestCert: true, rejectUnauthorized: o.verify !== false });
         server.once('secureConnection', (s: TLSSocket) => {
           socket = s;
           s.once('error', onError);
@@ -143,6 +144,25 @@ export class TlsState {
         server.emit('connection', duplex);
       }
     });
+  }
+
+  /** The options of this end's secure context: key, certificate, CAs, versions, ticket keys. */
+  #contextOptions(): SecureContextOptions {
+    const o = this.options;
+    return {
+      key: o.key,
+      cert: o.cert,
+      ca: o.ca as Pem | Pem[] | undefined,
+      minVersion: o.minVersion ?? 'TLSv1.3',
+      maxVersion: o.maxVersion ?? 'TLSv1.3',
+      ticketKeys: this.#ticketKeys,
+      sessionIdContext: 'bertha-tls',
+    };
+  }
+
+  /** Made once: a secure context costs milliseconds (parsing the key and the CAs), a connection should not pay it. */
+  #context(): SecureContext {
+    return (this.#ctx ??= createSecureContext(this.#contextOptions()));
   }
 
   #remember(key: string, session: Buffer): void {
