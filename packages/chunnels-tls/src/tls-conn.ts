@@ -23,21 +23,13 @@ export interface TlsSessionInfo {
  */
 export class TlsConn extends AbstractConn<Uint8Array> {
   readonly maxMessageSize: number;
-  readonly tls: TlsSessionInfo;
   readonly #socket: TLSSocket;
+  #info: TlsSessionInfo | undefined;
 
   constructor(socket: TLSSocket, maxFrameSize: number) {
     super();
     this.#socket = socket;
     this.maxMessageSize = maxFrameSize;
-    const cert = socket.getPeerCertificate();
-    const cn = cert?.subject?.CN;
-    this.tls = {
-      protocol: socket.getProtocol() ?? 'unknown',
-      alpnProtocol: socket.alpnProtocol ?? false,
-      resumed: socket.isSessionReused(),
-      peerName: Array.isArray(cn) ? cn[0] : cn,
-    };
     const reader = new FrameReader(maxFrameSize);
     reader.attach(
       (frame) => {
@@ -73,6 +65,20 @@ export class TlsConn extends AbstractConn<Uint8Array> {
     socket.on('end', () => gone());
     socket.on('close', () => gone());
     socket.on('error', gone);
+  }
+
+  /** What the handshake agreed; worked out when first read (decoding the peer's certificate costs about a millisecond). */
+  get tls(): TlsSessionInfo {
+    if (this.#info) return this.#info;
+    const socket = this.#socket;
+    const cn = socket.getPeerCertificate()?.subject?.CN;
+    this.#info = {
+      protocol: socket.getProtocol() ?? 'unknown',
+      alpnProtocol: socket.alpnProtocol ?? false,
+      resumed: socket.isSessionReused(),
+      peerName: Array.isArray(cn) ? cn[0] : cn,
+    };
+    return this.#info;
   }
 
   async sendBatch(msgs: readonly Uint8Array[], opts?: CallOptions): Promise<void> {
