@@ -57,11 +57,11 @@ export type TlsChunnel = ChunnelWithConn<Uint8Array, Uint8Array, 'tls', TlsConn>
 /** Sessions kept per client Chunnel for resumption; the oldest goes first. */
 const MAX_SESSIONS = 256;
 
-/** What `startTls` keeps between connections of one Chunnel: client sessions, server ticket keys. */
+/** What one TLS Chunnel keeps across its connections: its secure context, client sessions, server ticket keys. */
 export class TlsState {
   readonly options: TlsOptions;
   readonly #sessions = new Map<string, Buffer>();
-  /** Shared by every connection's server, so a ticket issued on one resumes on another. */
+  /** Shared by every server connection, so a ticket issued on one resumes on another. */
   readonly #ticketKeys = randomBytes(48);
   #ctx: SecureContext | undefined;
 
