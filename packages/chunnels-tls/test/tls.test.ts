@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeStack, ordered, reliable, tcp, udp, wrap, type Conn } from '@bertha/core';
+import { makeStack, ordered, reliable, tcp, udp, wrap } from '@bertha/core';
 import { connect, listen, NegotiationError, type NegotiatedListener } from '@bertha/negotiate';
 import { tls, TlsConn, TlsExpiredError, TlsHandshakeError, TlsHandshakeTimeoutError, TlsUntrustedError, TlsWrongNameError, type TlsOptions } from '@bertha/chunnels-tls';
 import { makeTestCerts, type TestCerts } from '@bertha/chunnels-tls/testing';
@@ -26,7 +26,7 @@ async function tlsServer(opts: Partial<TlsOptions> = {}, onError?: (err: Error) 
 }
 
 async function tlsClient(port: number, opts: Partial<TlsOptions> = {}): Promise<TlsConn> {
-  const conn = (await connect(makeStack(tls({ ca: certs.ca, ...opts })), tcp(), { host: '127.0.0.1', port })) as Conn<Uint8Array>;
+  const conn = await connect(makeStack(tls({ ca: certs.ca, ...opts })), tcp(), { host: '127.0.0.1', port });
   closers.push(() => conn.close());
   expect(conn).toBeInstanceOf(TlsConn);
   return conn as TlsConn;
