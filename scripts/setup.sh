@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need on a fresh machine:
 # pnpm (the version pinned in package.json), the workspace's dependencies,
-# and the servers tests start for themselves (redis-server).
+# the servers tests start for themselves (redis-server), openssl and iproute2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,5 +18,19 @@ if ! command -v redis-server >/dev/null 2>&1; then
     exit 1
   fi
 fi
+
+# @bertha/chunnels-tls: test certificates are made by openssl; the network-namespace tests use ip (iproute2).
+for need in openssl:openssl ip:iproute2; do
+  cmd=${need%%:*}
+  deb=${need##*:}
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >/dev/null
+    else
+      echo "$cmd is missing: run 'sudo apt-get install -y $deb'" >&2
+      exit 1
+    fi
+  fi
+done
 
 pnpm install --frozen-lockfile --reporter=append-only

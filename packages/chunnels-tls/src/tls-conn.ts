@@ -31,18 +31,16 @@ export class TlsConn extends AbstractConn<Uint8Array> {
     this.#socket = socket;
     this.maxMessageSize = maxFrameSize;
     const reader = new FrameReader(maxFrameSize);
-    reader.attach(
-      (frame) => {
-        this.stats.received++;
-        this.inbox.push(frame);
-      },
-      (err) => {
-        // A bad length cannot be resynchronised: this connection ends.
-        this.stats.dropped++;
-        socket.destroy();
-        if (!this.closed) this.ended(new ConnClosedError(`connection closed: ${(err as Error).message}`, { cause: err }));
-      },
-    );
+    const broken = (err: unknown): void => {
+      // A bad length cannot be resynchronised: this connection ends.
+      this.stats.dropped++;
+      socket.destroy();
+      if (!this.closed) this.ended(new ConnClosedError(`connection closed: ${(err as Error).message}`, { cause: err }));
+    };
+    reader.attach((frame) => {
+      this.stats.received++;
+      this.inbox.push(frame);
+    }, broken);
     socket.on('data', (chunk: Buffer) => {
       try {
         for (let off = 0; off < chunk.byteLength; ) {
@@ -53,9 +51,7 @@ export class TlsConn extends AbstractConn<Uint8Array> {
           reader.filled(n);
         }
       } catch (err) {
-        this.stats.dropped++;
-        socket.destroy();
-        if (!this.closed) this.ended(new ConnClosedError(`connection closed: ${(err as Error).message}`, { cause: err }));
+        broken(err);
       }
     });
     const gone = (err?: Error): void => {

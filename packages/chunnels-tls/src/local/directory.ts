@@ -59,7 +59,7 @@ function isEntry(x: unknown): x is LocalEntry {
   const e = x as Partial<LocalEntry> | null;
   return (
     typeof e === 'object' && e !== null && e.v === 1 && typeof e.address === 'string' && typeof e.path === 'string' &&
-    Number.isInteger(e.pid) && typeof e.token === 'string' && /^[0-9a-f]{32}$/.test(e.token) && typeof e.machine === 'string'
+    Number.isInteger(e.pid) && (e.pid as number) > 0 && typeof e.token === 'string' && /^[0-9a-f]{32}$/.test(e.token) && typeof e.machine === 'string'
   );
 }
 
@@ -131,7 +131,11 @@ export class LocalDirectory {
       if (!st.isDirectory()) throw new LocalDirectoryError(`${this.root} is not a directory: pick another root`);
       if (st.uid !== uid()) throw new LocalDirectoryError(`${this.root} belongs to uid ${st.uid}, not to this user: pick another root`);
       if ((st.mode & 0o022) !== 0) throw new LocalDirectoryError(`${this.root} is writable by others (mode ${(st.mode & 0o777).toString(8)}): chmod 700 it`);
-    })();
+    })().catch((err: unknown) => {
+      // Let a later call try again (the root may be fixed meanwhile).
+      this.#ready = undefined;
+      throw err;
+    });
     return this.#ready;
   }
 
