@@ -26,6 +26,8 @@ export class ConnDuplex extends Duplex {
   constructor(conn: Conn<Uint8Array>) {
     super({ allowHalfOpen: false });
     this.#conn = conn;
+    // The TLS socket on top reports the Conn's failures; the stream itself must not throw them again.
+    this.on('error', () => undefined);
   }
 
   override _read(): void {

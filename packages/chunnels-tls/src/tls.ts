@@ -87,6 +87,8 @@ export class TlsState {
       const fail = (err: Error): void => {
         clearTimeout(timer);
         ctx.signal?.removeEventListener('abort', onAbort);
+        // Reported once; later errors of a socket being torn down must not crash the process.
+        socket?.on('error', () => undefined);
         socket?.destroy();
         duplex.destroy();
         reject(err);

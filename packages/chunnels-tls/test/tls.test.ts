@@ -115,6 +115,20 @@ describe('tls over TCP', () => {
     expect(base.closed).toBe(true);
   });
 
+  it('a client sending garbage after negotiation gets a TlsHandshakeError on the server', async () => {
+    const bare = await tcp().listen(loopback);
+    closers.push(() => bare.close());
+    const accepted = bare.accept();
+    const client = await tcp().connect(bare.address);
+    closers.push(() => client.close());
+    await client.send(new Uint8Array(64).fill(0x16));
+    const err = await wrap(makeStack(tls({ ...certs.server })), await accepted, { role: 'server', peer: 'garbage' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TlsHandshakeError);
+    // The process is still fine: a real client completes a handshake afterwards.
+    const server = await tlsServer();
+    expect(await roundTrip(await tlsClient(server.address.port), 'still here')).toBe('still here');
+  });
+
   it('no silent downgrade: a stack with TLS does not negotiate with one without', async () => {
     const plain = await listen(makeStack(reliable()), tcp(), loopback);
     closers.push(() => plain.close());
