@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need on a fresh machine:
 # pnpm (the version pinned in package.json), the workspace's dependencies,
-# the native addon built for the Node that runs it, and the servers tests start
-# for themselves (redis-server).
+# the native addon built for the Node that runs it, and the programs tests run
+# for themselves, from Debian's packages (command:package):
+#   redis-server  the real Redis of the rendezvous and Redis Streams tests
+#   openssl       @bertha/chunnels-tls's test certificates
+#   ip            network namespaces for the multi-host tests (iproute2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,11 +14,15 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$pnpm_version" ]; then
   npm install --global --no-fund --no-audit "pnpm@$pnpm_version"
 fi
 
-if ! command -v redis-server >/dev/null 2>&1; then
+missing=()
+for need in redis-server:redis-server openssl:openssl ip:iproute2; do
+  command -v "${need%%:*}" >/dev/null 2>&1 || missing+=("${need##*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "redis-server is missing: run 'sudo apt-get install -y redis-server'" >&2
+    echo "missing programs: run 'sudo apt-get install -y ${missing[*]}'" >&2
     exit 1
   fi
 fi
