@@ -9,7 +9,8 @@ import { CcpError } from '../errors.js';
 import { decodeMessages, encodeMessage } from '../ipc/codec.js';
 import type { CcpMessage, CreateMsg, MeasureMsg, UpdateField } from '../ipc/messages.js';
 import { Implicit, RegType } from '../program.js';
-import type { AggregateFlow, Algorithm, DatapathHandle, FieldUpdates, Flow, FlowInfo } from './algorithm.js';
+import type { AggregateFlow, Algorithm, DatapathHandle, FieldUpdates, Flow } from './algorithm.js';
+import type { FlowInfo } from './flow-info.js';
 import { compilePrograms, type InstalledProgram, type ProgramTable } from './programs.js';
 
 /** Counters of what the agent has seen; the drop counters say what it refused and why. */

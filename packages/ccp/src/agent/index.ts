@@ -1,5 +1,6 @@
 /** The CCP agent: algorithm API, the runtime that drives datapaths, and aggregation. */
-export type { AggregateFlow, Algorithm, DatapathHandle, Endpoint, FieldUpdates, Flow, FlowInfo } from './algorithm.js';
+export type { AggregateFlow, Algorithm, DatapathHandle, FieldUpdates, Flow } from './algorithm.js';
+export type { Endpoint, FlowInfo } from './flow-info.js';
 export { ReportError, reportLayout, type Report, type ReportBase, type ReportErrorReason, type ReportLayout } from './report.js';
 export { AgentCore, defaultLogger, type AgentCoreOptions, type AgentStats, type Logger, type LogLevel, type SendFn } from './agent.js';
 export { createAgent, type Agent, type AgentOptions } from './create-agent.js';

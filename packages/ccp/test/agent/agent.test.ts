@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Algorithm, FlowInfo } from '../../src/agent/algorithm.js';
+import type { Algorithm } from '../../src/agent/algorithm.js';
+import type { FlowInfo } from '../../src/agent/flow-info.js';
 import { fairShare } from '../../src/agent/aggregate.js';
 import type { Report } from '../../src/agent/report.js';
 import { reno } from '../../src/algorithms/reno.js';
