@@ -106,6 +106,8 @@ describe('ccpTransport with a ccp-agent process over a Unix datagram socket', ()
     await sending;
     // The agent answered: reports went out and the flow is not in fallback.
     expect(a.sender.inFallback).toBe(false);
+    // A loaded machine can delay the agent past the fallback timeout before it dies: count only what the death causes.
+    const fallbacksBefore = a.sender.stats.fallbacks;
 
     const exited = new Promise<void>((resolve) => agent.once('exit', () => resolve()));
     process.kill(-agent.pid!, 'SIGKILL');
@@ -122,7 +124,7 @@ describe('ccpTransport with a ccp-agent process over a Unix datagram socket', ()
     const sending2 = a.sendBatch(after);
     expect(firstMismatch(after, await collect(b, after.length))).toBe(-1);
     await sending2;
-    expect(a.sender.stats.fallbacks).toBe(1);
+    expect(a.sender.stats.fallbacks).toBe(fallbacksBefore + 1);
     expect(a.sender.inFallback).toBe(true);
     await a.close();
     await b.close();
