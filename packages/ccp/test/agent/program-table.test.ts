@@ -12,18 +12,20 @@ function rig(slots = 10, algorithms: readonly Algorithm[] = builtinAlgorithms())
   const errors: CcpError[] = [];
   const cwnds = new Map<number, number>();
   const agent = new AgentCore({ algorithms, clock: () => now, log: () => {}, datapathProgramSlots: slots });
-  let dp: Datapath | undefined;
+  // READY goes out from the constructor: replies wait until the datapath exists.
+  const wired: { dp?: Datapath } = {};
   const toDatapath: Uint8Array[] = [];
-  dp = new Datapath(
+  const dp = new Datapath(
     {
       now: () => now,
       setCwnd: (sid, bytes) => cwnds.set(sid, bytes),
       setRate: () => {},
-      send: (bytes) => agent.handleDatagram('dp', bytes, (reply) => (dp === undefined ? toDatapath.push(reply) : dp.receive(reply))),
+      send: (bytes) => agent.handleDatagram('dp', bytes, (reply) => (wired.dp === undefined ? toDatapath.push(reply) : wired.dp.receive(reply))),
       onError: (err) => errors.push(err),
     },
     { maxPrograms: slots },
   );
+  wired.dp = dp;
   for (const reply of toDatapath.splice(0)) dp.receive(reply);
   const create = (algorithm: string, port: number): number =>
     dp.createFlow({ initCwnd: 10 * 1448, mss: 1448, srcIp: 0x7f000001, srcPort: port, dstIp: 0x7f000001, dstPort: 5000, algorithm });

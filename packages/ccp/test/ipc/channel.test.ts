@@ -104,7 +104,7 @@ describe('Unix datagram sockets', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {
-      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
       child.kill('SIGSTOP');
       const agent = track(await openAgentSocket({ path: join(dir, 'a2') }));
       for (let i = 0; i < 100; i++) agent.send(ready, path);

@@ -11,11 +11,11 @@ export class ManualClock implements Clock {
 
   timer(fn: () => void): Timer {
     const timers = this.#timers;
-    const clock = this;
+    const now = (): number => this.#now;
     const entry = { deadlineUs: Infinity, fn };
     return {
       arm(delayUs: number) {
-        entry.deadlineUs = clock.#now + Math.max(0, delayUs);
+        entry.deadlineUs = now() + Math.max(0, delayUs);
         timers.add(entry);
       },
       cancel() {

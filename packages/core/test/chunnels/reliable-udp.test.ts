@@ -53,27 +53,30 @@ async function transfer(a: ReliableConn, b: ReliableConn, count: number, size: n
 describe('reliable() over real UDP (kernel default buffers)', () => {
   // The default window (256 × 4 KB) used to burst past a 212 KB receive buffer and resend the whole burst on every timeout.
   it('moves 3,000 × 4,000 B without loss at little retransmission cost', { timeout: 60_000 }, async () => {
-    const { a, b, close } = await udpPair(0);
+    const pair = await udpPair(0);
+    const { a, b } = pair;
     await transfer(a, b, 3000, 4000);
     // Overflowing the receive buffer is a loss the window answers; it must not cost a resend per message.
     expect(a.reliableStats.retransmits).toBeLessThan(1000);
-    await close();
+    await pair.close();
   });
 
   it('moves 3,000 × 4,000 B through 1 % loss', { timeout: 60_000 }, async () => {
-    const { a, b, close } = await udpPair(0.01);
+    const pair = await udpPair(0.01);
+    const { a, b } = pair;
     await transfer(a, b, 3000, 4000);
     expect(a.reliableStats.retransmits).toBeGreaterThan(0);
     expect(a.reliableStats.retransmits).toBeLessThan(600);
-    await close();
+    await pair.close();
   });
 
   it('moves 2,000 × 4,000 B through 10 % loss both ways', { timeout: 120_000 }, async () => {
-    const { a, b, close } = await udpPair(0.1);
+    const pair = await udpPair(0.1);
+    const { a, b } = pair;
     await transfer(a, b, 2000, 4000);
     // About one resend in ten is the loss itself; a collapse resends many times more.
     expect(a.reliableStats.retransmits).toBeLessThan(1200);
-    await close();
+    await pair.close();
   });
 });
 
