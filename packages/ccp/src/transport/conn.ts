@@ -21,7 +21,8 @@ export interface CcpTransportOptions extends TransportOptions {
   /**
    * How long `close()` waits for sent data to be acknowledged, µs; past it,
    * `close()` rejects with `UnacknowledgedDataError` (the conn is closed
-   * anyway). Default 2 s.
+   * anyway). 0: close at once and discard it silently (an abortive close).
+   * Default 2 s.
    */
   readonly lingerUs?: number;
 }
@@ -112,7 +113,8 @@ export class CcpTransportConn extends AbstractConn<Uint8Array> {
     while (!this.sender.idle && this.#failed === undefined && this.#clock.now() < deadline) {
       await Promise.race([this.#progress(), new Promise<void>((r) => this.#clock.setTimer(Math.max(0, deadline - this.#clock.now()), r))]);
     }
-    const unacked = this.#failed === undefined ? this.sender.unackedBytes : 0;
+    // lingerUs 0 asks for an abortive close: what is unacknowledged is discarded without a report.
+    const unacked = this.#failed === undefined && this.#lingerUs > 0 ? this.sender.unackedBytes : 0;
     // A reader that closes right after its last read still owes the sender an ACK for it.
     this.receiver.flushAck();
     await this.#shutDown();
