@@ -118,6 +118,8 @@ export class CcpTransportConn extends AbstractConn<Uint8Array> {
     // A reader that closes right after its last read still owes the sender an ACK for it.
     this.receiver.flushAck();
     await this.#shutDown();
+    // The peer died while we lingered: that is the report.
+    if (this.#failed instanceof PeerUnreachableError && this.#failed.unackedBytes > 0) throw this.#failed;
     if (unacked > 0) throw new UnacknowledgedDataError(unacked, this.#lingerUs);
   }
 
@@ -132,10 +134,11 @@ export class CcpTransportConn extends AbstractConn<Uint8Array> {
 
   /** The peer is gone: pending and later calls fail with `err`, received messages stay readable. */
   #die(err: PeerUnreachableError): void {
-    if (this.#failed !== undefined || this.closed) return;
+    if (this.#failed !== undefined) return;
     this.#failed = err;
+    this.#wake(); // a lingering close() ends now, and reports it
+    if (this.closed) return;
     this.ended(err);
-    this.#wake();
     this.#shutDown().catch(() => undefined);
   }
 
