@@ -52,7 +52,11 @@ export interface ReliableOptions {
   readonly minRtoMs?: number;
   /** Upper bound of the (backed-off) retransmission timeout. Default 60 000 ms. */
   readonly maxRtoMs?: number;
-  /** Retransmissions of one message before the connection fails with `TimeoutError`. Default 10. */
+  /**
+   * Retransmission timeouts (each after its tail-loss probes) the oldest
+   * message may see before the connection fails with `TimeoutError`, as
+   * TCP's tcp_retries2. Default 10.
+   */
   readonly maxRetransmits?: number;
   /** Longest an acknowledgement waits for more data to ride along. Default 10 ms. */
   readonly ackDelayMs?: number;
@@ -90,6 +94,8 @@ const DUP_THRESH = 3;
 const FRAME_OVERHEAD = DATA_HEADER + 28;
 /** The congestion window's unit while messages are small: a 1,500-byte Ethernet frame's UDP payload. */
 const MIN_SMSS = 1472;
+/** Tail-loss probes (each after twice the last wait) before a timeout collapses the window, as QUIC's PTO does before persistent congestion. */
+const MAX_PROBES = 2;
 /** Clock granularity G of RFC 6298, ms. */
 const CLOCK_G_MS = 1;
 
@@ -102,6 +108,8 @@ interface InFlight {
   /** Order of its latest transmission among all transmissions. */
   xmit: number;
   retransmits: number;
+  /** Retransmission timeouts it was the oldest message at: what `maxRetransmits` bounds. */
+  timeouts: number;
   /** Declared lost and waiting to be resent: not counted in flight. */
   lost: boolean;
 }
@@ -247,8 +255,8 @@ export class ReliableConn extends PumpConn<Uint8Array, Uint8Array> {
   #windowWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   readonly #rtt: RttEstimator;
   #rtxTimer: NodeJS.Timeout | undefined;
-  /** The timer expired once since the last acknowledgement of new data. */
-  #probed = false;
+  /** Tail-loss probes sent since the last acknowledgement of new data. */
+  #probes = 0;
   #failure: Error | undefined;
   #drained: (() => void) | undefined;
 
@@ -290,7 +298,7 @@ export class ReliableConn extends PumpConn<Uint8Array, Uint8Array> {
         const payload = msgs[i++] as Uint8Array;
         const seq = this.#nextSeq;
         this.#nextSeq = seqNext(seq);
-        const e: InFlight = { seq, payload, cost: payload.byteLength + FRAME_OVERHEAD, sentAt: now, xmit: ++this.#xmits, retransmits: 0, lost: false };
+        const e: InFlight = { seq, payload, cost: payload.byteLength + FRAME_OVERHEAD, sentAt: now, xmit: ++this.#xmits, retransmits: 0, timeouts: 0, lost: false };
         this.#zeroWindowProbe = false;
         this.#inFlight.set(seq, e);
         this.#flightBytes += e.cost;
@@ -542,7 +550,7 @@ export class ReliableConn extends PumpConn<Uint8Array, Uint8Array> {
     if (sample !== undefined) this.#rttSample(sample);
     if (this.#recoveryEnd !== undefined && seqDiff(ack.cum, this.#recoveryEnd) >= 0) this.#recoveryEnd = undefined;
     if (ackedBytes > 0) {
-      this.#probed = false;
+      this.#probes = 0;
       this.#grow(ackedBytes, flightBefore);
       // New data acknowledged: restart the timer for what remains (RFC 6298 §5.3).
       this.#clearRtx();
@@ -620,10 +628,6 @@ export class ReliableConn extends PumpConn<Uint8Array, Uint8Array> {
       const e = this.#lost[i] as InFlight;
       if (!e.lost || this.#inFlight.get(e.seq) !== e) continue; // acknowledged meanwhile
       if (!this.#cwndRoom(e.cost)) break;
-      if (e.retransmits >= this.#cfg.maxRetransmits) {
-        this.#fail(this.#gaveUp(e));
-        return;
-      }
       e.lost = false;
       e.retransmits++;
       e.sentAt = now;
@@ -639,11 +643,11 @@ export class ReliableConn extends PumpConn<Uint8Array, Uint8Array> {
     }
   }
 
-  /** Arms the probe timeout (two round trips and the peer's ack delay, RFC 8985 §7.2) or, after a probe, the retransmission timeout. */
+  /** Arms the probe timeout (two round trips and the peer's ack delay, RFC 8985 §7.2, doubling per probe) or, after the probes, the retransmission timeout. */
   #armRtx(): void {
     if (this.#rtxTimer !== undefined || this.#inFlight.size === 0) return;
     const srtt = this.#rtt.srtt;
-    const delay = this.#probed || srtt === undefined ? this.#rtt.rto : Math.min(this.#rtt.rto, 2 * srtt + this.#cfg.ackDelayMs);
+    const delay = this.#probes >= MAX_PROBES || srtt === undefined ? this.#rtt.rto : Math.min(this.#rtt.rto, (2 * srtt + this.#cfg.ackDelayMs) * 2 ** this.#probes);
     this.#rtxTimer = setTimeout(() => this.#onRtxTimer(), Math.max(1, delay));
   }
 
@@ -656,10 +660,20 @@ export class ReliableConn extends PumpConn<Uint8Array, Uint8Array> {
   #onRtxTimer(): void {
     this.#rtxTimer = undefined;
     if (this.#inFlight.size === 0) return;
-    if (!this.#probed) {
+    if (this.#probes < MAX_PROBES) {
       this.#probe();
       return;
     }
+    const oldest = this.#inFlight.values().next().value as InFlight;
+    if (oldest.timeouts >= this.#cfg.maxRetransmits) {
+      this.#fail(
+        new TimeoutError(
+          `reliable(): message ${oldest.seq} was not acknowledged after ${oldest.retransmits} retransmissions and ${oldest.timeouts} timeouts: the peer is unreachable or gone; open a new connection`,
+        ),
+      );
+      return;
+    }
+    oldest.timeouts++;
     this.#rtt.backoff();
     this.reliableStats.rtoMs = this.#rtt.rto;
     this.reliableStats.timeouts++;
@@ -680,29 +694,19 @@ export class ReliableConn extends PumpConn<Uint8Array, Uint8Array> {
   }
 
   /**
-   * The first expiry since the last acknowledgement resends only the oldest
-   * message and keeps the window (a tail-loss probe, RFC 8985 §7): its ack
-   * lets RACK find what was lost, and a lost ack costs no collapse.
+   * The first `MAX_PROBES` expiries since the last acknowledgement resend
+   * only the oldest message and keep the window (tail-loss probes, RFC 8985
+   * §7): an ack lets RACK find what was lost, and a lost ack costs no collapse.
    */
   #probe(): void {
-    this.#probed = true;
+    this.#probes++;
     const e = this.#inFlight.values().next().value as InFlight;
-    if (e.retransmits >= this.#cfg.maxRetransmits) {
-      this.#fail(this.#gaveUp(e));
-      return;
-    }
     e.retransmits++;
     e.sentAt = performance.now();
     e.xmit = ++this.#xmits;
     this.reliableStats.retransmits++;
     this.#armRtx();
     this.#sendQuietly([encodeFrame(e.seq, undefined, e.payload)]);
-  }
-
-  #gaveUp(e: InFlight): TimeoutError {
-    return new TimeoutError(
-      `reliable(): message ${e.seq} was not acknowledged after ${e.retransmits} retransmissions: the peer is unreachable or gone; open a new connection`,
-    );
   }
 
   /** The peer's window is closed with nothing in flight: probe it after a timeout, as TCP's persist timer does. */

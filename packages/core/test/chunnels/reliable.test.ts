@@ -126,8 +126,8 @@ describe('reliable()', () => {
     expect(a.closed).toBe(true);
     expect(pair.client.closed).toBe(true);
     await expect(a.send(msg(2))).rejects.toBeInstanceOf(TimeoutError);
-    // The peer saw the first transmission and two retransmissions.
-    expect((await pair.server.recvBatch(10)).length).toBe(3);
+    // The peer saw the first transmission, two tail-loss probes and a resend at each of the two timeouts.
+    expect((await pair.server.recvBatch(10)).length).toBe(5);
     await pair.close();
   });
 
