@@ -12,7 +12,9 @@ export type CcpErrorCode =
   | 'ERR_CCP_UNKNOWN_FLOW'
   | 'ERR_CCP_REPORT'
   | 'ERR_CCP_INVALID_UPDATE'
-  | 'ERR_CCP_TRACE';
+  | 'ERR_CCP_TRACE'
+  | 'ERR_CCP_PEER_UNREACHABLE'
+  | 'ERR_CCP_UNACKNOWLEDGED';
 
 export class CcpError extends BerthaError {
   declare readonly code: CcpErrorCode;

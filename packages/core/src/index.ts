@@ -13,6 +13,7 @@ export { serialize, type SerializeChunnel, type SerializeOptions, type MsgpackOp
 export { base64, type Base64Chunnel } from './chunnels/base64.js';
 export { noop } from './chunnels/noop.js';
 export { reliable, ReliableConn, type ReliableChunnel, type ReliableOptions, type ReliableStats } from './chunnels/reliable.js';
+export { RttEstimator, type RttEstimatorOptions } from './chunnels/rtt-estimator.js';
 export { ordered, OrderedConn, type OrderedChunnel, type OrderedOptions, type OrderedStats, type GapThreshold } from './chunnels/ordered.js';
 export { atMostOnce, AtMostOnceConn, type AtMostOnceChunnel, type AtMostOnceOptions, type AtMostOnceStats } from './chunnels/at-most-once.js';
 export { batching, BatchingConn, type BatchingChunnel, type BatchingOptions, type BatchStats } from './chunnels/batching.js';

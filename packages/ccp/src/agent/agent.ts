@@ -1,15 +1,21 @@
 /**
  * The agent: receives CREATE / MEASURE / close / READY from any number of
  * datapaths, runs one algorithm flow per datapath flow (or one per
- * aggregate), and sends INSTALL / CHANGE_PROG / UPDATE_FIELDS back. Nothing a
- * datapath sends can crash it: bad input is counted, logged and dropped.
+ * aggregate), and sends INSTALL / CHANGE_PROG / UPDATE_FIELDS back. A
+ * datapath gets only the programs its flows' algorithms use, each distinct
+ * program once, within its program table (`datapathProgramSlots`). Nothing a
+ * datapath sends can crash it or grow it without bound: bad input is
+ * counted, logged at a limited rate and dropped; flows per datapath are
+ * bounded (`maxFlowsPerDatapath`).
  */
 import { InvalidArgumentError } from '@bertha/core';
 import { CcpError } from '../errors.js';
 import { decodeMessages, encodeMessage } from '../ipc/codec.js';
 import type { CcpMessage, CreateMsg, MeasureMsg, UpdateField } from '../ipc/messages.js';
 import { Implicit, RegType } from '../program.js';
-import type { AggregateFlow, Algorithm, DatapathHandle, FieldUpdates, Flow, FlowInfo } from './algorithm.js';
+import type { AggregateFlow, Algorithm, DatapathHandle, FieldUpdates, Flow } from './algorithm.js';
+import type { FlowInfo } from './flow-info.js';
+import { LogLimiter } from './log-limiter.js';
 import { compilePrograms, type InstalledProgram, type ProgramTable } from './programs.js';
 
 /** Counters of what the agent has seen; the drop counters say what it refused and why. */
@@ -37,6 +43,12 @@ export interface AgentStats {
   algorithmErrors: number;
   /** Replies the transport failed to send. */
   sendErrors: number;
+  /** CREATEs refused because their datapath already had `maxFlowsPerDatapath` flows. */
+  flowsRefused: number;
+  /** CREATEs refused because their algorithm's programs do not fit the datapath's program table. */
+  programTableFull: number;
+  /** INSTALLs sent (each distinct program once per datapath). */
+  programsInstalled: number;
 }
 
 export type LogLevel = 'debug' | 'warn';
@@ -52,6 +64,16 @@ export interface AgentCoreOptions {
   /** µs, monotonic; stamps `report.time` (default: `performance.now()`). */
   readonly clock?: () => number;
   readonly log?: Logger;
+  /**
+   * Program slots a datapath has (libccp's table; its tests use 10). The
+   * agent installs a program when a flow's algorithm first needs it and
+   * never more than this many per datapath. Default 10.
+   */
+  readonly datapathProgramSlots?: number;
+  /** Live flows one datapath may have; CREATEs past it are refused (the flow stays on the datapath's own control). Default 4096. */
+  readonly maxFlowsPerDatapath?: number;
+  /** Warnings of one kind from one datapath are logged at most once per this many µs, with a count of those held back. Default 10 s. */
+  readonly logIntervalUs?: number;
 }
 
 interface AggregateState {
@@ -73,6 +95,8 @@ interface DatapathState {
   send: SendFn;
   readonly flows: Map<number, FlowState>;
   readonly aggregates: Map<string, AggregateState>;
+  /** Program uids installed on it since its READY (or since we first heard from it). */
+  readonly installed: Set<number>;
 }
 
 const defaultClock = (): number => performance.now() * 1000;
@@ -96,7 +120,8 @@ class FlowHandle implements DatapathHandle {
   program: string | undefined;
   /** Uid of the program the flow last selected; reports from any other are stale. */
   uid = 0;
-  private current: InstalledProgram | undefined;
+  /** The program the flow last selected, as its algorithm names it (reports are read with its layout). */
+  current: InstalledProgram | undefined;
 
   constructor(
     readonly info: FlowInfo,
@@ -148,6 +173,11 @@ class FlowHandle implements DatapathHandle {
   }
 }
 
+function positiveInteger(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
 function ipString(ip: number): string {
   return [24, 16, 8, 0].map((s) => (ip >>> s) & 0xff).join('.');
 }
@@ -169,6 +199,9 @@ export class AgentCore {
     unknownAlgorithm: 0,
     algorithmErrors: 0,
     sendErrors: 0,
+    flowsRefused: 0,
+    programTableFull: 0,
+    programsInstalled: 0,
   };
   readonly programs: ProgramTable;
   private readonly algorithms = new Map<string, Algorithm>();
@@ -176,6 +209,9 @@ export class AgentCore {
   private readonly datapaths = new Map<string, DatapathState>();
   private readonly clock: () => number;
   private readonly log: Logger;
+  private readonly slots: number;
+  private readonly maxFlows: number;
+  private readonly limiter: LogLimiter;
 
   constructor(options: AgentCoreOptions) {
     if (options.algorithms.length === 0) throw new InvalidArgumentError('an agent needs at least one algorithm');
@@ -188,6 +224,14 @@ export class AgentCore {
     }
     this.clock = options.clock ?? defaultClock;
     this.log = options.log ?? defaultLogger;
+    this.slots = positiveInteger('datapathProgramSlots', options.datapathProgramSlots ?? 10);
+    this.maxFlows = positiveInteger('maxFlowsPerDatapath', options.maxFlowsPerDatapath ?? 4096);
+    this.limiter = new LogLimiter(options.logIntervalUs ?? 10_000_000);
+    for (const [name, uids] of this.programs.uidsOf) {
+      if (uids.length > this.slots) {
+        throw new InvalidArgumentError(`algorithm '${name}' has ${uids.length} distinct programs; a datapath holds ${this.slots} (datapathProgramSlots)`);
+      }
+    }
   }
 
   /** Live flows across all datapaths. */
@@ -210,7 +254,7 @@ export class AgentCore {
       msgs = decodeMessages(data);
     } catch (err) {
       this.stats.decodeErrors += 1;
-      this.log('warn', `dropped a datagram of ${data.length} bytes from ${peer}: ${(err as Error).message}`);
+      this.warn(peer, 'decode', () => `dropped a datagram of ${data.length} bytes from ${peer}: ${(err as Error).message}`);
       return;
     }
     const dp = this.datapath(peer, send);
@@ -232,7 +276,7 @@ export class AgentCore {
           break;
         default:
           this.stats.unexpectedMessages += 1;
-          this.log('warn', `ignored a ${msg.type} message from datapath ${peer}: only the agent sends those`);
+          this.warn(peer, 'unexpected', () => `ignored a ${msg.type} message from datapath ${peer}: only the agent sends those`);
       }
     }
   }
@@ -242,13 +286,20 @@ export class AgentCore {
     for (const dp of peer === undefined ? [...this.datapaths.values()] : [this.datapaths.get(peer)].filter((d) => d !== undefined)) {
       for (const sid of [...dp.flows.keys()]) this.onClose(dp, sid);
       this.datapaths.delete(dp.peer);
+      this.limiter.forget(`${dp.peer}\0`);
     }
+  }
+
+  /** A warning about datapath `peer`, at most once per log interval per kind, with a count of those held back. */
+  private warn(peer: string, kind: string, message: () => string): void {
+    const note = this.limiter.admit(`${peer}\0${kind}`, this.clock());
+    if (note !== undefined) this.log('warn', message() + note);
   }
 
   private datapath(peer: string, send: SendFn): DatapathState {
     let dp = this.datapaths.get(peer);
     if (dp === undefined) {
-      dp = { peer, send: this.guardedSend(peer, send), flows: new Map(), aggregates: new Map() };
+      dp = { peer, send: this.guardedSend(peer, send), flows: new Map(), aggregates: new Map(), installed: new Set() };
       this.datapaths.set(peer, dp);
     }
     return dp;
@@ -260,17 +311,31 @@ export class AgentCore {
         send(datagram);
       } catch (err) {
         this.stats.sendErrors += 1;
-        this.log('warn', `could not send to datapath ${peer}`, err);
+        const note = this.limiter.admit(`${peer}\0send`, this.clock());
+        if (note !== undefined) this.log('warn', `could not send to datapath ${peer}${note}`, err);
       }
     };
   }
 
+  /** A (re)started datapath: its flows and programs are gone; programs are installed as its flows need them. */
   private onReady(dp: DatapathState, datapathId: number): void {
-    this.log('debug', `datapath ${dp.peer} (id ${datapathId}) is ready: installing ${this.programs.byUid.size} programs`);
+    this.log('debug', `datapath ${dp.peer} (id ${datapathId}) is ready`);
     for (const sid of [...dp.flows.keys()]) this.onClose(dp, sid);
-    for (const p of this.programs.byUid.values()) {
-      dp.send(encodeMessage({ type: 'install', socketId: 0, programUid: p.uid, program: p.compiled }));
+    dp.installed.clear();
+  }
+
+  /** Installs the programs `algorithm` may select that `dp` lacks; false when they do not fit its table. */
+  private installFor(dp: DatapathState, algorithm: string): boolean {
+    const missing = (this.programs.uidsOf.get(algorithm) ?? []).filter((uid) => !dp.installed.has(uid));
+    if (missing.length === 0) return true;
+    if (dp.installed.size + missing.length > this.slots) return false;
+    for (const uid of missing) {
+      const p = this.programs.byUid.get(uid)!;
+      dp.send(encodeMessage({ type: 'install', socketId: 0, programUid: uid, program: p.compiled }));
+      dp.installed.add(uid);
+      this.stats.programsInstalled += 1;
     }
+    return true;
   }
 
   private onCreate(dp: DatapathState, msg: CreateMsg): void {
@@ -285,6 +350,21 @@ export class AgentCore {
     }
     // A repeated CREATE (the datapath re-sends until it hears back, or reused the slot) starts the flow afresh.
     if (dp.flows.has(msg.socketId)) this.onClose(dp, msg.socketId);
+    // Refused flows get no answer: the datapath keeps them on its own congestion control (its fallback).
+    if (dp.flows.size >= this.maxFlows) {
+      this.stats.flowsRefused += 1;
+      this.warn(dp.peer, 'flows', () => `refused flow ${msg.socketId} of ${dp.peer}: it has ${dp.flows.size} flows (maxFlowsPerDatapath)`);
+      return;
+    }
+    if (!this.installFor(dp, alg.name)) {
+      this.stats.programTableFull += 1;
+      this.warn(
+        dp.peer,
+        'table',
+        () => `refused flow ${msg.socketId} of ${dp.peer}: '${alg.name}' needs programs that do not fit the datapath's ${this.slots} program slots beside those installed`,
+      );
+      return;
+    }
     const info: FlowInfo = {
       datapath: dp.peer,
       sid: msg.socketId,
@@ -324,19 +404,19 @@ export class AgentCore {
       this.stats.unknownFlow += 1;
       return;
     }
-    if (msg.programUid !== flow.handle.uid) {
+    const program = flow.handle.current;
+    if (program === undefined || msg.programUid !== program.uid) {
       if (this.programs.byUid.has(msg.programUid)) this.stats.staleReports += 1;
       else this.stats.unknownProgram += 1;
       return;
     }
-    const program = this.programs.byUid.get(msg.programUid);
-    if (program === undefined) {
-      this.stats.unknownProgram += 1;
-      return;
-    }
     if (msg.fields.length !== program.layout.fields.length) {
       this.stats.malformedReports += 1;
-      this.log('warn', `report from flow ${msg.socketId} of ${dp.peer} has ${msg.fields.length} fields; program '${program.name}' has ${program.layout.fields.length}`);
+      this.warn(
+        dp.peer,
+        'report',
+        () => `report from flow ${msg.socketId} of ${dp.peer} has ${msg.fields.length} fields; program '${program.name}' has ${program.layout.fields.length}`,
+      );
       return;
     }
     this.stats.reports += 1;

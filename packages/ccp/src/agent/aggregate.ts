@@ -3,7 +3,8 @@
  * destination host share a single instance of an inner algorithm, whose
  * window (and rate) is divided equally among the live member flows.
  */
-import type { AggregateFlow, Algorithm, DatapathHandle, FieldUpdates, Flow, FlowInfo } from './algorithm.js';
+import type { AggregateFlow, Algorithm, DatapathHandle, FieldUpdates, Flow } from './algorithm.js';
+import type { FlowInfo } from './flow-info.js';
 import type { Report } from './report.js';
 
 export interface FairShareOptions {

@@ -3,29 +3,8 @@
  * handle through which a flow drives its datapath. Kept free of IPC details so
  * algorithms can be unit-tested with a fake handle (see `testing.ts`).
  */
+import type { FlowInfo } from './flow-info.js';
 import type { Report } from './report.js';
-
-/** Where a flow runs: an IPv4 address (host order, as on the wire) and a port. */
-export interface Endpoint {
-  readonly ip: number;
-  readonly port: number;
-}
-
-/** What the datapath told us about a new flow in its CREATE message. */
-export interface FlowInfo {
-  /** Identity of the datapath (its IPC peer); flows of different datapaths never mix. */
-  readonly datapath: string;
-  /** The datapath's socket id for this flow (≥ 1). */
-  readonly sid: number;
-  /** Initial congestion window, bytes. */
-  readonly initCwnd: number;
-  /** Maximum segment size, bytes. */
-  readonly mss: number;
-  readonly src: Endpoint;
-  readonly dst: Endpoint;
-  /** The algorithm name the datapath asked for (may be empty, or unknown to this agent). */
-  readonly algorithm: string;
-}
 
 /** Values pushed to the datapath: implicit Cwnd (bytes) and Rate (bytes/s), and control variables by name. */
 export interface FieldUpdates {

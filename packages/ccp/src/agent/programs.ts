@@ -1,6 +1,7 @@
 /**
  * The agent's program table: every algorithm's programs compiled once at
- * start and given a uid (global per agent, as INSTALL is global per datapath).
+ * start. Programs with the same source share one uid (most built-ins use the
+ * same generic programs), so a datapath installs each distinct program once.
  */
 import { InvalidArgumentError } from '@bertha/core';
 import { CcpError } from '../errors.js';
@@ -8,36 +9,46 @@ import { compile, type CompiledProgramInfo, type ProgramVariable } from '../lang
 import type { Algorithm } from './algorithm.js';
 import { reportLayout, type ReportLayout } from './report.js';
 
-export interface InstalledProgram {
+/** One distinct program: what INSTALL carries. */
+export interface DistinctProgram {
+  /** Its uid on every datapath (uids start at 1: 0 marks a close on the wire). */
   readonly uid: number;
+  readonly compiled: CompiledProgramInfo;
+}
+
+/** A program as one algorithm names it. */
+export interface InstalledProgram extends DistinctProgram {
   readonly algorithm: string;
   readonly name: string;
-  readonly compiled: CompiledProgramInfo;
   readonly layout: ReportLayout;
-  /** Control variables by name, with and without a `Report.`-free short form (they have none). */
+  /** Control variables by name. */
   readonly controls: ReadonlyMap<string, ProgramVariable>;
 }
 
 export interface ProgramTable {
-  /** By uid (uids start at 1: 0 marks a close on the wire). */
-  readonly byUid: ReadonlyMap<number, InstalledProgram>;
+  /** Distinct programs by uid. */
+  readonly byUid: ReadonlyMap<number, DistinctProgram>;
   /** Algorithm name → program name → program. */
   readonly byAlgorithm: ReadonlyMap<string, ReadonlyMap<string, InstalledProgram>>;
+  /** Algorithm name → uids of the distinct programs it may select: what a datapath needs installed for its flows. */
+  readonly uidsOf: ReadonlyMap<string, readonly number[]>;
 }
 
 /** Compiles every program of every algorithm; a program that does not compile fails agent start, naming it. */
 export function compilePrograms(algorithms: readonly Algorithm[]): ProgramTable {
-  const byUid = new Map<number, InstalledProgram>();
+  const byUid = new Map<number, DistinctProgram>();
+  const bySource = new Map<string, DistinctProgram>();
   const byAlgorithm = new Map<string, Map<string, InstalledProgram>>();
-  // Algorithms often share sources (all built-ins use the generic programs): compile each text once.
-  const cache = new Map<string, CompiledProgramInfo>();
+  const uidsOf = new Map<string, number[]>();
   for (const alg of algorithms) {
     if (byAlgorithm.has(alg.name)) throw new InvalidArgumentError(`two algorithms are named '${alg.name}': names must be unique`);
     const mine = new Map<string, InstalledProgram>();
     byAlgorithm.set(alg.name, mine);
+    const uids = new Set<number>();
     for (const [name, source] of Object.entries<string>(alg.programs)) {
-      let compiled = cache.get(source);
-      if (compiled === undefined) {
+      let distinct = bySource.get(source);
+      if (distinct === undefined) {
+        let compiled: CompiledProgramInfo;
         try {
           compiled = compile(source);
         } catch (err) {
@@ -47,26 +58,27 @@ export function compilePrograms(algorithms: readonly Algorithm[]): ProgramTable 
             { cause: err },
           );
         }
-        cache.set(source, compiled);
+        distinct = { uid: byUid.size + 1, compiled };
+        bySource.set(source, distinct);
+        byUid.set(distinct.uid, distinct);
       }
-      const uid = byUid.size + 1;
-      const controls = new Map(compiled.controls.map((c) => [c.name, c]));
-      const program: InstalledProgram = {
+      const { uid, compiled } = distinct;
+      uids.add(uid);
+      mine.set(name, {
         uid,
+        compiled,
         algorithm: alg.name,
         name,
-        compiled,
-        controls,
+        controls: new Map(compiled.controls.map((c) => [c.name, c])),
         layout: reportLayout(
           name,
           uid,
           compiled.reports.map((r) => r.name),
           compiled.controls.map((c) => c.name),
         ),
-      };
-      byUid.set(uid, program);
-      mine.set(name, program);
+      });
     }
+    uidsOf.set(alg.name, [...uids]);
   }
-  return { byUid, byAlgorithm };
+  return { byUid, byAlgorithm, uidsOf };
 }

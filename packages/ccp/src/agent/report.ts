@@ -4,7 +4,7 @@
  * those of a program installed later.
  */
 import { CcpError } from '../errors.js';
-import type { FlowInfo } from './algorithm.js';
+import type { FlowInfo } from './flow-info.js';
 
 export type ReportErrorReason = 'missing-field' | 'not-a-report-field';
 

@@ -3,7 +3,8 @@
  * what a flow asks of its datapath, and reports built from plain values.
  */
 import { CcpError } from '../errors.js';
-import type { DatapathHandle, FieldUpdates, FlowInfo } from './algorithm.js';
+import type { DatapathHandle, FieldUpdates } from './algorithm.js';
+import type { FlowInfo } from './flow-info.js';
 import { updateValue } from './agent.js';
 import { reportLayout, type Report } from './report.js';
 

@@ -6,7 +6,8 @@
  * the BDP, PROBE_BW cycling the 8 pacing gains one min-RTT each, PROBE_RTT
  * (cwnd 4 packets for 200 ms) when min RTT has not been refreshed for 10 s.
  */
-import type { Algorithm, DatapathHandle, Flow, FlowInfo } from '../agent/algorithm.js';
+import type { Algorithm, DatapathHandle, Flow } from '../agent/algorithm.js';
+import type { FlowInfo } from '../agent/flow-info.js';
 import type { Report } from '../agent/report.js';
 import { checkReportMode, GENERIC_PROGRAMS, installReporting, measure, type GenericProgram, type ReportingOptions } from './programs.js';
 

@@ -11,7 +11,8 @@
  * summed as they would have been taken, each with the cwnd of its time,
  * stopping at the target.
  */
-import type { Algorithm, DatapathHandle, Flow, FlowInfo } from '../agent/algorithm.js';
+import type { Algorithm, DatapathHandle, Flow } from '../agent/algorithm.js';
+import type { FlowInfo } from '../agent/flow-info.js';
 import type { Report } from '../agent/report.js';
 import { checkReportMode, GENERIC_PROGRAMS, installReporting, measure, type GenericProgram, type ReportingOptions } from './programs.js';
 

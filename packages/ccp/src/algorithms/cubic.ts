@@ -3,7 +3,8 @@
  * with C = 0.4, β = 0.7, fast convergence, and the Reno-friendly region.
  * Window arithmetic is in segments, as in the RFC.
  */
-import type { Algorithm, DatapathHandle, FlowInfo } from '../agent/algorithm.js';
+import type { Algorithm, DatapathHandle } from '../agent/algorithm.js';
+import type { FlowInfo } from '../agent/flow-info.js';
 import type { GenericProgram, Measurements } from './programs.js';
 import { windowAlgorithm, WindowFlow, type WindowOptions } from './window.js';
 

@@ -3,7 +3,8 @@
  * ECN-marked per window, and cwnd ← cwnd·(1 − α/2) once per window that saw
  * marks. Growth and loss reaction are Reno's.
  */
-import type { Algorithm, DatapathHandle, FlowInfo } from '../agent/algorithm.js';
+import type { Algorithm, DatapathHandle } from '../agent/algorithm.js';
+import type { FlowInfo } from '../agent/flow-info.js';
 import type { GenericProgram, Measurements } from './programs.js';
 import { windowAlgorithm, WindowFlow, type WindowOptions } from './window.js';
 

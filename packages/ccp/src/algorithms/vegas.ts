@@ -3,7 +3,8 @@
  * queue is estimated as diff = cwnd·(1 − baseRTT/RTT) packets. Slow start ends
  * when diff exceeds γ; losses halve cwnd as in Reno.
  */
-import type { Algorithm, DatapathHandle, FlowInfo } from '../agent/algorithm.js';
+import type { Algorithm, DatapathHandle } from '../agent/algorithm.js';
+import type { FlowInfo } from '../agent/flow-info.js';
 import type { GenericProgram, Measurements } from './programs.js';
 import { windowAlgorithm, WindowFlow, type WindowOptions } from './window.js';
 

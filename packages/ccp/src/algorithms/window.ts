@@ -4,7 +4,8 @@
  * recovery, timeouts, and pushing cwnd.
  * Subclasses supply the congestion-avoidance increase and the loss reduction.
  */
-import type { Algorithm, DatapathHandle, Flow, FlowInfo } from '../agent/algorithm.js';
+import type { Algorithm, DatapathHandle, Flow } from '../agent/algorithm.js';
+import type { FlowInfo } from '../agent/flow-info.js';
 import type { Report } from '../agent/report.js';
 import {
   checkReportMode,

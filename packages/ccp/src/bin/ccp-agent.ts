@@ -17,6 +17,8 @@ interface CliOptions {
   report: 'rtt' | 'ack';
   reportIntervalUs?: number;
   slowStart: SlowStartMode;
+  programSlots: number;
+  maxFlows: number;
   list?: boolean;
   verbose?: boolean;
 }
@@ -38,6 +40,8 @@ async function main(argv: readonly string[]): Promise<void> {
     .addOption(
       new Option('--slow-start <where>', 'where window-based algorithms run slow start').choices(['agent', 'datapath-window', 'datapath-rate']).default('agent'),
     )
+    .addOption(new Option('--program-slots <n>', "program table slots of each datapath (libccp's table)").argParser(positiveInt).default(10))
+    .addOption(new Option('--max-flows <n>', 'flows one datapath may have; CREATEs past it are refused').argParser(positiveInt).default(4096))
     .option('--list', 'list the algorithms and exit')
     .option('-v, --verbose', 'log every datapath event')
     .showHelpAfterError();
@@ -58,7 +62,7 @@ async function main(argv: readonly string[]): Promise<void> {
     if (level === 'warn' || o.verbose === true) console.error(`ccp-agent: ${message}`, ...(error === undefined || o.verbose !== true ? [] : [error]));
   };
   const channel = await openAgentSocket({ path: o.path });
-  const agent = createAgent({ algorithms, default: o.default, channel, log });
+  const agent = createAgent({ algorithms, default: o.default, channel, log, datapathProgramSlots: o.programSlots, maxFlowsPerDatapath: o.maxFlows });
   console.log(`ccp-agent: listening on ${o.path} (default ${o.default}; algorithms: ${algorithms.map((a) => a.name).join(', ')})`);
 
   const shutdown = (signal: NodeJS.Signals): void => {

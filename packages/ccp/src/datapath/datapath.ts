@@ -3,6 +3,7 @@
  * callbacks, `createFlow` when a connection starts, `invoke` on every ACK,
  * `receive` for each datagram from the agent, `closeFlow` at the end.
  */
+import { InvalidArgumentError } from '@bertha/core';
 import { CcpError, IpcDecodeError, LimitError } from '../errors.js';
 import { Implicit, RegType } from '../program.js';
 import type { CompiledProgram } from '../program.js';
@@ -34,6 +35,12 @@ export interface DatapathOptions {
   readonly datapathId?: number;
   /** How long a flow waits for the agent before falling back (default 1 s, as libccp). */
   readonly fallbackTimeoutUs?: number;
+  /**
+   * Program table slots, as libccp's fixed table: an INSTALL of a new uid
+   * past it is rejected (`LimitError`, passed to `onError`); re-installing a
+   * uid reuses its slot. Default 256.
+   */
+  readonly maxPrograms?: number;
 }
 
 /** Per-ACK signals, read-only to programs (spec §1); missing ones read as 0. */
@@ -70,7 +77,7 @@ export interface DatapathStats {
 /** CREATE is re-sent at most this often while unanswered (libccp's CREATE_TIMEOUT_US). */
 export const CREATE_RETRY_US = 100_000;
 const DEFAULT_FALLBACK_US = 1_000_000;
-const MAX_PROGRAMS = 256;
+const DEFAULT_MAX_PROGRAMS = 256;
 const MAX_SOCKET_ID = 0xffff_ffff;
 
 interface Flow extends MachineState {
@@ -100,6 +107,7 @@ export class Datapath {
   readonly stats: DatapathStats = { messagesReceived: 0, rejected: 0, arithmeticFaults: 0, reportsSent: 0, createsSent: 0 };
   readonly #cb: DatapathCallbacks;
   readonly #fallbackUs: number;
+  readonly #maxPrograms: number;
   readonly #datapathId: number;
   readonly #timeZero: number;
   readonly #programs = new Map<number, LoadedProgram>();
@@ -113,6 +121,10 @@ export class Datapath {
   constructor(callbacks: DatapathCallbacks, options: DatapathOptions = {}) {
     this.#cb = callbacks;
     this.#fallbackUs = options.fallbackTimeoutUs ?? DEFAULT_FALLBACK_US;
+    this.#maxPrograms = options.maxPrograms ?? DEFAULT_MAX_PROGRAMS;
+    if (!Number.isInteger(this.#maxPrograms) || this.#maxPrograms < 1) {
+      throw new InvalidArgumentError(`maxPrograms must be a positive integer, got ${this.#maxPrograms}`);
+    }
     this.#datapathId = options.datapathId ?? 0;
     this.#timeZero = callbacks.now();
     this.#sendReady(this.#timeZero);
@@ -129,8 +141,8 @@ export class Datapath {
 
   /** Installs (or replaces) a program. Throws `LimitError` or `InvalidProgramError`. */
   install(uid: number, program: CompiledProgram): void {
-    if (!this.#programs.has(uid) && this.#programs.size >= MAX_PROGRAMS) {
-      throw new LimitError(`${MAX_PROGRAMS} programs are installed already: reuse uids`);
+    if (!this.#programs.has(uid) && this.#programs.size >= this.#maxPrograms) {
+      throw new LimitError(`unable to install program ${uid}: the table's ${this.#maxPrograms} slots are full; install fewer distinct programs or reuse uids`);
     }
     this.#programs.set(uid, loadProgram(uid, program));
   }

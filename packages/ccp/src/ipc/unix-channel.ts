@@ -27,6 +27,8 @@ export const DEFAULT_AGENT_PATH = '/tmp/ccp/portus';
 const MAX_PATH_BYTES = 107;
 const MAX_BACKLOG = 1024;
 const RETRY_MS = 1;
+/** A receiver whose queue stays full this long does not read: its backlog is dropped rather than retried forever. */
+const GIVE_UP_MS = 1000;
 
 /** The socket path cannot be used (taken, not a socket, too long). */
 export class IpcAddressError extends BerthaError {
@@ -97,6 +99,8 @@ class UnixDgramChannel extends DatagramEndpoint {
   /** Datagrams waiting because the receiver's queue was full. */
   #backlog: { buf: Buffer; to: string }[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** Since when the head of the backlog has been refused as busy, ms. */
+  #busySince: number | undefined;
 
   constructor(
     readonly address: string,
@@ -158,8 +162,21 @@ class UnixDgramChannel extends DatagramEndpoint {
       const { buf, to } = this.#backlog[i]!;
       if (this.#sendNow(buf, to) === 'busy') break;
     }
+    if (i > 0) this.#busySince = undefined;
     this.#backlog = this.#backlog.slice(i);
-    if (this.#backlog.length > 0) this.#timer = setTimeout(() => this.#flush(), RETRY_MS);
+    const head = this.#backlog[0];
+    if (head === undefined) return;
+    const now = performance.now();
+    this.#busySince ??= now;
+    if (now - this.#busySince >= GIVE_UP_MS) {
+      // That receiver does not read: drop what waits for it, keep the rest in order.
+      const kept = this.#backlog.filter((d) => d.to !== head.to);
+      this.stats.dropped += this.#backlog.length - kept.length;
+      this.#backlog = kept;
+      this.#busySince = undefined;
+      if (kept.length === 0) return;
+    }
+    this.#timer = setTimeout(() => this.#flush(), RETRY_MS);
   }
 
   protected async release(): Promise<void> {

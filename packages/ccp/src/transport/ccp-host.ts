@@ -21,6 +21,9 @@ export interface CcpFlowHooks {
   fallback(active: boolean): void;
 }
 
+/** libccp's own tests run with a 10-slot program table; the agent's default assumes the same. */
+const DEFAULT_PROGRAM_SLOTS = 10;
+
 export interface CcpHostOptions {
   /** Default `realClock()`; pass the `Simulator` to run in virtual time. */
   readonly clock?: Clock;
@@ -36,6 +39,8 @@ export interface CcpHostOptions {
   readonly ipcDelayUs?: number;
   /** How long flows wait for an unreachable agent before native Reno takes over. Default 1 s. */
   readonly fallbackTimeoutUs?: number;
+  /** Program table slots of the datapath runtime, as libccp's (the in-process agent is told the same). Default 10. */
+  readonly programSlots?: number;
 }
 
 /** Host-level counters; the datapath runtime's own are in `datapath`. */
@@ -97,7 +102,7 @@ export class CcpHost {
   #closed = false;
 
   /** Prefer `createCcpHost`; this wires a runtime to an already open channel (and optionally its in-process agent end). */
-  constructor(channel: IpcChannel, opts: { clock: Clock; fallbackTimeoutUs?: number; agent?: Agent; agentEnd?: { reachable: boolean } }) {
+  constructor(channel: IpcChannel, opts: { clock: Clock; fallbackTimeoutUs?: number; programSlots?: number; agent?: Agent; agentEnd?: { reachable: boolean } }) {
     this.clock = opts.clock;
     this.#channel = channel;
     this.agent = opts.agent;
@@ -114,7 +119,7 @@ export class CcpHost {
           this.stats.errors++;
         },
       },
-      { fallbackTimeoutUs: opts.fallbackTimeoutUs },
+      { fallbackTimeoutUs: opts.fallbackTimeoutUs, maxPrograms: opts.programSlots ?? DEFAULT_PROGRAM_SLOTS },
     );
     this.stats = { datapath: this.datapath.stats, errors: 0 };
     channel.onDatagram((bytes) => this.datapath.receive(bytes));
@@ -172,8 +177,9 @@ export function inProcessCcpHost(opts: Omit<CcpHostOptions, 'agentPath' | 'datap
     channel: agentEnd,
     clock: () => clock.now(),
     log: silent,
+    datapathProgramSlots: opts.programSlots ?? DEFAULT_PROGRAM_SLOTS,
   });
-  return new CcpHost(dpEnd, { clock, fallbackTimeoutUs: opts.fallbackTimeoutUs, agent, agentEnd });
+  return new CcpHost(dpEnd, { clock, fallbackTimeoutUs: opts.fallbackTimeoutUs, programSlots: opts.programSlots, agent, agentEnd });
 }
 
 /** A host whose agent is in this process, or, with `agentPath`, a `ccp-agent` process. */
@@ -181,5 +187,5 @@ export async function createCcpHost(opts: CcpHostOptions = {}): Promise<CcpHost>
   if (opts.agentPath === undefined) return inProcessCcpHost(opts);
   const clock = opts.clock ?? realClock({ unref: true });
   const channel = await openDatapathSocket({ agentPath: opts.agentPath, path: opts.datapathPath });
-  return new CcpHost(channel, { clock, fallbackTimeoutUs: opts.fallbackTimeoutUs });
+  return new CcpHost(channel, { clock, fallbackTimeoutUs: opts.fallbackTimeoutUs, programSlots: opts.programSlots });
 }

@@ -7,6 +7,7 @@
 import { AbortError, AbstractConn, type CallOptions, type Capability, type ChunnelWithConn, type Conn, ConnClosedError, throwIfAborted, twoSided } from '@bertha/core';
 import { realClock, type Clock } from '../sim/clock.js';
 import { createCcpHost, type CcpHost } from './ccp-host.js';
+import { PeerUnreachableError, UnacknowledgedDataError } from './errors.js';
 import { resolveOptions, type ResolvedTransportOptions, type TransportOptions } from './options.js';
 import { TransportReceiver, type ReceiverStats } from './receiver.js';
 import { TransportSender, type SenderControl, type SenderStats } from './sender.js';
@@ -17,7 +18,12 @@ export interface CcpTransportOptions extends TransportOptions {
   readonly clock?: Clock;
   /** `sendBatch` waits while more than this many bytes are queued unsent. Default 4 MiB. */
   readonly sendBufferBytes?: number;
-  /** How long `close()` waits for sent data to be acknowledged, µs. Default 2 s. */
+  /**
+   * How long `close()` waits for sent data to be acknowledged, µs; past it,
+   * `close()` rejects with `UnacknowledgedDataError` (the conn is closed
+   * anyway). 0: close at once and discard it silently (an abortive close).
+   * Default 2 s.
+   */
   readonly lingerUs?: number;
 }
 
@@ -52,6 +58,8 @@ export class CcpTransportConn extends AbstractConn<Uint8Array> {
   #unknown = 0;
   #waiters: (() => void)[] = [];
   #failed: Error | undefined;
+  /** The running `#flush`, awaited by `close()` so a last ACK leaves before the socket closes. */
+  #flushed: Promise<void> | undefined;
 
   constructor(inner: Conn<Uint8Array>, clock: Clock, control: SenderControl, o: ResolvedTransportOptions, opts: CcpTransportOptions, release: () => Promise<void>) {
     super();
@@ -68,6 +76,13 @@ export class CcpTransportConn extends AbstractConn<Uint8Array> {
       this.inbox.push(msg);
     });
     this.sender.onProgress = () => this.#wake();
+    this.sender.onFailure = (err) => this.#die(err);
+    const unreachable = (inner as Partial<{ unreachable: AbortSignal }>).unreachable;
+    if (unreachable !== undefined) {
+      const onUnreachable = (): void => this.#die(new PeerUnreachableError('its address reports nothing listening', this.sender.unackedBytes, { cause: unreachable.reason }));
+      if (unreachable.aborted) onUnreachable();
+      else unreachable.addEventListener('abort', onUnreachable, { once: true });
+    }
     void this.#pump();
   }
 
@@ -88,9 +103,9 @@ export class CcpTransportConn extends AbstractConn<Uint8Array> {
   }
 
   #assertUsable(): void {
-    this.assertOpen();
     const failed = this.#failed;
     if (failed !== undefined) throw failed;
+    this.assertOpen();
   }
 
   protected async onClose(): Promise<void> {
@@ -98,11 +113,33 @@ export class CcpTransportConn extends AbstractConn<Uint8Array> {
     while (!this.sender.idle && this.#failed === undefined && this.#clock.now() < deadline) {
       await Promise.race([this.#progress(), new Promise<void>((r) => this.#clock.setTimer(Math.max(0, deadline - this.#clock.now()), r))]);
     }
+    // lingerUs 0 asks for an abortive close: what is unacknowledged is discarded without a report.
+    const unacked = this.#failed === undefined && this.#lingerUs > 0 ? this.sender.unackedBytes : 0;
+    // A reader that closes right after its last read still owes the sender an ACK for it.
+    this.receiver.flushAck();
+    await this.#shutDown();
+    // The peer died while we lingered: that is the report.
+    if (this.#failed instanceof PeerUnreachableError && this.#failed.unackedBytes > 0) throw this.#failed;
+    if (unacked > 0) throw new UnacknowledgedDataError(unacked, this.#lingerUs);
+  }
+
+  async #shutDown(): Promise<void> {
     this.sender.close();
     this.receiver.close();
+    await this.#flushed;
     await this.#inner.close();
     this.#wake();
     await this.#release();
+  }
+
+  /** The peer is gone: pending and later calls fail with `err`, received messages stay readable. */
+  #die(err: PeerUnreachableError): void {
+    if (this.#failed !== undefined) return;
+    this.#failed = err;
+    this.#wake(); // a lingering close() ends now, and reports it
+    if (this.closed) return;
+    this.ended(err);
+    this.#shutDown().catch(() => undefined);
   }
 
   #progress(signal?: AbortSignal): Promise<void> {
@@ -128,7 +165,7 @@ export class CcpTransportConn extends AbstractConn<Uint8Array> {
     this.#out.push(p);
     if (!this.#flushing) {
       this.#flushing = true;
-      queueMicrotask(() => void this.#flush());
+      this.#flushed = Promise.resolve().then(() => this.#flush());
     }
   }
 

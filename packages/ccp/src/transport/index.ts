@@ -8,7 +8,8 @@
  *   connections are `CcpTransportConn` (`sender`, `receiver`, `transportStats`).
  * - Options (`TransportOptions`): `mss` (1448), `initCwndPackets` (10),
  *   `minRtoUs`/`maxRtoUs`/`initialRtoUs`, `ackDelayUs` (1000), `ackEvery` (2),
- *   `maxSackBlocks`, `maxReorderPackets`, `onSample(s: TransportSample)`, and
+ *   `maxSackBlocks`, `maxReorderPackets`, `userTimeoutUs` (30 s),
+ *   `onSample(s: TransportSample)`, and
  *   `cc`: `{ kind: 'ccp', algorithm?: 'reno', agentPath?, algorithms?,
  *   fallbackTimeoutUs?, ipcDelayUs?, host? }` (default: Reno, agent in this
  *   process) or `{ kind: 'native', algorithm: 'reno' | 'cubic' }`.
@@ -36,6 +37,7 @@ export {
   type TransportOptions,
   type TransportSample,
 } from './options.js';
+export { PeerUnreachableError, UnacknowledgedDataError } from './errors.js';
 export { ccpTransport, CcpTransportConn, type CcpTransportChunnel, type CcpTransportOptions, type CcpTransportStats } from './conn.js';
 export { simPath, simulateFlow, type SimFlow, type SimFlowSpec, type SimPacket, type SimPath, type SimPathOptions, type SimulateFlowOptions, type SimulateFlowResult } from './sim-path.js';
 export { ACK_TYPE, DATA_TYPE, decodeAck, decodeData, encodeAck, encodeData, type AckFrame, type DataHeader } from './wire.js';

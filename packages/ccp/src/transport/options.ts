@@ -60,6 +60,12 @@ export interface TransportOptions {
   readonly minRtoUs?: number;
   readonly maxRtoUs?: number;
   readonly initialRtoUs?: number;
+  /**
+   * How long data may stay outstanding with nothing acknowledged before the
+   * peer is declared gone (`PeerUnreachableError` on pending and later
+   * calls), as TCP_USER_TIMEOUT, µs. Default 30 s.
+   */
+  readonly userTimeoutUs?: number;
   /** Receiver: longest an ACK waits for a second packet, µs. Default 1000. */
   readonly ackDelayUs?: number;
   /** Receiver: acknowledge at once after this many in-order packets. Default 2. */
@@ -80,6 +86,7 @@ export interface ResolvedTransportOptions {
   readonly minRtoUs: number;
   readonly maxRtoUs: number;
   readonly initialRtoUs: number;
+  readonly userTimeoutUs: number;
   readonly ackDelayUs: number;
   readonly ackEvery: number;
   readonly maxSackBlocks: number;
@@ -113,6 +120,7 @@ export function resolveOptions(o: TransportOptions): ResolvedTransportOptions {
     minRtoUs,
     maxRtoUs,
     initialRtoUs: check('initialRtoUs', o.initialRtoUs ?? 1_000_000, minRtoUs, maxRtoUs, false),
+    userTimeoutUs: check('userTimeoutUs', o.userTimeoutUs ?? 30_000_000, 1, 3.6e9, false),
     ackDelayUs: check('ackDelayUs', o.ackDelayUs ?? 1000, 0, 1e9, false),
     ackEvery: check('ackEvery', o.ackEvery ?? 2, 1, 1_000_000),
     maxSackBlocks: check('maxSackBlocks', o.maxSackBlocks ?? MAX_SACK_BLOCKS, 1, MAX_SACK_BLOCKS),

@@ -128,6 +128,11 @@ export class TransportReceiver {
     this.#sendAck();
   }
 
+  /** Sends a delayed ACK now, if one is pending. */
+  flushAck(): void {
+    if (this.#unacked > 0) this.#sendAck();
+  }
+
   /** Stops the ACK timer; later packets are ignored. */
   close(): void {
     this.#closed = true;

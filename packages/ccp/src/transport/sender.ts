@@ -2,19 +2,27 @@
  * The sending half of the transport, a synchronous state machine: messages
  * in (`write`), packets out (`transmit`), ACKs in (`onAck`). It segments
  * messages, numbers packets, keeps a SACK scoreboard, samples RTT from
- * timestamp echoes, detects loss with RACK (RFC 8985) and a retransmission
+ * timestamp echoes (`RttEstimator`, only from echoes of packets it sent and
+ * this ACK covers), detects loss (`RackLossDetector`) and a retransmission
  * timeout (RFC 6298, exponential backoff), estimates the delivery rate
- * (draft-cheng-iccrg-delivery-rate-estimation), paces at the rate set, never
- * exceeds the window set, and computes every congestion signal of CCP's
- * primitive table for the datapath runtime's per-ACK `invoke`.
+ * (`DeliveryRateSampler`), paces at the rate set, never exceeds the window
+ * set, and computes every congestion signal of CCP's primitive table for the
+ * datapath runtime's per-ACK `invoke`. A peer that acknowledges nothing for
+ * `userTimeoutUs` while data is outstanding is declared gone (`onFailure`).
  */
+import { RttEstimator } from '@bertha/core';
 import type { Primitives } from '../datapath/datapath.js';
 import type { Clock, Timer } from '../sim/clock.js';
 import type { CcpHost } from './ccp-host.js';
+import { DeliveryRateSampler } from './delivery-rate.js';
+import { Deque } from './deque.js';
+import { PeerUnreachableError } from './errors.js';
 import { NativeCongestionControl, type NativeAlgorithm } from './native-cc.js';
 import type { ResolvedTransportOptions, TransportSample } from './options.js';
+import { ACKED, LOST, OUT, SACKED, type Pkt } from './packet.js';
+import { RackLossDetector } from './rack.js';
 import { RangeSet } from './range-set.js';
-import { decodeAck, encodeData, FLAG_FIRST, FLAG_LAST } from './wire.js';
+import { decodeAck, encodeData, FLAG_FIRST, FLAG_LAST, type AckFrame } from './wire.js';
 
 /** How the sender's window is controlled, once a CCP host is resolved. */
 export type SenderControl = { readonly kind: 'native'; readonly algorithm: NativeAlgorithm } | { readonly kind: 'ccp'; readonly host: CcpHost; readonly algorithm: string };
@@ -39,6 +47,8 @@ export interface SenderStats {
   acks: number;
   /** ACKs dropped because they did not decode or acknowledged packets never sent. */
   malformedAcks: number;
+  /** ACKs whose timestamp echo matched no packet they cover: no RTT sample taken (forged, or echoing an earlier copy). */
+  rejectedRttSamples: number;
   /** Payload bytes delivered (acked in order or SACKed). */
   deliveredBytes: number;
   ecnPackets: number;
@@ -49,62 +59,6 @@ export interface SenderStats {
   srttUs: number;
   minRttUs: number;
   latestRttUs: number;
-}
-
-const OUT = 0;
-const SACKED = 1;
-const LOST = 2;
-const ACKED = 3;
-
-interface Pkt {
-  readonly seq: number;
-  readonly payload: Uint8Array;
-  readonly flags: number;
-  readonly size: number;
-  state: number;
-  retransmitted: boolean;
-  xmitTime: number;
-  /** Transmission counter at the last (re)transmission: RACK's send order. */
-  xmitIdx: number;
-  // Delivery-rate state at transmission (draft-cheng §3.2).
-  delivered: number;
-  deliveredTime: number;
-  firstSentTime: number;
-}
-
-/** A simple array deque with a moving head, compacted now and then. */
-class Deque<T> {
-  items: T[] = [];
-  head = 0;
-  get size(): number {
-    return this.items.length - this.head;
-  }
-  push(x: T): void {
-    this.items.push(x);
-  }
-  peek(): T | undefined {
-    return this.items[this.head];
-  }
-  at(i: number): T {
-    return this.items[this.head + i]!;
-  }
-  shift(): T | undefined {
-    const x = this.items[this.head];
-    if (x === undefined) return undefined;
-    this.items[this.head++] = undefined as T;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head >= 4096 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return x;
-  }
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-  }
 }
 
 const TWO32 = 2 ** 32;
@@ -125,6 +79,7 @@ export class TransportSender {
     lostPackets: 0,
     acks: 0,
     malformedAcks: 0,
+    rejectedRttSamples: 0,
     deliveredBytes: 0,
     ecnPackets: 0,
     ecnBytes: 0,
@@ -138,6 +93,8 @@ export class TransportSender {
   rate = 0;
   /** Called after each ACK is processed (progress for writers waiting on the buffer or on close). */
   onProgress: (() => void) | undefined;
+  /** Called once when the peer is declared gone (user timeout); the sender is closed then. */
+  onFailure: ((err: PeerUnreachableError) => void) | undefined;
 
   readonly #clock: Clock;
   readonly #transmit: (packet: Uint8Array) => void;
@@ -163,32 +120,13 @@ export class TransportSender {
   #inflightBytes = 0;
   #inflightPkts = 0;
   readonly #lostQueue = new Deque<Pkt>();
-  /** Transmissions in send order, for RACK: a packet and the xmitIdx it had then. */
-  readonly #xmitQueue = new Deque<Pkt>();
-  readonly #xmitQueueIdx = new Deque<number>();
   #xmitCounter = 0;
+  /** Since when data has been outstanding without the cumulative ACK advancing, µs. */
+  #stalledSince = 0;
 
-  // RACK.
-  #rackIdx = 0;
-  #rackRtt = 0;
-  /** Send time of the most recently sent packet declared lost by the last detection, µs. */
-  #lostSentUs = -Infinity;
-  #reorderingSeen = false;
-
-  // RTT (RFC 6298).
-  #srtt = 0;
-  #rttvar = 0;
-  #rto: number;
-  #backoff = 1;
-  #minRtt = Infinity;
-  #latestRtt = 0;
-
-  // Delivery rate (draft-cheng).
-  #delivered = 0;
-  #deliveredTime = 0;
-  #firstSentTime = 0;
-  #rateIncoming = 0;
-  #rateOutgoing = 0;
+  readonly #rack = new RackLossDetector();
+  readonly #rtt: RttEstimator;
+  readonly #rate = new DeliveryRateSampler();
 
   // ECN counters last echoed.
   #ceP = 0;
@@ -208,7 +146,7 @@ export class TransportSender {
     this.#onSample = extra.onSample;
     this.#blocked = extra.blocked;
     this.cwnd = o.initCwnd;
-    this.#rto = o.initialRtoUs;
+    this.#rtt = new RttEstimator({ initialRto: o.initialRtoUs, minRto: o.minRtoUs, maxRto: o.maxRtoUs, granularity: CLOCK_G_US });
     this.#rtoTimer = clock.timer(this.#onRto);
     this.#rackTimer = clock.timer(this.#onRackTimer);
     this.#paceTimer = clock.timer(() => this.#pump());
@@ -256,9 +194,19 @@ export class TransportSender {
     return this.#una === this.#nextSeq && this.pendingBytes === 0;
   }
 
-  /** Smoothed RTT and current retransmission timeout, µs. */
+  /** Current retransmission timeout, backoff included, µs. */
   get rtoUs(): number {
-    return Math.min(this.#rto * this.#backoff, this.#o.maxRtoUs);
+    return this.#rtt.rto;
+  }
+
+  /** Payload bytes written and not yet acknowledged (SACKed bytes count as received). */
+  get unackedBytes(): number {
+    let n = this.pendingBytes;
+    for (let i = 0; i < this.#pkts.size; i++) {
+      const p = this.#pkts.at(i);
+      if (p.state !== SACKED) n += p.size;
+    }
+    return n;
   }
 
   /** Queues one message. The sender keeps `msg` (it is not copied) until it is acknowledged. */
@@ -291,38 +239,52 @@ export class TransportSender {
     }
     this.stats.acks++;
     const now = this.#clock.now();
-    const rackBefore = this.#rackIdx;
-    let ackedBytes = 0;
-    let ackedPkts = 0;
-    let sackBytes = 0;
-    let sackPkts = 0;
-    // Send time of the most recently sent packet this ACK covers: whether it ends a recovery period.
-    let ackedSentUs = -Infinity;
-    // Rate sample: the most recently sent delivered packet's state.
-    let priorDelivered = -1;
-    let sendElapsed = 0;
-    let ackElapsed = 0;
-    const deliver = (p: Pkt): void => {
-      this.#delivered += p.size;
-      this.#deliveredTime = now;
-      if (p.delivered > priorDelivered || (p.delivered === priorDelivered && p.xmitTime > this.#firstSentTime)) {
-        priorDelivered = p.delivered;
-        sendElapsed = p.xmitTime - p.firstSentTime;
-        ackElapsed = now - p.deliveredTime;
-        this.#firstSentTime = p.xmitTime;
-      }
-      if (p.xmitIdx > this.#rackIdx) {
-        this.#rackIdx = p.xmitIdx;
-        const rtt = now - p.xmitTime;
-        // A retransmitted packet acked sooner than any RTT was acked for an earlier transmission.
-        if (!p.retransmitted || rtt >= this.#minRtt) this.#rackRtt = rtt;
-      } else if (!p.retransmitted && p.xmitIdx < rackBefore) {
-        this.#reorderingSeen = true;
-      }
-    };
+    this.#rack.beginAck();
+    this.#rate.beginAck();
+    const ack: AckProgress = { ackedBytes: 0, ackedPkts: 0, sackBytes: 0, sackPkts: 0, ackedSentUs: -Infinity, echoedSentUs: -Infinity };
+    const unaAdvanced = this.#applyCumAck(a, now, ack);
+    this.#applySacks(a, now, ack);
+    this.#rttFromEcho(a, now, ack);
+    const ecn = this.#ecnDelta(a);
+    if (this.#rate.endAck(this.#rtt.minRtt)) this.stats.deliveredBytes = this.#rate.delivered;
 
+    const lost = this.#detectLosses(now);
+    this.#control(
+      now,
+      {
+        cwnd: this.cwnd,
+        rate: this.rate,
+        bytesAcked: ack.ackedBytes,
+        bytesMisordered: ack.sackBytes,
+        ecnBytes: ecn.bytes,
+        ecnPackets: ecn.packets,
+        lostPktsSample: lost,
+        packetsAcked: ack.ackedPkts,
+        packetsMisordered: ack.sackPkts,
+        bytesInFlight: this.#inflightBytes,
+        bytesPending: this.pendingBytes,
+        packetsInFlight: this.#inflightPkts,
+        rateIncoming: this.#rate.rateIncoming,
+        rateOutgoing: this.#rate.rateOutgoing,
+        rttSampleUs: this.#rtt.latest,
+        wasTimeout: false,
+      },
+      ack.ackedSentUs,
+    );
+
+    if (unaAdvanced) {
+      this.#stalledSince = now;
+      if (this.#una === this.#nextSeq) this.#rtoTimer.cancel();
+      else this.#armRto(now);
+    }
+    this.#pump();
+    this.onProgress?.();
+  }
+
+  /** Takes what the cumulative ACK newly covers; whether it advanced. */
+  #applyCumAck(a: AckFrame, now: number, ack: AckProgress): boolean {
     const cum = a.cumAck;
-    const unaAdvanced = cum > this.#una;
+    if (cum <= this.#una) return false;
     while (this.#una < cum) {
       const p = this.#pkts.shift()!;
       this.#una++;
@@ -331,13 +293,17 @@ export class TransportSender {
         this.#inflightPkts--;
       }
       // As Linux's bytes_acked: everything the cumulative ACK newly covers, SACKed earlier or not.
-      ackedBytes += p.size;
-      if (p.xmitTime > ackedSentUs) ackedSentUs = p.xmitTime;
-      ackedPkts++;
-      if (p.state !== SACKED) deliver(p);
+      ack.ackedBytes += p.size;
+      ack.ackedPkts++;
+      this.#covered(p, a.tsecr, ack);
+      if (p.state !== SACKED) this.#delivered(p, now);
       p.state = ACKED;
     }
-    if (unaAdvanced) this.#sacked.dropBelow(cum);
+    this.#sacked.dropBelow(cum);
+    return true;
+  }
+
+  #applySacks(a: AckFrame, now: number, ack: AckProgress): void {
     const b = a.blocks;
     for (let i = 0; i < b.length; i += 2) {
       const lo = Math.max(b[i]!, this.#una);
@@ -349,72 +315,55 @@ export class TransportSender {
             this.#inflightPkts--;
           }
           p.state = SACKED;
-          if (p.xmitTime > ackedSentUs) ackedSentUs = p.xmitTime;
-          sackBytes += p.size;
-          sackPkts++;
-          deliver(p);
+          ack.sackBytes += p.size;
+          ack.sackPkts++;
+          this.#covered(p, a.tsecr, ack);
+          this.#delivered(p, now);
         }
       });
     }
-    // RTT from the timestamp echo: valid for retransmissions too.
-    if (ackedPkts + sackPkts > 0) {
-      const rtt = (Math.floor(now) - a.tsecr + TWO32) % TWO32;
-      if (rtt < TWO32 / 2) this.#rttSample(rtt);
-    }
+  }
 
-    // ECN counts are cumulative; a reordered (older) ACK reads as no change.
-    let ecnPackets = (a.cePackets - this.#ceP + TWO32) % TWO32;
-    let ecnBytes = (a.ceBytes - this.#ceB + TWO32) % TWO32;
-    if (ecnPackets >= TWO32 / 2 || ecnBytes >= TWO32 / 2) {
-      ecnPackets = ecnBytes = 0;
-    } else {
-      this.#ceP = a.cePackets;
-      this.#ceB = a.ceBytes;
-      this.stats.ecnPackets += ecnPackets;
-      this.stats.ecnBytes += ecnBytes;
-    }
+  /** `p` is newly covered by this ACK: its send time may end a recovery period, and may be what the ACK echoes. */
+  #covered(p: Pkt, tsecr: number, ack: AckProgress): void {
+    if (p.xmitTime > ack.ackedSentUs) ack.ackedSentUs = p.xmitTime;
+    if (tsval(p.xmitTime) === tsecr && p.xmitTime > ack.echoedSentUs) ack.echoedSentUs = p.xmitTime;
+  }
 
-    if (priorDelivered >= 0) {
-      this.stats.deliveredBytes = this.#delivered;
-      const delivered = this.#delivered - priorDelivered;
-      const interval = Math.max(sendElapsed, ackElapsed);
-      // Shorter than min RTT: ACK compression or a stretched ACK, not a rate (draft-cheng §3.3).
-      if (interval > 0 && interval >= this.#minRtt) {
-        this.#rateIncoming = ackElapsed > 0 ? (delivered * 1e6) / ackElapsed : this.#rateIncoming;
-        this.#rateOutgoing = sendElapsed > 0 ? (delivered * 1e6) / sendElapsed : this.#rateIncoming;
-      }
-    }
+  #delivered(p: Pkt, now: number): void {
+    this.#rate.onDelivered(p, now);
+    this.#rack.onDelivered(p, now, this.#rtt.minRtt);
+  }
 
-    const lost = this.#detectLosses(now);
-    this.#control(
-      now,
-      {
-        cwnd: this.cwnd,
-        rate: this.rate,
-        bytesAcked: ackedBytes,
-        bytesMisordered: sackBytes,
-        ecnBytes,
-        ecnPackets,
-        lostPktsSample: lost,
-        packetsAcked: ackedPkts,
-        packetsMisordered: sackPkts,
-        bytesInFlight: this.#inflightBytes,
-        bytesPending: this.pendingBytes,
-        packetsInFlight: this.#inflightPkts,
-        rateIncoming: this.#rateIncoming,
-        rateOutgoing: this.#rateOutgoing,
-        rttSampleUs: this.#latestRtt,
-        wasTimeout: false,
-      },
-      ackedSentUs,
-    );
-
-    if (unaAdvanced) {
-      if (this.#una === this.#nextSeq) this.#rtoTimer.cancel();
-      else this.#rtoTimer.arm(this.rtoUs);
+  /**
+   * An RTT sample from the timestamp echo (valid for retransmissions too),
+   * taken only when the echo is the send time of a packet this ACK covers:
+   * an echo never sent, in the future, or older than the packets it
+   * acknowledges (a forged or garbage ACK) must not move the RTO.
+   */
+  #rttFromEcho(a: AckFrame, now: number, ack: AckProgress): void {
+    if (ack.ackedPkts + ack.sackPkts === 0) return;
+    if (ack.echoedSentUs === -Infinity) {
+      this.stats.rejectedRttSamples++;
+      return;
     }
-    this.#pump();
-    this.onProgress?.();
+    this.#rtt.sample(now - ack.echoedSentUs);
+    const s = this.stats;
+    s.srttUs = this.#rtt.srtt ?? 0;
+    s.minRttUs = this.#rtt.minRtt;
+    s.latestRttUs = this.#rtt.latest;
+  }
+
+  /** ECN counts are cumulative; a reordered (older) ACK reads as no change. */
+  #ecnDelta(a: AckFrame): { packets: number; bytes: number } {
+    const packets = (a.cePackets - this.#ceP + TWO32) % TWO32;
+    const bytes = (a.ceBytes - this.#ceB + TWO32) % TWO32;
+    if (packets >= TWO32 / 2 || bytes >= TWO32 / 2) return { packets: 0, bytes: 0 };
+    this.#ceP = a.cePackets;
+    this.#ceB = a.ceBytes;
+    this.stats.ecnPackets += packets;
+    this.stats.ecnBytes += bytes;
+    return { packets, bytes };
   }
 
   /** Stops timers and ends the flow at the CCP agent. Queued data is dropped. */
@@ -427,58 +376,12 @@ export class TransportSender {
     if (this.#host !== undefined) this.#host.unregister(this.#sid);
   }
 
-  #rttSample(rtt: number): void {
-    this.#latestRtt = rtt;
-    if (rtt < this.#minRtt) this.#minRtt = rtt;
-    if (this.#srtt === 0) {
-      this.#srtt = rtt;
-      this.#rttvar = rtt / 2;
-    } else {
-      this.#rttvar = 0.75 * this.#rttvar + 0.25 * Math.abs(this.#srtt - rtt);
-      this.#srtt = 0.875 * this.#srtt + 0.125 * rtt;
-    }
-    this.#rto = Math.min(Math.max(this.#srtt + Math.max(CLOCK_G_US, 4 * this.#rttvar), this.#o.minRtoUs), this.#o.maxRtoUs);
-    this.#backoff = 1;
-    const s = this.stats;
-    s.srttUs = this.#srtt;
-    s.minRttUs = this.#minRtt;
-    s.latestRttUs = rtt;
-  }
-
-  /** RACK: a packet sent before the newest delivered one is lost once it is `rtt + reoWnd` old. */
   #detectLosses(now: number): number {
-    this.#lostSentUs = -Infinity;
-    if (this.#rackIdx === 0) return 0;
-    const reoWnd = this.#reorderingSeen ? Math.min(this.#minRtt / 4, this.#srtt) : 0;
-    const q = this.#xmitQueue;
-    const qi = this.#xmitQueueIdx;
-    let lost = 0;
-    for (;;) {
-      const p = q.peek();
-      if (p === undefined) break;
-      const idx = qi.peek()!;
-      if (p.state !== OUT || p.xmitIdx !== idx) {
-        q.shift();
-        qi.shift();
-        continue;
-      }
-      if (idx >= this.#rackIdx) break;
-      const deadline = p.xmitTime + this.#rackRtt + reoWnd;
-      if (now < deadline) {
-        this.#rackTimer.arm(deadline - now);
-        break;
-      }
-      q.shift();
-      qi.shift();
-      this.#markLost(p);
-      lost++;
-    }
-    return lost;
+    return this.#rack.detect(now, this.#rtt.minRtt, this.#rtt.srtt ?? 0, (p) => this.#markLost(p), (delayUs) => this.#rackTimer.arm(delayUs));
   }
 
   #markLost(p: Pkt): void {
     p.state = LOST;
-    if (p.xmitTime > this.#lostSentUs) this.#lostSentUs = p.xmitTime;
     this.#inflightBytes -= p.size;
     this.#inflightPkts--;
     this.#lostQueue.push(p);
@@ -497,12 +400,15 @@ export class TransportSender {
   readonly #onRto = (): void => {
     if (this.#closed || this.#una === this.#nextSeq) return;
     const now = this.#clock.now();
+    if (now - this.#stalledSince >= this.#o.userTimeoutUs) {
+      this.#fail(now);
+      return;
+    }
     this.stats.timeouts++;
-    this.#backoff *= 2;
+    this.#rtt.backoff();
     // Everything not SACKed is presumed lost, and resent in sequence order.
     this.#lostQueue.clear();
-    this.#xmitQueue.clear();
-    this.#xmitQueueIdx.clear();
+    this.#rack.clear();
     this.#rackTimer.cancel();
     let lost = 0;
     for (let i = 0; i < this.#pkts.size; i++) {
@@ -518,9 +424,23 @@ export class TransportSender {
     this.cwnd = Math.min(this.cwnd, this.#o.initCwnd);
     this.#nextSendTime = -Infinity;
     this.#control(now, this.#lossOnly(lost, true));
-    this.#rtoTimer.arm(this.rtoUs);
+    this.#armRto(now);
     this.#pump();
   };
+
+  /** The retransmission timer, never later than the user timeout. */
+  #armRto(now: number): void {
+    this.#rtoTimer.arm(Math.min(this.rtoUs, this.#stalledSince + this.#o.userTimeoutUs - now));
+  }
+
+  #fail(now: number): void {
+    const err = new PeerUnreachableError(
+      `nothing was acknowledged for ${Math.round((now - this.#stalledSince) / 1000)} ms (userTimeoutUs ${this.#o.userTimeoutUs}); ${this.unackedBytes} bytes were not acknowledged`,
+      this.unackedBytes,
+    );
+    this.close();
+    this.onFailure?.(err);
+  }
 
   #lossOnly(lost: number, timeout: boolean): Primitives {
     return {
@@ -530,9 +450,9 @@ export class TransportSender {
       bytesInFlight: this.#inflightBytes,
       bytesPending: this.pendingBytes,
       packetsInFlight: this.#inflightPkts,
-      rateIncoming: this.#rateIncoming,
-      rateOutgoing: this.#rateOutgoing,
-      rttSampleUs: this.#latestRtt,
+      rateIncoming: this.#rate.rateIncoming,
+      rateOutgoing: this.#rate.rateOutgoing,
+      rttSampleUs: this.#rtt.latest,
       wasTimeout: timeout,
     };
   }
@@ -552,8 +472,8 @@ export class TransportSender {
           ackedBytes: p.bytesAcked ?? 0,
           ackedSentUs,
           lostPackets: p.lostPktsSample ?? 0,
-          lostSentUs: this.#lostSentUs,
-          srttUs: this.#srtt,
+          lostSentUs: this.#rack.lostSentUs,
+          srttUs: this.#rtt.srtt ?? 0,
         });
       }
       this.cwnd = n.cwnd;
@@ -564,11 +484,11 @@ export class TransportSender {
         tUs: now,
         cwnd: this.cwnd,
         rate: this.rate,
-        rttUs: this.#latestRtt,
-        srttUs: this.#srtt,
+        rttUs: this.#rtt.latest,
+        srttUs: this.#rtt.srtt ?? 0,
         inflight: this.#inflightBytes,
         deliveredBytes: this.stats.deliveredBytes,
-        deliveryRate: Math.min(this.#rateIncoming, this.#rateOutgoing),
+        deliveryRate: Math.min(this.#rate.rateIncoming, this.#rate.rateOutgoing),
         lostPackets: this.stats.lostPackets,
         fallback: this.inFallback,
       });
@@ -629,10 +549,12 @@ export class TransportSender {
           this.stats.retransmits++;
           this.#send(retx, now);
         } else {
+          // Data outstanding from now on: the user timeout counts from here.
+          if (this.#una === this.#nextSeq) this.#stalledSince = now;
           this.#send(this.#newPacket(size), now);
         }
       }
-      if (this.#una !== this.#nextSeq && !this.#rtoTimer.armed) this.#rtoTimer.arm(this.rtoUs);
+      if (this.#una !== this.#nextSeq && !this.#rtoTimer.armed) this.#armRto(now);
     } finally {
       this.#pumping = false;
     }
@@ -669,22 +591,32 @@ export class TransportSender {
   }
 
   #send(p: Pkt, now: number): void {
-    if (this.#inflightPkts === 0) {
-      this.#firstSentTime = now;
-      this.#deliveredTime = now;
-    }
+    this.#rate.onSend(p, now, this.#inflightPkts === 0);
     p.state = OUT;
     p.xmitTime = now;
     p.xmitIdx = ++this.#xmitCounter;
-    p.delivered = this.#delivered;
-    p.deliveredTime = this.#deliveredTime;
-    p.firstSentTime = this.#firstSentTime;
     this.#inflightBytes += p.size;
     this.#inflightPkts++;
-    this.#xmitQueue.push(p);
-    this.#xmitQueueIdx.push(p.xmitIdx);
+    this.#rack.onSend(p);
     this.stats.packetsSent++;
     this.stats.bytesSent += p.size;
-    this.#transmit(encodeData(p.seq, p.flags, Math.floor(now) % TWO32, p.payload));
+    this.#transmit(encodeData(p.seq, p.flags, tsval(now), p.payload));
   }
+}
+
+/** The timestamp a packet sent at `us` carries: whole µs mod 2^32. */
+function tsval(us: number): number {
+  return Math.floor(us) % TWO32;
+}
+
+/** What one ACK newly covers, gathered while it is applied. */
+interface AckProgress {
+  ackedBytes: number;
+  ackedPkts: number;
+  sackBytes: number;
+  sackPkts: number;
+  /** Send time of the most recently sent packet it covers: whether it ends a recovery period. */
+  ackedSentUs: number;
+  /** Send time of the covered packet whose timestamp it echoes, if any. */
+  echoedSentUs: number;
 }

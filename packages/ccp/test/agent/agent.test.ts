@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Algorithm, FlowInfo } from '../../src/agent/algorithm.js';
+import type { Algorithm } from '../../src/agent/algorithm.js';
+import type { FlowInfo } from '../../src/agent/flow-info.js';
 import { fairShare } from '../../src/agent/aggregate.js';
 import type { Report } from '../../src/agent/report.js';
 import { reno } from '../../src/algorithms/reno.js';
@@ -30,13 +31,25 @@ function recorder(name = 'rec') {
 }
 
 describe('agent', () => {
-  it('installs every program, once each with its own uid, when a datapath is READY', () => {
+  it('installs on a flow\'s CREATE only the programs its algorithm uses, each distinct program once per datapath, before selecting one', () => {
     const agent = core({ algorithms: [reno(), recorder().alg] });
     const dp = new FakeDatapath(agent);
     dp.ready();
-    const installs = dp.take('install');
-    expect(installs.map((m) => m.programUid)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(installs[5]!.program.instructions.length).toBeGreaterThan(0);
+    expect(dp.sent).toHaveLength(0);
+    dp.create(1, 'reno');
+    const renoUids = agent.programs.uidsOf.get('reno')!;
+    expect(dp.sent.map((m) => m.type)).toEqual([...renoUids.map(() => 'install'), 'changeProg']);
+    expect(dp.take('install').map((m) => m.programUid)).toEqual(renoUids);
+    dp.create(2, 'reno');
+    expect(dp.take('install')).toEqual([]);
+    dp.create(3, 'rec');
+    // Only what reno's programs did not already bring.
+    expect(dp.take('install').map((m) => m.programUid)).toEqual(agent.programs.uidsOf.get('rec')!.filter((uid) => !renoUids.includes(uid)));
+    // A restarted datapath has an empty table again.
+    dp.ready();
+    dp.create(4, 'reno');
+    expect(dp.take('install').map((m) => m.programUid)).toEqual(renoUids);
+    expect(agent.stats.programsInstalled).toBe(2 * renoUids.length + 1);
   });
 
   it('creates a flow with the named algorithm, selects its program with initial controls, and routes reports', () => {

@@ -1,6 +1,7 @@
 // The "five minutes" example of the README, run against the agent with a fake datapath.
 import { describe, expect, it } from 'vitest';
-import type { Algorithm, DatapathHandle, Flow, FlowInfo } from '../../src/agent/algorithm.js';
+import type { Algorithm, DatapathHandle, Flow } from '../../src/agent/algorithm.js';
+import type { FlowInfo } from '../../src/agent/flow-info.js';
 import type { Report } from '../../src/agent/report.js';
 import { core, FakeDatapath } from './fake-datapath.js';
 

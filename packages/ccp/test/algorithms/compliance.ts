@@ -12,7 +12,8 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/lang/index.js';
 import { AgentCore } from '../../src/agent/agent.js';
-import type { Algorithm, Flow, FlowInfo } from '../../src/agent/algorithm.js';
+import type { Algorithm, Flow } from '../../src/agent/algorithm.js';
+import type { FlowInfo } from '../../src/agent/flow-info.js';
 import { flowInfo, makeReport, recordingHandle, type RecordingHandle } from '../../src/agent/testing.js';
 import { Datapath } from '../../src/datapath/index.js';
 import { MAX_VALUE } from '../../src/ipc/messages.js';

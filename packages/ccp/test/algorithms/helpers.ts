@@ -1,6 +1,6 @@
 import { flowInfo, makeReport, recordingHandle } from '../../src/agent/testing.js';
 import type { Report } from '../../src/agent/report.js';
-import type { FlowInfo } from '../../src/agent/algorithm.js';
+import type { FlowInfo } from '../../src/agent/flow-info.js';
 import { GENERIC_PROGRAMS, type GenericField } from '../../src/algorithms/programs.js';
 
 export const MSS = 1448;

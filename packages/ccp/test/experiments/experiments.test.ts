@@ -42,7 +42,8 @@ describe('experiments in --quick mode (shapes, not exact figures)', () => {
     const r = await fidelityExperiment.run({ quick: true, durationS: 2 });
     expect(r.table.rows).toHaveLength(6);
     const ks = cell(r, ['fixed', 'reno'], 'KS thr');
-    expect(ks).toBeGreaterThanOrEqual(0);
+    // Two different runs: a KS distance of exactly 0 would mean CCP's samples were compared with themselves.
+    expect(ks).toBeGreaterThan(0);
     expect(ks).toBeLessThan(0.6);
     expect(cell(r, ['fixed', 'reno'], 'thr CCP (Mbit/s)')).toBeGreaterThan(0.7 * cell(r, ['fixed', 'reno'], 'thr native'));
     // The trace link is read from ../shared/data/traces and delivers what the trace allows (~5 Mbit/s on average).

@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnClosedError } from '@bertha/core';
 import type { IpcChannel, IpcDatagram } from '../../src/ipc/channel.js';
@@ -92,6 +94,29 @@ describe('Unix datagram sockets', () => {
     for (let i = 0; i < n; i++) expect(dp.send(encodeMessage({ type: 'ready', datapathId: i }))).toBe(true);
     await all;
     expect(got).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+
+  it('drops, after a bounded time, the backlog for a receiver that never reads (no retry timer spinning forever)', { timeout: 20_000 }, async () => {
+    const path = join(dir, 'stuck');
+    // A receiver bound at `path` whose process is stopped: its queue fills and is never read.
+    const child = spawn(process.execPath, ['-e', `const s = require('unix-dgram').createSocket('unix_dgram'); s.bind(${JSON.stringify(path)}); console.log('bound'); setInterval(() => {}, 1000);`], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      child.kill('SIGSTOP');
+      const agent = track(await openAgentSocket({ path: join(dir, 'a2') }));
+      for (let i = 0; i < 100; i++) agent.send(ready, path);
+      await new Promise((r) => setTimeout(r, 1500));
+      // Everything the stopped receiver could not take was dropped and counted; nothing is left to retry.
+      const before = agent.stats.dropped;
+      expect(before).toBeGreaterThan(50);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(agent.stats.dropped).toBe(before);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('reports a missing peer as false, not an exception', async () => {

@@ -1,7 +1,7 @@
 import { mem, memNetwork } from '@bertha/core';
 import { describe, expect, it } from 'vitest';
 import { emulatedLink } from '../../src/link/index.js';
-import { realClock, Simulator } from '../../src/sim/index.js';
+import { Simulator } from '../../src/sim/index.js';
 
 async function pair() {
   const t = mem(memNetwork());
@@ -42,10 +42,13 @@ describe('emulatedLink', () => {
 
   it('drops what the buffer cannot hold, and passes receives through', async () => {
     const { client, server, listener } = await pair();
-    const shaped = emulatedLink(client, { rateBps: 1e6, bufferPackets: 2, delayUs: 2_000 }, realClock());
-    // 1000 bytes at 1 Mbit/s take 8 ms: the batch arrives far faster than the link drains.
+    // A virtual clock: on a real one, a loaded machine can spread the batch over the 8 ms a message takes, and a third fits.
+    const sim = new Simulator();
+    const shaped = emulatedLink(client, { rateBps: 1e6, bufferPackets: 2, delayUs: 2_000 }, sim);
+    // 1000 bytes at 1 Mbit/s take 8 ms: the batch arrives at one instant, far faster than the link drains.
     await shaped.sendBatch([1, 2, 3, 4].map((i) => new Uint8Array(1000).fill(i)));
     expect(shaped.stats).toMatchObject({ sent: 2, dropped: 2 });
+    await sim.runAsync();
     expect([(await server.recv())[0], (await server.recv())[0]]).toEqual([1, 2]);
     await server.send(Uint8Array.of(42));
     expect((await shaped.recv())[0]).toBe(42);

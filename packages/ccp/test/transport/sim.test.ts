@@ -68,7 +68,9 @@ describe('transport in simulation: reliability', () => {
     expect(firstMismatch(sent, got)).toBe(-1);
     expect(f.sender.stats.retransmits).toBeGreaterThan(0);
     expect(f.receiver.stats.outOfOrder).toBeGreaterThan(0);
-    expect(f.receiver.stats.duplicates).toBeGreaterThanOrEqual(0);
+    // Lost ACKs and reordering made the sender resend packets that had arrived: they were suppressed, and each message delivered once.
+    expect(f.receiver.stats.duplicates).toBeGreaterThan(0);
+    expect(f.receiver.stats.messages).toBe(sent.length);
     expect(f.sender.idle).toBe(true);
   });
 

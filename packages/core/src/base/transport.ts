@@ -25,6 +25,12 @@ export interface BaseConn<A = unknown> extends Conn<Uint8Array> {
   /** Largest message this connection carries in one `send`. */
   readonly maxMessageSize: number;
   readonly stats: ConnStats;
+  /**
+   * Connected datagram sockets only: aborted (with an `AddressError`) the
+   * first time the OS reports the peer's port unreachable, which UDP
+   * otherwise hides. A hint for the protocol above that the peer is gone.
+   */
+  readonly unreachable?: AbortSignal;
 }
 
 /** Accepted connections, one per peer. Closing the listener closes them all. */

@@ -6,7 +6,7 @@ import type { CallOptions } from '../conn/conn.js';
 import { AbstractConn } from '../conn/abstract-conn.js';
 import { ConnClosedError, InvalidArgumentError, MessageTooLargeError, throwIfAborted } from '../errors.js';
 import { formatHostPort } from './address.js';
-import { TransportError } from './errors.js';
+import { AddressError, TransportError } from './errors.js';
 import { ConnListener } from './listener.js';
 import { socketError, started } from './stream.js';
 import { DATAGRAM_MAX_MESSAGE_SIZE, type BaseConn, type SocketAddress, type Transport } from './transport.js';
@@ -166,6 +166,7 @@ class UdpClientConn extends AbstractConn<Uint8Array> implements BaseConn<SocketA
   readonly maxMessageSize: number;
   readonly #socket: Socket;
   readonly #sending: SendState = { sinceYield: 0 };
+  readonly #unreachable = new AbortController();
 
   constructor(socket: Socket, local: SocketAddress, remote: SocketAddress, maxMessageSize: number) {
     super();
@@ -178,9 +179,17 @@ class UdpClientConn extends AbstractConn<Uint8Array> implements BaseConn<SocketA
       this.inbox.push(msg);
     });
     // Errors of sends without a callback (ICMP unreachable and the like): the datagram is lost.
-    socket.on('error', () => {
+    socket.on('error', (err: NodeJS.ErrnoException) => {
       this.stats.dropped++;
+      if (err.code === 'ECONNREFUSED' && !this.#unreachable.signal.aborted) {
+        this.#unreachable.abort(new AddressError(`udp:${formatHostPort(remote)}: nothing listens there any more (ICMP port unreachable)`, { cause: err }));
+      }
     });
+  }
+
+  /** Aborted the first time the OS reports the peer's port unreachable: a hint for the protocol above that the peer is gone. */
+  get unreachable(): AbortSignal {
+    return this.#unreachable.signal;
   }
 
   sendBatch(msgs: readonly Uint8Array[], opts?: CallOptions): Promise<void> {

@@ -142,3 +142,22 @@ describe('udp listener demultiplexing', () => {
     await l.close();
   });
 });
+
+describe('udp client: a peer that is gone', () => {
+  it('aborts `unreachable` when the OS reports the peer port unreachable', async () => {
+    const gone = await rawSocket();
+    const addr = gone.address();
+    await new Promise<void>((resolve) => gone.close(() => resolve()));
+    const c = await udp().connect({ host: '127.0.0.1', port: addr.port });
+    expect(c.unreachable?.aborted).toBe(false);
+    const aborted = new Promise((resolve) => c.unreachable?.addEventListener('abort', () => resolve(c.unreachable?.reason), { once: true }));
+    // Each send draws an ICMP port unreachable; the socket reports it on a later operation.
+    const t = setInterval(() => void c.send(new Uint8Array([1])).catch(() => undefined), 20);
+    try {
+      expect(await aborted).toMatchObject({ code: 'ERR_ADDRESS' });
+    } finally {
+      clearInterval(t);
+      await c.close();
+    }
+  });
+});

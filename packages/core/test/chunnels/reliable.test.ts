@@ -13,12 +13,17 @@ function dataFrame(seq: number, ...payload: number[]): Uint8Array {
 }
 
 function ackFrame(cum: number, ...ranges: number[]): Uint8Array {
-  const f = new Uint8Array(6 + ranges.length * 4);
+  return ackFrameWnd(cum, 4096, ...ranges);
+}
+
+function ackFrameWnd(cum: number, wnd: number, ...ranges: number[]): Uint8Array {
+  const f = new Uint8Array(10 + ranges.length * 4);
   const v = new DataView(f.buffer);
   v.setUint8(0, 2);
   v.setUint32(1, cum);
-  v.setUint8(5, ranges.length / 2);
-  ranges.forEach((r, i) => v.setUint32(6 + i * 4, r));
+  v.setUint32(5, wnd);
+  v.setUint8(9, ranges.length / 2);
+  ranges.forEach((r, i) => v.setUint32(10 + i * 4, r));
   return f;
 }
 
@@ -91,8 +96,10 @@ describe('reliable()', () => {
     await settle();
     const acks = pair.client.recvBatch(10);
     const last = (await acks).at(-1)!;
-    // cum 1 (seq 0 received), one SACK range [2, 4).
-    expect([...last]).toEqual([...ackFrame(1, 2, 4)]);
+    // cum 1 (seq 0 received), one SACK range [2, 4); the window less what waited unread when it was sent.
+    const wnd = new DataView(last.buffer, last.byteOffset).getUint32(5);
+    expect(wnd).toBeGreaterThanOrEqual(4093);
+    expect([...last]).toEqual([...ackFrameWnd(1, wnd, 2, 4)]);
     expect(b.reliableStats.duplicates).toBe(1);
     await b.close();
     await pair.close();
@@ -119,8 +126,8 @@ describe('reliable()', () => {
     expect(a.closed).toBe(true);
     expect(pair.client.closed).toBe(true);
     await expect(a.send(msg(2))).rejects.toBeInstanceOf(TimeoutError);
-    // The peer saw the first transmission and two retransmissions.
-    expect((await pair.server.recvBatch(10)).length).toBe(3);
+    // The peer saw the first transmission, two tail-loss probes and a resend at each of the two timeouts.
+    expect((await pair.server.recvBatch(10)).length).toBe(5);
     await pair.close();
   });
 
