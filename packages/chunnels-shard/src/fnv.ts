@@ -66,15 +66,16 @@ export function shardOfString(key: string, shards: number): number {
   reset();
   let taken = 0;
   for (let i = 0; i < key.length && taken < SHARD_KEY_BYTES; i++) {
-    let c = key.charCodeAt(i);
+    const c = key.charCodeAt(i);
     if (c < 0x80) {
       step(c);
       taken++;
       continue;
     }
     // Non-ASCII: encode this code point to UTF-8 and take what still fits.
-    if (c >= 0xd800 && c < 0xdc00 && i + 1 < key.length) c = key.codePointAt(i++) as number;
-    for (const b of utf8(c)) {
+    const cp = key.codePointAt(i) as number;
+    if (cp > 0xffff) i++;
+    for (const b of utf8(cp)) {
       if (taken === SHARD_KEY_BYTES) break;
       step(b);
       taken++;

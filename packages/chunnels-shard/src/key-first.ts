@@ -28,11 +28,9 @@ export function keyFirst<T extends object>(keyField: string): KeyFirstChunnel<T>
         break;
       }
       const bytes = packr.pack(first === keyField ? msg : { [keyField]: key, ...msg });
-      // More than 15 fields, or a key of more than 31 UTF-8 bytes, take longer headers and would move the key.
-      if (((bytes[0] as number) & 0xf0) !== 0x80 || ((bytes[header] as number) & 0xe0) !== 0xa0) {
-        throw new InvalidArgumentError(
-          `keyFirst('${keyField}'): messages have at most 15 fields and keys at most ${layout.maxKeyBytes} UTF-8 bytes (this key has ${Buffer.byteLength(key)})`,
-        );
+      // A key of more than 31 UTF-8 bytes takes a longer header, and what follows would move.
+      if (bytes[0] !== layout.marker || ((bytes[header] as number) & 0xe0) !== 0xa0) {
+        throw new InvalidArgumentError(`keyFirst('${keyField}'): keys are at most ${layout.maxKeyBytes} UTF-8 bytes, this one has ${Buffer.byteLength(key)}`);
       }
       return bytes;
     },

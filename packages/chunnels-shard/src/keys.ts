@@ -50,36 +50,46 @@ export function decodeKey(keyField: string): KeyReader {
 }
 
 /**
- * Where the key sits in messages of one serializer: `prefix` is every byte
- * before the key's length header except the first (the map header, which
- * varies with the field count), and the key starts at `offset`.
+ * Where the key sits in messages of one serializer: byte 0 is `marker` (the
+ * map header's type), bytes `[prefixAt, offset - 1)` are `prefix` (the key
+ * field's name), byte `offset - 1` is the key's fixstr header and the key
+ * starts at `offset`. The map header's count bytes, between them, vary with
+ * the number of fields and are not checked.
  */
 export interface KeyLayout {
   /** Names the serializer and the offset; the label of the layout capability. */
   readonly id: string;
   readonly keyField: string;
   readonly offset: number;
+  readonly marker: number;
+  readonly prefixAt: number;
   readonly prefix: Uint8Array;
   /** Longest key this layout carries at the fixed offset. */
   readonly maxKeyBytes: number;
 }
 
-/** MessagePack: a fixmap is 0x80–0x8f, a fixstr 0xa0–0xbf with its length in the low 5 bits. */
-const FIXMAP = 0x80;
+/** MessagePack: a fixstr is 0xa0–0xbf with its length in the low 5 bits. */
 const FIXSTR = 0xa0;
 const FIXSTR_MAX = 31;
+/** Length of a map header by its first byte: fixmap, map16, map32. */
+function mapHeaderLength(b: number): number {
+  if ((b & 0xf0) === 0x80) return 1;
+  if (b === 0xde) return 3;
+  if (b === 0xdf) return 5;
+  return -1;
+}
 
-/** Reads the key at the layout's offset; checks the bytes before it so a foreign message is refused, not misrouted. */
+/** Reads the key at the layout's offset; checks the bytes around it so a foreign message is refused, not misrouted. */
 export function rawKey(layout: KeyLayout): KeyReader {
-  const { offset, prefix } = layout;
+  const { offset, prefix, prefixAt, marker } = layout;
   const header = offset - 1;
   return {
     kind: 'raw',
     keyField: layout.keyField,
     capabilities: [MSGPACK_CAPABILITY, oneSided(KEY_LAYOUT_CAPABILITY, [layout.id])],
     shard(msg, shards) {
-      if (msg.length <= header || ((msg[0] as number) & 0xf0) !== FIXMAP) return -1;
-      for (let i = 0; i < prefix.length; i++) if (msg[i + 1] !== prefix[i]) return -1;
+      if (msg.length <= header || msg[0] !== marker) return -1;
+      for (let i = 0; i < prefix.length; i++) if (msg[prefixAt + i] !== prefix[i]) return -1;
       const h = msg[header] as number;
       if ((h & 0xe0) !== FIXSTR) return -1;
       const end = offset + (h & 0x1f);
@@ -91,8 +101,9 @@ export function rawKey(layout: KeyLayout): KeyReader {
 
 /**
  * The layout of `keyFirst(keyField)`, derived from the real encoder: a probe
- * message is encoded and the key's bytes are looked for, so the offset is
- * what the encoder does, not what a comment says it does.
+ * message is encoded and its key's bytes are looked for, so the offset is
+ * what the encoder does (msgpackr writes every map with a 3-byte map16
+ * header, for one), not what someone believes it does.
  */
 export function keyFirstLayout(keyField: string): KeyLayout {
   const packr = new Packr({ useRecords: false, structuredClone: false });
@@ -101,13 +112,16 @@ export function keyFirstLayout(keyField: string): KeyLayout {
   const marker = Uint8Array.of(FIXSTR | probe.length, 1, 2, 3);
   let at = -1;
   for (let i = 0; i + marker.length <= bytes.length && at < 0; i++) if (marker.every((b, k) => bytes[i + k] === b)) at = i;
-  if (at < 1 || ((bytes[0] as number) & 0xf0) !== FIXMAP) throw new Error(`keyFirstLayout: the encoder did not write '${keyField}' first in a fixmap`);
+  const prefixAt = mapHeaderLength(bytes[0] as number);
+  if (prefixAt < 0 || at < prefixAt) throw new Error(`keyFirstLayout: the encoder did not write '${keyField}' first in a map`);
   const offset = at + 1;
   return {
-    id: `msgpack map, '${keyField}' first as a str of up to ${FIXSTR_MAX} bytes at byte ${offset}`,
+    id: `msgpack map, '${keyField}' first, a str of up to ${FIXSTR_MAX} bytes at byte ${offset}`,
     keyField,
     offset,
-    prefix: bytes.slice(1, at),
+    marker: bytes[0] as number,
+    prefixAt,
+    prefix: bytes.slice(prefixAt, at),
     maxKeyBytes: FIXSTR_MAX,
   };
 }
