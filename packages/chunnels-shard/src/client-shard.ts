@@ -30,7 +30,7 @@ export function clientShard<A>(policy: ShardPolicy<A>, opts: ClientShardOptions 
       const opened = await Promise.allSettled(policy.shards.map((a) => policy.transport.connect(a, ctx.signal ? { signal: ctx.signal } : undefined)));
       const failed = opened.find((o) => o.status === 'rejected');
       if (failed) {
-        await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.close() : undefined)));
+        await Promise.all(opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value.close()] : [])));
         throw failed.reason;
       }
       const conns = opened.map((o) => (o as PromiseFulfilledResult<BaseConn<A>>).value);
@@ -91,7 +91,7 @@ export class ClientShardConn extends AbstractConn<Uint8Array> {
         else groups.set(c, [m]);
       }
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     return Promise.all([...groups].map(([c, g]) => c.sendBatch(g, opts))).then(() => undefined);
   }

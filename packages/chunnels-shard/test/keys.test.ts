@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Conn } from '@bertha/core';
-import { decodeKey, keyFirst, keyFirstLayout, rawKey, shardOf, type KeyLayout } from '@bertha/chunnels-shard';
-import { randomRequests, type Req } from './random-requests.js';
+import { decodeKey, keyFirstLayout, rawKey, shardOf, type KeyLayout } from '@bertha/chunnels-shard';
+import { keyFirstEncoder, randomRequests, type Req } from './random-requests.js';
 
-/** The encoder of `keyFirst`, taken from the Chunnel itself (its connection's codec). */
-async function encoder(field: string): Promise<(r: Req) => Uint8Array> {
-  let sent: Uint8Array | undefined;
-  const sink = { send: async (m: Uint8Array) => void (sent = m), closed: false } as unknown as Conn<Uint8Array>;
-  const conn = await keyFirst<Req>(field).connectWrap(sink, { role: 'client' });
-  return (r) => {
-    void conn.send(r);
-    return sent!;
-  };
-}
+const encoder = keyFirstEncoder;
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 

@@ -102,7 +102,7 @@ describe('the raw-offset pass', () => {
     serve(raw);
     try {
       const good = await connect(makeStack(keyFirst<Msg>('key')), shards.policy.transport, raw.address);
-      await roundTrips(good as Conn<Msg>, 'raw', 300);
+      await roundTrips(good, 'raw', 300);
       const stats = (rawStack.elems[0] as ServerShardChunnel<typeof loopback>).stats;
       expect(stats.forwarded).toBe(300);
       expect(stats.unroutable).toBe(0);
@@ -134,7 +134,7 @@ describe('the raw-offset pass', () => {
       const p = negotiated(plain)!;
       expect(p.decisions[0]).toMatchObject({ side: 'server', taken: 'shard-server' });
       expect(p.decisions[0]!.reason).toMatch(/preferred branch 'shard-server-raw' is incompatible: 'shard-key-layout'/);
-      await Promise.all([roundTrips(fast as Conn<Msg>, 'f', 200), roundTrips(plain, 'p', 200)]);
+      await Promise.all([roundTrips(fast, 'f', 200), roundTrips(plain, 'p', 200)]);
       expect(rawSharder.stats.forwarded).toBe(200);
       expect(deser.stats.forwarded).toBe(200);
       await Promise.all([fast.close(), plain.close()]);

@@ -1,4 +1,5 @@
-import { mulberry32 } from '@bertha/core';
+import { mulberry32, type Conn } from '@bertha/core';
+import { keyFirst } from '@bertha/chunnels-shard';
 
 /** A request of the sharded store's shape; keys of 0 to 31 UTF-8 bytes, some non-ASCII. */
 export interface Req {
@@ -23,4 +24,15 @@ export function randomRequests(n: number, seed: number): Req[] {
     out.push(r);
   }
   return out;
+}
+
+/** The encoder of `keyFirst(field)`, taken from the Chunnel itself (its connection's codec). */
+export async function keyFirstEncoder(field: string): Promise<(r: Req) => Uint8Array> {
+  let sent: Uint8Array | undefined;
+  const sink = { send: async (m: Uint8Array) => void (sent = m), closed: false } as unknown as Conn<Uint8Array>;
+  const conn = await keyFirst<Req>(field).connectWrap(sink, { role: 'client' });
+  return (r) => {
+    void conn.send(r);
+    return sent!;
+  };
 }

@@ -1,6 +1,6 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Packr } from 'msgpackr';
-import { udp, type SocketAddress } from '@bertha/core';
+import { udp, type Conn, type SocketAddress } from '@bertha/core';
 import { serveShard, type ShardError, type ShardPolicy, type ShardServer } from '@bertha/chunnels-shard';
 
 export const loopback: SocketAddress = { host: '127.0.0.1', port: 0 };
@@ -63,4 +63,25 @@ export function unroutable(req: Uint8Array, err: ShardError): Uint8Array {
     // not even MessagePack: answer with id -1
   }
   return packr.pack({ id, error: err.code });
+}
+
+/** Requests and their replies by id over one connection; a lost request answers undefined after `timeoutMs`. */
+export function asker(conn: Conn<Msg>): (msg: Msg, timeoutMs?: number) => Promise<Msg | undefined> {
+  const waiting = new Map<number, (m: Msg | undefined) => void>();
+  void (async () => {
+    for await (const r of conn) waiting.get(r.id)?.(r);
+  })().catch(() => undefined);
+  return async (msg, timeoutMs = 10_000) => {
+    const reply = new Promise<Msg | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), timeoutMs);
+      waiting.set(msg.id, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+    });
+    await conn.send(msg);
+    const r = await reply;
+    waiting.delete(msg.id);
+    return r;
+  };
 }
