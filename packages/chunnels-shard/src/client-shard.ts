@@ -91,7 +91,7 @@ export class ClientShardConn extends AbstractConn<Uint8Array> {
         else groups.set(c, [m]);
       }
     } catch (err) {
-      return Promise.reject(err as ShardError);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     return Promise.all([...groups].map(([c, g]) => c.sendBatch(g, opts))).then(() => undefined);
   }
