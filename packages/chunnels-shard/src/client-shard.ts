@@ -6,7 +6,7 @@
 import { AbstractConn, StackError, type BaseConn, type CallOptions, type Capability, type Chunnel, type Conn } from '@bertha/core';
 import { ShardError, noKey } from './errors.js';
 import { onEachMessage } from './inbound.js';
-import { decodeKey, type KeyReader } from './keys.js';
+import { MSGPACK_CAPABILITY, decodeKey, type KeyReader } from './keys.js';
 import { checkPolicy, needsSharding, suppliesSharding, type ShardPolicy } from './policy.js';
 
 export interface ClientShardOptions {
@@ -43,11 +43,12 @@ export function clientShard<A>(policy: ShardPolicy<A>, opts: ClientShardOptions 
  * The server end of client-side sharding: offered so that negotiation can
  * pick client-side sharding (it needs the client to shard under `policy`).
  * The connection it makes carries nothing more: the client talks to the
- * shards.
+ * shards. It declares the serialization the shards read (MessagePack, as a
+ * sharder does), so that clients agree on it whichever sharding they get.
  */
 export function allowClientShard<A>(policy: ShardPolicy<A>): ClientShardChunnel {
   checkPolicy(policy);
-  const capabilities: readonly Capability[] = [needsSharding(policy)];
+  const capabilities: readonly Capability[] = [needsSharding(policy), MSGPACK_CAPABILITY];
   return {
     name: 'shard-client' as const,
     capabilities: () => capabilities,

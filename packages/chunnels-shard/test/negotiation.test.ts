@@ -52,6 +52,10 @@ describe('negotiated sharding over UDP', () => {
     const stack = makeStack(serialize<Msg>(), select(clientShard(shards.policy), byServer()));
     const [a, b] = await Promise.all([connect(stack, shards.policy.transport, server.address), connect(stack, shards.policy.transport, server.address)]);
     expect(negotiated(a)?.stack).toEqual(['serialize', 'shard-client']);
+    expect(negotiated(a)?.decisions.map((d) => [d.side, d.taken])).toEqual([
+      ['server', 'shard-client'],
+      ['client', 'shard-client'],
+    ]);
     const before = sharder.stats.forwarded;
     await Promise.all([roundTrips(a, 'a', 300), roundTrips(b, 'b', 300)]);
     expect(sharder.stats.forwarded).toBe(before);
