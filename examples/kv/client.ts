@@ -52,7 +52,7 @@ export class KvClient {
     const policy = opts.policy;
     const transport = policy?.transport ?? udp();
     const conn = await connect(clientStack(policy), transport, server, opts.signal ? { signal: opts.signal } : {});
-    return new KvClient(conn as Conn<KvMessage>, opts.timeoutMs ?? 2000);
+    return new KvClient(conn, opts.timeoutMs ?? 2000);
   }
 
   /** How the connection was negotiated (which sharding, and why). */

@@ -36,7 +36,7 @@ async function shardProcesses(n: number, host: string): Promise<{ addresses: Soc
   const children = Array.from({ length: n }, () => spawn(tsx, [fileURLToPath(new URL('./shard.ts', import.meta.url)), host, '0'], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const addresses = await Promise.all(
     children.map(async (c) => {
-      const [line] = (await once(createInterface({ input: c.stdout! }), 'line')) as [string];
+      const [line] = (await once(createInterface({ input: c.stdout }), 'line')) as [string];
       return JSON.parse(line) as SocketAddress;
     }),
   );

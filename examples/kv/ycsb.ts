@@ -13,8 +13,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { mulberry32 } from '@bertha/core';
-import type { KvClient } from './client.js';
 import type { KvReply, KvRequest } from './protocol.js';
+
+/** What the workload drives: the store's client library, or a hand-written one. */
+export interface KvRequester {
+  /** Sends requests in one batch; each promise settles with its reply, or rejects (`code: 'ERR_TIMEOUT'` for a lost one). */
+  requestBatch(reqs: readonly Omit<KvRequest, 'id'>[]): Promise<KvReply>[];
+}
 
 export interface WorkloadOptions {
   readonly records: number;
@@ -99,7 +104,7 @@ export class Workload {
   }
 
   /** Writes every record once (version 1), a window at a time. */
-  async load(clients: readonly KvClient[], window = 256): Promise<void> {
+  async load(clients: readonly KvRequester[], window = 256): Promise<void> {
     for (let from = 0; from < this.records; from += window * clients.length) {
       const batches = clients.map((c, k) => {
         const reqs: Omit<KvRequest, 'id'>[] = [];
@@ -119,7 +124,7 @@ export class Workload {
   }
 
   /** Runs the workload at `rate` operations per second for `durationMs`, spread over `clients`. */
-  async run(clients: readonly KvClient[], rate: number, durationMs: number): Promise<RunResult> {
+  async run(clients: readonly KvRequester[], rate: number, durationMs: number): Promise<RunResult> {
     const total = Math.floor((rate * durationMs) / 1000);
     const latencies: number[] = [];
     let ok = 0;
