@@ -39,6 +39,9 @@ export function isReply(m: unknown): m is KvReply {
 }
 
 export const encodeReply = (r: KvReply): Uint8Array => packr.pack(r);
+/** A request written by hand, key first (what `keyFirst` guarantees), for clients without the Chunnel. */
+export const encodeRequest = (r: KvRequest): Uint8Array =>
+  packr.pack(r.value === undefined ? { key: r.key, op: r.op, id: r.id } : { key: r.key, op: r.op, id: r.id, value: r.value });
 export const decode = (bytes: Uint8Array): unknown => packr.unpack(bytes);
 
 /** What the sharder answers for a request it cannot deliver: an error reply the client matches by id. */
