@@ -20,6 +20,10 @@
  * with p25–p75).
  *
  *   pnpm bench kv [rates=2000,4000,8000,16000,32000] [seconds=1.5] [reps=3]
+ *
+ * `sudo scripts/kv-netns.sh bench …` runs it with the shards as processes
+ * in another network namespace, across a veth link (every sharder then
+ * forwards over UDP, "server sharding" included).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +32,7 @@ import { KvClient } from '../examples/kv/client.js';
 import { Workload, type KvRequester, type RunResult } from '../examples/kv/ycsb.js';
 import { BaselineClient } from './lib/kv-baseline.js';
 import { curvesSvg } from './lib/kv-plot.js';
-import type { KvServers } from './lib/kv-server.js';
+import type { KvServerData, KvServers } from './lib/kv-server.js';
 import { percentile, report, result, type Result } from './lib/results.js';
 import { startWorker } from './lib/worker.js';
 
@@ -39,7 +43,12 @@ const reps = Number(process.argv[4] ?? 3);
 const CONNECTIONS = 8;
 const RECORDS = 12_000;
 
-const { worker, ready: servers } = await startWorker<KvServers>(new URL('./lib/kv-server.ts', import.meta.url), {});
+/** scripts/kv-netns.sh: shards in another namespace (`host:port,…`), and the address of this end. */
+const serverData: KvServerData = {
+  ...(process.env.KV_SHARDS ? { shards: process.env.KV_SHARDS.split(',').map((hp) => ({ host: hp.slice(0, hp.lastIndexOf(':')), port: Number(hp.slice(hp.lastIndexOf(':') + 1)) })) } : {}),
+  ...(process.env.KV_HOST ? { host: process.env.KV_HOST } : {}),
+};
+const { worker, ready: servers } = await startWorker<KvServers>(new URL('./lib/kv-server.ts', import.meta.url), serverData);
 const policy = { transport: udp({ recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 }), shards: servers.shards, keyField: 'key' };
 const many = <T>(f: () => Promise<T>): Promise<T[]> => Promise.all(Array.from({ length: CONNECTIONS }, f));
 
