@@ -13,7 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { mulberry32 } from '@bertha/core';
-import type { KvReply, KvRequest } from './protocol.js';
+import { encodeRequest, type KvReply, type KvRequest } from './protocol.js';
 
 /** What the workload drives: the store's client library, or a hand-written one. */
 export interface KvRequester {
@@ -97,8 +97,9 @@ export class Workload {
       [this.#order[i], this.#order[j]] = [this.#order[j]!, this.#order[i]!];
     }
     this.#readFraction = opts.readFraction ?? 0.95;
-    // A write: map16 header 3, 'key' 4 + key 1+12, 'op' 3 + 'put' 4, 'id' 3 + id 5, 'value' 6 + its header 1 = 42 bytes around the value.
-    this.#pad = 'x'.repeat(Math.max(0, (opts.messageBytes ?? 132) - 42 - 8));
+    // Padding that makes a typical write (the last record's key, a 5-byte id, version 1) `messageBytes` long.
+    const around = encodeRequest({ key: keyOf(opts.records - 1), op: 'put', id: 70_000, value: valueOf(1, '') }).length;
+    this.#pad = 'x'.repeat(Math.max(0, (opts.messageBytes ?? 132) - around));
     this.#issued = new Uint32Array(opts.records);
     this.#acked = new Uint32Array(opts.records);
   }
