@@ -52,14 +52,14 @@ const { worker, ready: servers } = await startWorker<KvServers>(new URL('./lib/k
 const policy = { transport: udp({ recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 }), shards: servers.shards, keyField: 'key' };
 const many = <T>(f: () => Promise<T>): Promise<T[]> => Promise.all(Array.from({ length: CONNECTIONS }, f));
 
-const kinds: Record<string, { clients: KvRequester[]; close: () => Promise<void> | void; stack: string }> = {};
+const kinds: Record<string, { clients: KvRequester[]; close: () => Promise<void>; stack: string }> = {};
 async function kind(name: string, make: () => Promise<KvClient[]>): Promise<void> {
   const clients = await make();
   kinds[name] = { clients, close: () => Promise.all(clients.map((c) => c.close())).then(() => undefined), stack: clients[0]!.negotiation!.stack.join(' → ') };
 }
 await kind('client sharding', () => many(() => KvClient.connect(servers.port, { policy })));
 const baseline = await many(() => BaselineClient.connect(servers.shards));
-kinds['hand-written'] = { clients: baseline, close: () => baseline.forEach((b) => b.close()), stack: 'none (dgram sockets)' };
+kinds['hand-written'] = { clients: baseline, close: async () => baseline.forEach((b) => b.close()), stack: 'none (dgram sockets)' };
 await kind('server sharding', () => many(() => KvClient.connect(servers.port)));
 await kind('server sharding, UDP', () => many(() => KvClient.connect(servers.udpDeserializing)));
 await kind('server sharding, UDP, raw', () => many(() => KvClient.connect(servers.udpRaw)));
