@@ -27,6 +27,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { udp } from '@bertha/core';
 import { KvClient } from '../examples/kv/client.js';
 import { Workload, type KvRequester, type RunResult } from '../examples/kv/ycsb.js';
@@ -70,14 +72,27 @@ const workload = new Workload({ records: RECORDS });
 await workload.load(kinds['client sharding']!.clients);
 console.log(`loaded ${RECORDS.toLocaleString('en')} records`);
 
-const runs: Record<string, RunResult[]> = Object.fromEntries(names.map((n) => [n, []]));
-async function measure(name: string, rate: number, ms: number): Promise<RunResult> {
-  const r = await workload.run(kinds[name]!.clients, rate, ms);
-  if (r.invalid > 0) throw new Error(`${name}: ${r.invalid} replies broke read-your-acknowledged-writes`);
-  return r;
+const runs: Record<string, Measured[]> = Object.fromEntries(names.map((n) => [n, []]));
+/** A run, and how busy the servers' thread (canonical server, sharders) and this one (the clients) were. */
+interface Measured extends RunResult {
+  readonly serverBusy: number;
+  readonly clientBusy: number;
 }
-const line = (name: string, r: RunResult): string =>
-  `${name.padEnd(26)} offered ${String(r.offered).padStart(6)}  achieved ${r.achieved.toFixed(0).padStart(6)}  p50 ${r.p50.toFixed(2).padStart(8)} ms  p99 ${r.p99.toFixed(2).padStart(8)} ms  timeouts ${r.timeouts}`;
+async function measure(name: string, rate: number, ms: number): Promise<Measured> {
+  const server0 = worker.performance.eventLoopUtilization();
+  const client0 = performance.eventLoopUtilization();
+  const r = await workload.run(kinds[name]!.clients, rate, ms);
+  const serverBusy = worker.performance.eventLoopUtilization(server0).utilization;
+  const clientBusy = performance.eventLoopUtilization(client0).utilization;
+  if (r.invalid > 0) throw new Error(`${name}: ${r.invalid} replies broke read-your-acknowledged-writes`);
+  // Requests that timed out may still sit in socket buffers: let them drain before the next run.
+  if (r.timeouts > 0) await sleep(1000);
+  return { ...r, serverBusy, clientBusy };
+}
+const pct = (x: number): string => `${(x * 100).toFixed(0).padStart(3)} %`;
+const line = (name: string, r: Measured): string =>
+  `${name.padEnd(26)} offered ${String(r.offered).padStart(6)}  achieved ${r.achieved.toFixed(0).padStart(6)}  p50 ${r.p50.toFixed(2).padStart(8)} ms  p99 ${r.p99.toFixed(2).padStart(8)} ms  ` +
+  `timeouts ${String(r.timeouts).padStart(5)}  busy: sharder thread ${pct(r.serverBusy)}, client thread ${pct(r.clientBusy)}`;
 
 // Warm-up: V8 optimizes each kind's path before anything is measured.
 for (const name of names) await measure(name, 2000, 1000);

@@ -8,8 +8,10 @@
  *
  * Every reply is validated: a read returns a version of its key no older
  * than the newest write acknowledged before the read was sent, and no newer
- * than the newest write issued. Writes of a key all go through one
- * connection, so they reach its shard in the order they were issued.
+ * than the newest write issued — or one of its writes that timed out (UDP:
+ * lost, or late, in which case the store applies it late). Writes of a key
+ * all go through one connection, so they reach its shard in the order they
+ * were issued.
  */
 import { performance } from 'node:perf_hooks';
 import { mulberry32 } from '@bertha/core';
@@ -85,6 +87,8 @@ export class Workload {
   /** Per record: newest version issued, and newest acknowledged. */
   readonly #issued: Uint32Array;
   readonly #acked: Uint32Array;
+  /** Per record, versions whose write timed out: the store may still apply them, late. */
+  readonly #lost = new Map<number, Set<number>>();
 
   constructor(opts: WorkloadOptions) {
     this.records = opts.records;
@@ -140,20 +144,26 @@ export class Workload {
       const tick = (): void => {
         const now = performance.now();
         const due = Math.min(total, Math.floor(((now - t0) * rate) / 1000) + 1);
-        const perClient: { reqs: Omit<KvRequest, 'id'>[]; check: ((r: KvReply) => boolean)[]; at: number[] }[] = clients.map(() => ({ reqs: [], check: [], at: [] }));
+        const perClient: { reqs: Omit<KvRequest, 'id'>[]; check: ((r: KvReply) => boolean)[]; lost: ((() => void) | undefined)[]; at: number[] }[] = clients.map(() => ({
+          reqs: [],
+          check: [],
+          lost: [],
+          at: [],
+        }));
         for (; k < due; k++) {
           const record = this.#order[this.#next()]!;
           const at = t0 + (k * 1000) / rate;
           let c: number;
           let req: Omit<KvRequest, 'id'>;
           let check: (r: KvReply) => boolean;
+          let lost: (() => void) | undefined;
           if (this.#rand() < this.#readFraction) {
             c = k % clients.length;
             req = { key: keyOf(record), op: 'get' };
             const min = this.#acked[record]!;
             check = (r) => {
               const v = versionOf(r.value);
-              return v >= min && v <= this.#issued[record]!;
+              return (v >= min && v <= this.#issued[record]!) || this.#lost.get(record)?.has(v) === true;
             };
           } else {
             c = record % clients.length;
@@ -163,10 +173,16 @@ export class Workload {
               if (this.#acked[record]! < version) this.#acked[record] = version;
               return true;
             };
+            lost = () => {
+              let s = this.#lost.get(record);
+              if (!s) this.#lost.set(record, (s = new Set()));
+              s.add(version);
+            };
           }
           const b = perClient[c]!;
           b.reqs.push(req);
           b.check.push(check);
+          b.lost.push(lost);
           b.at.push(at);
         }
         clients.forEach((client, ci) => {
@@ -185,6 +201,7 @@ export class Workload {
                 (e: unknown) => {
                   if ((e as { code?: string }).code === 'ERR_TIMEOUT') timeouts++;
                   else errors++;
+                  b.lost[j]?.();
                 },
               ),
             );
