@@ -9,9 +9,9 @@
  * Every reply is validated: a read returns a version of its key no older
  * than the newest write acknowledged before the read was sent, and no newer
  * than the newest write issued — or one of its writes that timed out (UDP:
- * lost, or late, in which case the store applies it late). Writes of a key
- * all go through one connection, so they reach its shard in the order they
- * were issued.
+ * lost, or late, in which case the store applies it late). A key has at
+ * most one write in flight (UDP may reorder datagrams, even on one socket's
+ * batches), and its writes go through one connection.
  */
 import { performance } from 'node:perf_hooks';
 import { mulberry32 } from '@bertha/core';
@@ -87,6 +87,8 @@ export class Workload {
   /** Per record: newest version issued, and newest acknowledged. */
   readonly #issued: Uint32Array;
   readonly #acked: Uint32Array;
+  /** Per record, 1 while a write is in flight: UDP may reorder two writes, so a key has one at a time. */
+  readonly #writing: Uint8Array;
   /** Per record, versions whose write timed out: the store may still apply them, late. */
   readonly #lost = new Map<number, Set<number>>();
 
@@ -106,6 +108,7 @@ export class Workload {
     this.#pad = 'x'.repeat(Math.max(0, (opts.messageBytes ?? 132) - around));
     this.#issued = new Uint32Array(opts.records);
     this.#acked = new Uint32Array(opts.records);
+    this.#writing = new Uint8Array(opts.records);
   }
 
   /** Writes every record once (version 1), a window at a time. */
@@ -157,7 +160,8 @@ export class Workload {
           let req: Omit<KvRequest, 'id'>;
           let check: (r: KvReply) => boolean;
           let lost: (() => void) | undefined;
-          if (this.#rand() < this.#readFraction) {
+          // An update of a key whose last write is still in flight reads it instead (rare: only under overload).
+          if (this.#rand() < this.#readFraction || this.#writing[record] === 1) {
             c = k % clients.length;
             req = { key: keyOf(record), op: 'get' };
             const min = this.#acked[record]!;
@@ -168,12 +172,15 @@ export class Workload {
           } else {
             c = record % clients.length;
             req = this.#write(record);
+            this.#writing[record] = 1;
             const version = this.#issued[record]!;
             check = () => {
+              this.#writing[record] = 0;
               if (this.#acked[record]! < version) this.#acked[record] = version;
               return true;
             };
             lost = () => {
+              this.#writing[record] = 0;
               let s = this.#lost.get(record);
               if (!s) this.#lost.set(record, (s = new Set()));
               s.add(version);
