@@ -95,10 +95,13 @@ export class KvClient {
 
   async #read(): Promise<void> {
     try {
-      for await (const m of this.#conn) {
-        if (!isReply(m)) continue;
-        if (m.ok) this.#settle(m.id, m);
-        else this.#settle(m.id, new KvError(m.error ?? 'ERR_KV', `request ${m.id} failed: ${m.error ?? 'unknown error'}`));
+      // In batches: one promise per batch of replies rather than per reply.
+      for (;;) {
+        for (const m of await this.#conn.recvBatch(256)) {
+          if (!isReply(m)) continue;
+          if (m.ok) this.#settle(m.id, m);
+          else this.#settle(m.id, new KvError(m.error ?? 'ERR_KV', `request ${m.id} failed: ${m.error ?? 'unknown error'}`));
+        }
       }
     } catch {
       // the connection ended: pending requests time out
