@@ -30,8 +30,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { udp } from '@bertha/core';
+import { decodeKey, keyFirstLayout, rawKey } from '@bertha/chunnels-shard';
 import { KvClient } from '../examples/kv/client.js';
-import { Workload, type KvRequester, type RunResult } from '../examples/kv/ycsb.js';
+import { encodeRequest } from '../examples/kv/protocol.js';
+import { Workload, keyOf, type KvRequester, type RunResult } from '../examples/kv/ycsb.js';
 import { BaselineClient } from './lib/kv-baseline.js';
 import { curvesSvg } from './lib/kv-plot.js';
 import type { KvServerData, KvServers } from './lib/kv-server.js';
@@ -50,6 +52,30 @@ const serverData: KvServerData = {
   ...(process.env.KV_SHARDS ? { shards: process.env.KV_SHARDS.split(',').map((hp) => ({ host: hp.slice(0, hp.lastIndexOf(':')), port: Number(hp.slice(hp.lastIndexOf(':') + 1)) })) } : {}),
   ...(process.env.KV_HOST ? { host: process.env.KV_HOST } : {}),
 };
+const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
+
+/**
+ * Where a sharder's time goes, the part the raw pass changes: finding the
+ * shard of one 132-byte write, by decoding it vs at the fixed offset
+ * (interleaved rounds of 100,000 messages, after a warm-up round each).
+ */
+function keyLookupNs(): { raw: number[]; decoding: number[] } {
+  const serialized = Array.from({ length: 1000 }, (_, i) => encodeRequest({ key: keyOf(i), op: 'put', id: 70_000 + i, value: `1|${'x'.repeat(78)}` }));
+  const readers = { raw: rawKey(keyFirstLayout('key')), decoding: decodeKey('key') };
+  const out = { raw: [] as number[], decoding: [] as number[] };
+  let sink = 0;
+  for (let round = 0; round < 6; round++) {
+    for (const name of ['raw', 'decoding'] as const) {
+      const t0 = performance.now();
+      for (let i = 0; i < 100_000; i++) sink += readers[name].shard(serialized[i % 1000]!, 6);
+      if (round > 0) out[name].push(((performance.now() - t0) * 1e6) / 100_000);
+    }
+  }
+  if (sink < 0) console.log(sink);
+  return out;
+}
+const lookup = keyLookupNs();
+
 const { worker, ready: servers } = await startWorker<KvServers>(new URL('./lib/kv-server.ts', import.meta.url), serverData);
 const policy = { transport: udp({ recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 }), shards: servers.shards, keyField: 'key' };
 const many = <T>(f: () => Promise<T>): Promise<T[]> => Promise.all(Array.from({ length: CONNECTIONS }, f));
@@ -123,13 +149,19 @@ console.log('sharders:', JSON.stringify(sharderStats));
 await Promise.all(Object.values(kinds).map((k) => k.close()));
 await worker.terminate();
 
-const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
 function ratioRow(subject: string, base: string, what: string): Result {
   const ratios = atTop[subject]!.map((v, i) => v / atTop[base]![i]!).sort((a, b) => a - b);
   const spread = `median of ${reps} rounds ${percentile(ratios, 50).toFixed(2)}×, p25–p75 ${percentile(ratios, 25).toFixed(2)}–${percentile(ratios, 75).toFixed(2)}`;
   return result(`kv YCSB-B ops/s at ${top.toLocaleString('en')} offered (saturation): ${subject} vs ${base} — ${what} (${spread})`, median(atTop[subject]!), median(atTop[base]!), 'ops/s');
 }
+const lookupRatios = lookup.raw.map((r, i) => r / lookup.decoding[i]!).sort((a, b) => a - b);
 const results: Result[] = [
+  result(
+    `kv sharder key lookup ns per 132-byte message: raw offset vs deserializing (median of ${lookup.raw.length} rounds ${percentile(lookupRatios, 50).toFixed(2)}×, p25–p75 ${percentile(lookupRatios, 25).toFixed(2)}–${percentile(lookupRatios, 75).toFixed(2)})`,
+    median(lookup.raw),
+    median(lookup.decoding),
+    'ns',
+  ),
   ratioRow('client sharding', 'server sharding', 'target ≥ 1.5'),
   ratioRow('server sharding, UDP, raw', 'server sharding, UDP', 'shards across a link, target ≥ 1.3'),
   ratioRow('client sharding', 'hand-written', 'Bertha vs no Chunnels on the same sockets, target ≥ 0.95'),
