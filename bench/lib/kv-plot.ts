@@ -31,7 +31,9 @@ export function curvesSvg(title: string, xLabel: string, yLabel: string, curves:
     `<line x1="${M.left}" y1="${M.top + ph}" x2="${M.left + pw}" y2="${M.top + ph}" stroke="black"/>`,
     `<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${M.top + ph}" stroke="black"/>`,
   ];
-  const step = Math.pow(10, Math.floor(Math.log10(xMax / 2)));
+  // 1, 2 or 5 times a power of ten: at most 8 labels across.
+  const unit = Math.pow(10, Math.floor(Math.log10(xMax / 8)));
+  const step = [1, 2, 5, 10].map((m) => m * unit).find((st) => xMax / st <= 8) ?? 10 * unit;
   for (let x = 0; x <= xMax; x += step) {
     out.push(`<line x1="${sx(x)}" y1="${M.top + ph}" x2="${sx(x)}" y2="${M.top + ph + 4}" stroke="black"/>`);
     out.push(`<text x="${sx(x)}" y="${M.top + ph + 16}" text-anchor="middle">${x.toLocaleString('en')}</text>`);
