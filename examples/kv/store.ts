@@ -6,7 +6,7 @@
  */
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { makeStack, select, udp, type SocketAddress } from '@bertha/core';
-import { listen, type NegotiatedListener } from '@bertha/negotiate';
+import { listen } from '@bertha/negotiate';
 import { allowClientShard, keyFirstLayout, serverShard, shardRaw, type ServerShardChunnel, type ShardPolicy } from '@bertha/chunnels-shard';
 import { KEY_FIELD, unroutableReply } from './protocol.js';
 import type { ShardWorkerData } from './shard.js';
@@ -31,7 +31,6 @@ export interface Store {
   readonly policy: ShardPolicy<SocketAddress>;
   /** The sharders the canonical server offers, for their stats. */
   readonly sharders: readonly ServerShardChunnel<unknown>[];
-  readonly listener: NegotiatedListener<Uint8Array, SocketAddress>;
   /** The worker shards (to stop one, say). */
   readonly workers: readonly Worker[];
   close(): Promise<void>;
@@ -74,7 +73,6 @@ export async function startStore(opts: StoreOptions = {}): Promise<Store> {
     address: listener.address,
     policy,
     sharders,
-    listener,
     workers,
     async close() {
       await listener.close();
