@@ -15,6 +15,7 @@ const examples: ReadonlyArray<readonly [title: string, file: string, args?: read
   ['Pub/sub with runtime reconfiguration (@bertha/negotiate rendezvous)', 'pubsub-reconfig/main.ts'],
   ['CCP agent driving a datapath in one process (@bertha/ccp)', 'ccp/agent-in-process.ts'],
   ['CCP transport in the simulator, with a plot (ccp-sim)', 'ccp/sim-demo.ts'],
+  ['Sharded key-value store, YCSB-B, client/server sharding negotiated (@bertha/chunnels-shard)', 'kv/main.ts'],
 ];
 
 const root = fileURLToPath(new URL('.', import.meta.url));

@@ -1,0 +1,10 @@
+export { fnv1a64, shardOf, shardOfBytes, shardOfString, FNV64_OFFSET_BASIS, FNV64_PRIME, SHARD_KEY_BYTES } from './fnv.js';
+export { ShardError, type ShardErrorCode } from './errors.js';
+export { policyLabel, SHARD_FUNCTION, SHARDING_CAPABILITY, type ShardPolicy } from './policy.js';
+export { decodeKey, rawKey, keyFirstLayout, KEY_LAYOUT_CAPABILITY, type KeyLayout, type KeyReader } from './keys.js';
+export { keyFirst, type KeyFirstChunnel } from './key-first.js';
+export { clientShard, allowClientShard, ClientShardConn, type ClientShardChunnel, type ClientShardOptions } from './client-shard.js';
+export { serverShard, byServer, type ServerShardChunnel, type ServerShardConfig, type ShardStats } from './server-shard.js';
+export { shardRaw } from './raw-pass.js';
+export { serveShard, type ServeShardOptions, type ShardServer, type ShardServerStats } from './serve-shard.js';
+export type { ShardBatch } from './local-route.js';
