@@ -6,5 +6,5 @@ export {
   type DatapathStats,
   type Primitives,
 } from './datapath.js';
-export { checkProgram, checkUpdate } from './check.js';
+export { checkProgram, checkUpdate } from '../check.js';
 export * from './errors.js';

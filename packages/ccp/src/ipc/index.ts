@@ -9,4 +9,5 @@ export {
   IpcAddressError,
   openAgentSocket,
   openDatapathSocket,
+  UnixDgramMissingError,
 } from './unix-channel.js';

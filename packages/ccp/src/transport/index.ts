@@ -17,9 +17,7 @@
  * - `CcpHost` (`createCcpHost`, `inProcessCcpHost`): one datapath runtime
  *   shared by flows, linked to an in-process agent or a `ccp-agent` process;
  *   `setAgentReachable(false|true)` simulates the agent dying and returning.
- * - `simPath(sim, { bottleneck, flows: [{ cc, startUs, bytes, onSample }],
- *   reverse?, agent?, blackouts?, reorder?, ... })`: flows through a Dumbbell
- *   on a Simulator; `simulateFlow(opts)` runs one flow and summarises it.
+ * - In virtual time: `simPath` and `simulateFlow` of @bertha/ccp-lab.
  */
 export { TransportSender, type FlowEndpoints, type SenderControl, type SenderStats } from './sender.js';
 export { TransportReceiver, type ReceiverStats } from './receiver.js';
@@ -37,5 +35,4 @@ export {
   type TransportSample,
 } from './options.js';
 export { ccpTransport, CcpTransportConn, type CcpTransportChunnel, type CcpTransportOptions, type CcpTransportStats } from './conn.js';
-export { simPath, simulateFlow, type SimFlow, type SimFlowSpec, type SimPacket, type SimPath, type SimPathOptions, type SimulateFlowOptions, type SimulateFlowResult } from './sim-path.js';
 export { ACK_TYPE, DATA_TYPE, decodeAck, decodeData, encodeAck, encodeData, type AckFrame, type DataHeader } from './wire.js';

@@ -9,7 +9,7 @@
  * primitive table for the datapath runtime's per-ACK `invoke`.
  */
 import type { Primitives } from '../datapath/datapath.js';
-import type { Clock, Timer } from '../sim/clock.js';
+import type { Clock, Timer } from './clock.js';
 import type { CcpHost } from './ccp-host.js';
 import { NativeCongestionControl, type NativeAlgorithm } from './native-cc.js';
 import type { ResolvedTransportOptions, TransportSample } from './options.js';

@@ -7,10 +7,10 @@ import {
   join,
   memoryStore,
   numPeersAtMost,
-  redisStore,
   type Joined,
   type RendezvousStore,
 } from '../../src/rendezvous/index.js';
+import { redisStore } from '@bertha/negotiate/redis';
 import { decodePick } from '../../src/rendezvous/join-pick.js';
 import { Bus, collect, deaf, killable, picked, tag, until } from './join-helpers.js';
 
