@@ -2,13 +2,13 @@
  * `fidelity`: does congestion control from the agent behave like the same
  * algorithm built into the transport? Reno and Cubic, CCP and native, on
  * three links: fixed (96 Mbit/s, 20 ms, 1-BDP buffer), cell (the shipped
- * Verizon LTE trace or `--trace <file>`, 20 ms, 100-packet buffer) and drop (96 Mbit/s, 20 ms, 0.01 % seeded
- * random loss, unlimited buffer). Compares the distributions of per-RTT
+ * Verizon LTE trace or `--trace <file>`, 20 ms, 100-packet buffer) and drop
+ * (96 Mbit/s, 20 ms, 0.01 % seeded random loss, unlimited buffer). Compares the distributions of per-RTT
  * throughput and of per-packet queueing delay with the two-sample KS distance.
  */
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadTrace, shippedTrace } from '../link/trace.js';
+import { loadTrace, shippedTrace, type Trace } from '../link/trace.js';
 import type { LinkOptions } from '../link/link.js';
 import type { CdfSeries } from '../plot/charts.js';
 import { bdpBytes, durationUs, mean, runs } from './common.js';
@@ -20,12 +20,12 @@ const RATE_BPS = 96e6;
 const RTT_US = 20_000;
 type LinkName = 'fixed' | 'cell' | 'drop';
 
-async function linkOf(name: LinkName, seed: number, trace: string | URL, signal: AbortSignal | undefined): Promise<LinkOptions> {
+function linkOf(name: LinkName, seed: number, trace: Trace): LinkOptions {
   switch (name) {
     case 'fixed':
       return { rateBps: RATE_BPS, delayUs: RTT_US / 2, bufferBytes: bdpBytes(RATE_BPS, RTT_US), recordQueueDelay: true };
     case 'cell':
-      return { trace: await loadTrace(trace, { signal }), delayUs: RTT_US / 2, bufferPackets: 100, recordQueueDelay: true };
+      return { trace, delayUs: RTT_US / 2, bufferPackets: 100, recordQueueDelay: true };
     case 'drop':
       return { rateBps: RATE_BPS, delayUs: RTT_US / 2, loss: 1e-4, seed, recordQueueDelay: true };
   }
@@ -40,14 +40,16 @@ export const fidelityExperiment: Experiment = {
   async run(opts: ExperimentOptions = {}): Promise<ExperimentResult> {
     const duration = durationUs(opts, 30, 4);
     const seed = opts.seed ?? 1;
-    const trace = opts.trace ?? shippedTrace('Verizon-LTE-short.down');
-    const traceName = basename(typeof trace === 'string' ? trace : fileURLToPath(trace));
+    // Read first: a bad --trace fails the experiment before any run.
+    const traceFile = opts.trace ?? shippedTrace('Verizon-LTE-short.down');
+    const trace = await loadTrace(traceFile, { signal: opts.signal });
+    const traceName = basename(typeof traceFile === 'string' ? traceFile : fileURLToPath(traceFile));
     const progress = runs(opts, LINKS.length * ALGORITHMS.length * 2);
     const rows: (string | number)[][] = [];
     const charts: Chart[] = [];
     const data: Record<string, unknown> = {};
     for (const link of LINKS) {
-      const bottleneck = await linkOf(link, seed, trace, opts.signal);
+      const bottleneck = linkOf(link, seed, trace);
       const thrCdf: CdfSeries[] = [];
       const delayCdf: CdfSeries[] = [];
       for (const algorithm of ALGORITHMS) {
