@@ -14,36 +14,8 @@ export type { AgreedPick } from './pick.js';
 export type { BottomMismatch, FitsBase, NegotiateOptions } from './options.js';
 export type { RetransmitOptions } from './request.js';
 export { fingerprint } from './stack-info.js';
-export {
-  defaultRendezvousStore,
-  IncompatiblePickError,
-  join,
-  memoryStore,
-  NotAMemberError,
-  numPeersAtMost,
-  RoundError,
-  StoreClosedError,
-  StoreUnavailableError,
-  TransitionInProgressError,
-  TransitionRefusedError,
-  type AckResult,
-  type Branch,
-  type CommitResult,
-  type InitResult,
-  type JoinOptions,
-  type Joined,
-  type MemoryStoreOptions,
-  type NumPeersAtMostOptions,
-  type PendingTransition,
-  type Policy,
-  type Preferences,
-  type RendezvousEvent,
-  type RendezvousEvents,
-  type RendezvousHandle,
-  type RendezvousListener,
-  type RendezvousState,
-  type RendezvousStore,
-  type Subscription,
-  type TransitionOutcome,
-  type TransitionStart,
-} from './rendezvous/index.js';
+export { defaultRendezvousStore, join, type JoinOptions, type Joined, type RendezvousEvents, type RendezvousHandle } from './rendezvous/join.js';
+export { IncompatiblePickError, TransitionInProgressError, TransitionRefusedError } from './rendezvous/join-errors.js';
+export { memoryStore, type MemoryStoreOptions } from './rendezvous/memory-store.js';
+export { NotAMemberError, RoundError, StoreClosedError, StoreUnavailableError, type AckResult, type CommitResult, type InitResult, type PendingTransition, type RendezvousEvent, type RendezvousListener, type RendezvousState, type RendezvousStore, type Subscription, type TransitionOutcome, type TransitionStart } from './rendezvous/store.js';
+export { numPeersAtMost, type Branch, type NumPeersAtMostOptions, type Policy, type Preferences } from './rendezvous/policy.js';

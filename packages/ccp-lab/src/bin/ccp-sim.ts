@@ -12,7 +12,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
-import { EXPERIMENTS, formatTable, writeResult, type Experiment, type ExperimentOptions } from '../experiments/index.js';
+import { EXPERIMENTS } from '../experiments/all.js';
+import type { Experiment, ExperimentOptions } from '../experiments/experiment.js';
+import { formatTable, writeResult } from '../experiments/output.js';
 
 /** src/bin and dist/bin are both two levels below the package root. */
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

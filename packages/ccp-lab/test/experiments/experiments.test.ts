@@ -2,17 +2,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  aggregationExperiment,
-  anywhereExperiment,
-  bbrExperiment,
-  fidelityExperiment,
-  formatTable,
-  lowRttExperiment,
-  slowStartExperiment,
-  writeResult,
-  type ExperimentResult,
-} from '../../src/experiments/index.js';
+import { aggregationExperiment } from '../../src/experiments/aggregation.js';
+import { anywhereExperiment } from '../../src/experiments/anywhere.js';
+import { bbrExperiment } from '../../src/experiments/bbr.js';
+import type { ExperimentResult } from '../../src/experiments/experiment.js';
+import { fidelityExperiment } from '../../src/experiments/fidelity.js';
+import { lowRttExperiment } from '../../src/experiments/low-rtt.js';
+import { formatTable, writeResult } from '../../src/experiments/output.js';
+import { slowStartExperiment } from '../../src/experiments/slow-start.js';
 
 /** The table's cell in the row whose first cells equal `key`, under `column`. */
 function cell(r: ExperimentResult, key: readonly (string | number)[], column: string): number {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Dumbbell, type FlowPacket } from '../../src/link/index.js';
-import { Simulator } from '../../src/sim/index.js';
+import { Dumbbell, type FlowPacket } from '../../src/link/dumbbell.js';
+import { Simulator } from '../../src/sim/simulator.js';
 
 interface Seg extends FlowPacket {
   seq: number;

@@ -1,8 +1,8 @@
 import { mem, memNetwork } from '@bertha/core';
 import { describe, expect, it } from 'vitest';
-import { emulatedLink } from '../../src/link/index.js';
+import { emulatedLink } from '../../src/link/emulated-link.js';
 import { realClock } from '@bertha/ccp';
-import { Simulator } from '../../src/sim/index.js';
+import { Simulator } from '../../src/sim/simulator.js';
 
 async function pair() {
   const t = mem(memNetwork());

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { constantTrace, Link, type Packet } from '../../src/link/index.js';
-import { Simulator } from '../../src/sim/index.js';
+import { Link, type Packet } from '../../src/link/link.js';
+import { constantTrace } from '../../src/link/trace.js';
+import { Simulator } from '../../src/sim/simulator.js';
 
 interface Pkt extends Packet {
   id: number;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Link, loadTrace, parseTrace, shippedTrace, TRACE_MTU_BYTES, type Packet } from '../../src/link/index.js';
-import { Simulator } from '../../src/sim/index.js';
+import { Link, type Packet } from '../../src/link/link.js';
+import { loadTrace, parseTrace, shippedTrace, TRACE_MTU_BYTES } from '../../src/link/trace.js';
+import { Simulator } from '../../src/sim/simulator.js';
 
 describe('mahimahi traces', () => {
   it('parses the Verizon LTE downlink and computes its mean rate', async () => {

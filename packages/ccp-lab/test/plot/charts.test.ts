@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cdfChart, lineChart, writePlot } from '../../src/plot/index.js';
+import { cdfChart, lineChart } from '../../src/plot/charts.js';
+import { writePlot } from '../../src/plot/render.js';
 
 function expectSvg(svg: string): void {
   expect(svg.startsWith('<svg')).toBe(true);

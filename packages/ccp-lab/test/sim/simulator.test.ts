@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { realClock } from '@bertha/ccp';
-import { Simulator } from '../../src/sim/index.js';
+import { Simulator } from '../../src/sim/simulator.js';
 
 describe('Simulator', () => {
   it('runs events in time order, equal times in scheduling order', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Conn, makeStack, serialize, transport, wrap } from '@bertha/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ccpTransport, type CcpTransportConn, type CcpTransportOptions } from '../../src/transport/index.js';
+import { ccpTransport, type CcpTransportConn, type CcpTransportOptions } from '../../src/transport/conn.js';
 import { firstMismatch, makeMessages } from '@bertha/ccp/testing';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAck, decodeData, encodeAck, encodeData } from '../../src/transport/index.js';
+import { decodeAck, decodeData, encodeAck, encodeData } from '../../src/transport/wire.js';
 import { RangeSet } from '../../src/transport/range-set.js';
 
 describe('transport wire format', () => {

@@ -5,13 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  NotAMemberError,
-  RoundError,
-  type RendezvousEvent,
-  type RendezvousState,
-  type RendezvousStore,
-} from '../rendezvous/index.js';
+import { NotAMemberError, RoundError, type RendezvousEvent, type RendezvousState, type RendezvousStore } from '../rendezvous/store.js';
 
 export type OpenStores = (count: number, leaseMs: number) => RendezvousStore[];
 

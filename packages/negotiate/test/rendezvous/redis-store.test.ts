@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../../../scripts/servers/redis.js';
 import { redisStore } from '@bertha/negotiate/redis';
-import { StoreUnavailableError, type RendezvousStore } from '../../src/rendezvous/index.js';
+import { StoreUnavailableError, type RendezvousStore } from '../../src/rendezvous/store.js';
 import { INIT } from '../../src/rendezvous/redis-lua.js';
 import { eventLog, storeComplianceSuite } from '@bertha/negotiate/testing';
 
