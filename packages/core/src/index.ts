@@ -88,6 +88,7 @@ export {
   type SelectDecision,
   type SelectMismatch,
   type SelectOptions,
+  type ShowType,
   type StackBottom,
   type StackElem,
   type StackFits,
