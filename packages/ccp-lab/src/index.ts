@@ -10,7 +10,7 @@ export { Dumbbell, type DumbbellOptions, type FlowPacket } from './link/dumbbell
 export { EmulatedLinkConn, emulatedLink, type EmulatedLinkOptions } from './link/emulated-link.js';
 export { Link, type LinkOptions, type LinkStats, type Packet, type QueueDelaySample } from './link/link.js';
 export { TraceError } from './link/errors.js';
-export { cdfChart, lineChart, type Axis, type CdfChartOptions, type CdfSeries, type ChartSize, type LineChartOptions, type LineSeries } from './plot/charts.js';
+export { cdfChart, lineChart, type Axis, type CdfChartOptions, type CdfSeries, type ChartSize, type HorizontalRule, type LineChartOptions, type LineSeries } from './plot/charts.js';
 export { renderSvg, writePlot } from './plot/render.js';
 export { aggregationExperiment } from './experiments/aggregation.js';
 export { anywhereExperiment } from './experiments/anywhere.js';

@@ -43,7 +43,7 @@ export const bbrExperiment: Experiment = {
       ['throughput mean (Mbit/s)', mean(steady)],
       ['throughput p5 (Mbit/s)', percentileOf(steady, 5)],
       ['throughput p95 (Mbit/s)', percentileOf(steady, 95)],
-      ['link utilisation', mean(steady) / (RATE_BPS / 1e6)],
+      ['link utilisation (%)', (100 * mean(steady)) / (RATE_BPS / 1e6)],
       ['queueing delay p50 (ms)', percentileOf(steadyDelay, 50)],
       ['queueing delay p95 (ms)', percentileOf(steadyDelay, 95)],
       ['packets dropped at the buffer', r.link.dropped],
@@ -57,7 +57,9 @@ export const bbrExperiment: Experiment = {
         {
           name: 'throughput',
           kind: 'line',
-          spec: { title: 'BBR: throughput per RTT', x: { label: 'time (s)' }, y: { label: 'Mbit/s', domain: [0, 1.5 * (RATE_BPS / 1e6)] }, series: [{ name: 'BBR (CCP)', points: throughput }] },
+          spec: { title: 'BBR: throughput per RTT', x: { label: 'time (s)' }, y: { label: 'Mbit/s', domain: [0, 1.5 * (RATE_BPS / 1e6)] }, series: [{ name: 'BBR (CCP)', points: throughput }],
+            rules: [{ y: RATE_BPS / 1e6, label: `link capacity ${RATE_BPS / 1e6} Mbit/s` }],
+          },
         },
         {
           name: 'queue-delay',

@@ -29,6 +29,24 @@ describe('plots', () => {
     expect(svg.match(/aria-roledescription="line mark"/g)).toHaveLength(2);
   });
 
+  it('shows long legend labels whole, dashes each series, and draws labelled reference lines', async () => {
+    const long = 'CCP, datapath window (slow start in the datapath)';
+    const svg = await lineChart({
+      x: { label: 't' },
+      y: { label: 'Mbit/s' },
+      series: [
+        { name: long, points: [[0, 1], [1, 2]] },
+        { name: 'native Reno', points: [[0, 1], [1, 2]] }, // exactly on the first: the dashes keep both visible
+      ],
+      rules: [{ y: 48, label: 'link capacity 48 Mbit/s' }],
+    });
+    expectSvg(svg);
+    expect(svg).toContain(long); // not cut to "CCP, datapath wi…"
+    expect(svg).toContain('link capacity 48 Mbit/s');
+    expect(svg.match(/aria-roledescription="line mark"/g)).toHaveLength(2);
+    expect(svg).toMatch(/stroke-dasharray="6,4"/);
+  });
+
   it('draws CDFs of large samples from a bounded number of points', async () => {
     const values = Array.from({ length: 100_000 }, (_, i) => (i * 7919) % 100_000);
     const svg = await cdfChart({ x: { label: 'FCT (ms)' }, series: [{ name: 'copa', values }, { name: 'empty', values: [] }] });
