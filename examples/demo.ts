@@ -13,7 +13,7 @@ const examples: ReadonlyArray<readonly [title: string, file: string, args?: read
   ['Negotiated echo microservice, 1-RTT and 0-RTT (@bertha/negotiate)', 'negotiate/echo.ts'],
   ['Pub/sub with runtime reconfiguration (@bertha/negotiate rendezvous)', 'pubsub-reconfig/main.ts'],
   ['CCP agent driving a datapath in one process (@bertha/ccp)', 'ccp/agent-in-process.ts'],
-  ['CCP transport in the simulator, with a plot (ccp-sim)', 'ccp/sim-demo.ts'],
+  ['CCP transport in the simulator, with a plot (@bertha/ccp-lab)', 'ccp/sim-demo.ts'],
 ];
 
 const root = fileURLToPath(new URL('.', import.meta.url));
