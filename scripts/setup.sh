@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need on a fresh machine:
 # pnpm (the version pinned in package.json), the workspace's dependencies,
-# and the servers tests start for themselves (redis-server).
+# the native addon built for the Node that runs it, and the servers tests start
+# for themselves (redis-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,4 @@ if ! command -v redis-server >/dev/null 2>&1; then
 fi
 
 pnpm install --frozen-lockfile --reporter=append-only
+bash scripts/native-addons.sh
