@@ -14,7 +14,7 @@ import { compile } from '../lang/index.js';
 import { AgentCore } from '../agent/agent.js';
 import type { Algorithm, Flow, FlowInfo } from '../agent/algorithm.js';
 import { flowInfo, makeReport, recordingHandle, type RecordingHandle } from '../agent/testing.js';
-import { Datapath } from '../datapath/index.js';
+import { Datapath } from '../datapath/datapath.js';
 import { MAX_VALUE } from '../ipc/messages.js';
 import type { GenericField } from '../algorithms/programs.js';
 
