@@ -122,7 +122,8 @@ describe('ccpTransport with a ccp-agent process over a Unix datagram socket', ()
     const sending2 = a.sendBatch(after);
     expect(firstMismatch(after, await collect(b, after.length))).toBe(-1);
     await sending2;
-    expect(a.sender.stats.fallbacks).toBe(1);
+    // At least the one after the kill: on a loaded machine a slow agent may also have been timed out (and re-attached) before.
+    expect(a.sender.stats.fallbacks).toBeGreaterThanOrEqual(1);
     expect(a.sender.inFallback).toBe(true);
     await a.close();
     await b.close();
