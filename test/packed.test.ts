@@ -130,6 +130,12 @@ describe('packed tarballs installed with npm outside the workspace', () => {
     expect(r.stderr).toContain('npm i unix-dgram');
   });
 
+  it('@bertha/negotiate reaches ioredis only from its redis subpath', () => {
+    const dist = join(project, 'node_modules/@bertha/negotiate/dist');
+    const users = readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((f) => /\.(js|d\.ts)$/.test(f) && readFileSync(join(dist, f), 'utf8').includes("from 'ioredis'"));
+    expect(users.sort()).toEqual(['rendezvous/redis-store.d.ts', 'rendezvous/redis-store.js']);
+  });
+
   // The slow checks run side by side; generous limits, as the machine may be loaded.
   it.concurrent('type-checks in a strict project without skipLibCheck (NodeNext, and node10 through types/main)', { timeout: 240_000 }, async () => {
     const names = entries.map((e, i) => `import * as m${i} from '${e}';`).join('\n');
