@@ -72,7 +72,7 @@ beforeAll(async () => {
   project = join(tmp, 'project');
   mkdirSync(tarballs);
   mkdirSync(project);
-  await ok('pnpm', [...packages.flatMap((p) => ['--filter', p.name]), 'run', 'build'], root, 180_000);
+  await ok('pnpm', [...packages.flatMap((p) => ['--filter', p.name]), 'run', 'build'], root, 300_000);
   const deps: Record<string, string> = {};
   for (const p of packages) {
     await ok('pnpm', ['pack', '--pack-destination', tarballs], p.dir);
@@ -81,8 +81,8 @@ beforeAll(async () => {
   // ioredis: the optional peer a user of @bertha/negotiate/redis adds (and the declarations its own types lack).
   const pkg = { name: 'consumer', private: true, type: 'module', dependencies: { ...deps, ioredis: '^6.0.0' }, devDependencies: { '@types/node': '^20.19.0', '@types/redis-errors': '^1.2.3' } };
   writeFileSync(join(project, 'package.json'), JSON.stringify(pkg, null, 2));
-  await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], project, 180_000);
-}, 400_000);
+  await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], project, 300_000);
+}, 600_000);
 
 afterAll(() => {
   if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
@@ -137,7 +137,7 @@ describe('packed tarballs installed with npm outside the workspace', () => {
   });
 
   // The slow checks run side by side; generous limits, as the machine may be loaded.
-  it.concurrent('type-checks in a strict project without skipLibCheck (NodeNext, and node10 through types/main)', { timeout: 240_000 }, async () => {
+  it.concurrent('type-checks in a strict project without skipLibCheck (NodeNext, and node10 through types/main)', { timeout: 480_000 }, async () => {
     const names = entries.map((e, i) => `import * as m${i} from '${e}';`).join('\n');
     const use = entries.map((_, i) => `m${i}`).join(', ');
     const src = join(project, 'src');
@@ -152,12 +152,12 @@ describe('packed tarballs installed with npm outside the workspace', () => {
     // node10 knows no `exports`: the main entries resolve through `types`, subpaths through `typesVersions`.
     writeFileSync(join(src, 'cjs.cts'), `import { makeStack } from '@bertha/core';\nimport { redisStore } from '@bertha/negotiate/redis';\nimport { reno } from '@bertha/ccp';\nexport const used = [makeStack, redisStore, reno];\n`);
     writeFileSync(join(project, 'tsconfig.node10.json'), JSON.stringify({ compilerOptions: { ...strict, module: 'CommonJS', moduleResolution: 'node10' }, files: ['src/cjs.cts'] }));
-    await Promise.all([ok('node', [tsc, '-p', 'tsconfig.json'], project, 240_000), ok('node', [tsc, '-p', 'tsconfig.node10.json'], project, 240_000)]);
+    await Promise.all([ok('node', [tsc, '-p', 'tsconfig.json'], project, 480_000), ok('node', [tsc, '-p', 'tsconfig.node10.json'], project, 480_000)]);
   });
 
-  it.concurrent('ccp-sim all --quick runs every experiment in an empty directory and writes versioned results', { timeout: 300_000 }, async () => {
+  it.concurrent('ccp-sim all --quick runs every experiment in an empty directory and writes versioned results', { timeout: 480_000 }, async () => {
     const cwd = mkdtempSync(join(tmp, 'empty-'));
-    await ok(bin('ccp-sim'), ['all', '--quick', '--no-progress'], cwd, 300_000);
+    await ok(bin('ccp-sim'), ['all', '--quick', '--no-progress'], cwd, 480_000);
     const results = readdirSync(join(cwd, 'ccp-sim-out')).filter((f) => f.endsWith('.json'));
     expect(results.sort()).toEqual(['aggregation.json', 'anywhere.json', 'bbr.json', 'fidelity.json', 'low-rtt.json', 'slow-start.json']);
     for (const f of results) {
@@ -167,9 +167,9 @@ describe('packed tarballs installed with npm outside the workspace', () => {
     expect(readFileSync(join(cwd, 'ccp-sim-out/fidelity.json'), 'utf8')).toContain('Verizon-LTE-short.down, 20 ms');
   });
 
-  it.concurrent('ccp-sim all reports an experiment that fails (a missing --trace) and runs the others', { timeout: 300_000 }, async () => {
+  it.concurrent('ccp-sim all reports an experiment that fails (a missing --trace) and runs the others', { timeout: 480_000 }, async () => {
     const cwd = mkdtempSync(join(tmp, 'empty-'));
-    const r = await run(bin('ccp-sim'), ['all', '--quick', '--no-progress', '--trace', 'no-such.trace'], cwd, 300_000);
+    const r = await run(bin('ccp-sim'), ['all', '--quick', '--no-progress', '--trace', 'no-such.trace'], cwd, 480_000);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('fidelity failed');
     expect(r.stderr).toContain('no-such.trace');
