@@ -25,7 +25,7 @@ const alias = readdirSync(packagesDir).flatMap((dir) => {
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['./scripts/test-global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -24,7 +24,8 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { AbstractConn, udp, type BaseConn, type CallOptions, type Conn, type SocketAddress } from '@bertha/core';
-import { connect, join, memoryPickCache, memoryStore, redisStore, type RendezvousHandle, type RendezvousStore } from '@bertha/negotiate';
+import { connect, join, memoryPickCache, memoryStore, type RendezvousHandle, type RendezvousStore } from '@bertha/negotiate';
+import { redisStore } from '@bertha/negotiate/redis';
 import { startRedis } from '../scripts/servers/redis.js';
 import { connectStack as stack, startServers } from './lib/connect-servers.js';
 import { percentile, report, result, type Result } from './lib/results.js';

@@ -14,7 +14,7 @@ const examples: ReadonlyArray<readonly [title: string, file: string, args?: read
   ['Microservice: plain, TLS + maybe-local, fused by a pass (@bertha/chunnels-tls)', 'microservice/main.ts', ['--connections', '5']],
   ['Pub/sub with runtime reconfiguration (@bertha/negotiate rendezvous)', 'pubsub-reconfig/main.ts'],
   ['CCP agent driving a datapath in one process (@bertha/ccp)', 'ccp/agent-in-process.ts'],
-  ['CCP transport in the simulator, with a plot (ccp-sim)', 'ccp/sim-demo.ts'],
+  ['CCP transport in the simulator, with a plot (@bertha/ccp-lab)', 'ccp/sim-demo.ts'],
   ['Sharded key-value store, YCSB-B, client/server sharding negotiated (@bertha/chunnels-shard)', 'kv/main.ts'],
 ];
 

@@ -3,13 +3,13 @@
  * by the CCP agent, over a simulated 48 Mbit/s link with a 20 ms RTT and a
  * 2-BDP buffer, for 5 seconds of virtual time (well under a second of wall
  * time). Prints each flow's goodput and queueing delay and writes a plot of
- * throughput per RTT. The full experiments: `npx tsx packages/ccp/src/bin/ccp-sim.ts all --quick`.
+ * throughput per RTT. The full experiments: `npx tsx packages/ccp-lab/src/bin/ccp-sim.ts all --quick`.
  *
  *   npx tsx examples/ccp/sim-demo.ts
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lineChart, Simulator, simPath, writePlot, type LineSeries } from '@bertha/ccp';
+import { lineChart, Simulator, simPath, writePlot, type LineSeries } from '@bertha/ccp-lab';
 
 const RATE_BPS = 48e6;
 const RTT_US = 20_000;

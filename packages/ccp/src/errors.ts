@@ -12,9 +12,9 @@ export type CcpErrorCode =
   | 'ERR_CCP_UNKNOWN_FLOW'
   | 'ERR_CCP_REPORT'
   | 'ERR_CCP_INVALID_UPDATE'
-  | 'ERR_CCP_TRACE'
   | 'ERR_CCP_PEER_UNREACHABLE'
-  | 'ERR_CCP_UNACKNOWLEDGED';
+  | 'ERR_CCP_UNACKNOWLEDGED'
+  | 'ERR_CCP_UNIX_DGRAM_MISSING';
 
 export class CcpError extends BerthaError {
   declare readonly code: CcpErrorCode;
@@ -58,5 +58,23 @@ export class LimitError extends CcpError {
 export class IpcDecodeError extends CcpError {
   constructor(message: string) {
     super('ERR_CCP_IPC_DECODE', message);
+  }
+}
+
+/**
+ * A compiled program breaks a rule of the instruction set (unknown opcode,
+ * write to an immediate or a primitive, DEF outside the prologue …). Bounds
+ * (too many events or instructions) are `LimitError`s.
+ */
+export class InvalidProgramError extends CcpError {
+  constructor(message: string) {
+    super('ERR_CCP_INVALID_PROGRAM', `invalid datapath program: ${message}; recompile it with the agent's compiler`);
+  }
+}
+
+/** An update names a register that updates may not set. */
+export class InvalidUpdateError extends CcpError {
+  constructor(message: string) {
+    super('ERR_CCP_INVALID_UPDATE', message);
   }
 }

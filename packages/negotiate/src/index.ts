@@ -1,12 +1,21 @@
+/**
+ * @bertha/negotiate — point-to-point (1-RTT, 0-RTT) and rendezvous
+ * negotiation of Bertha stacks. The Redis rendezvous store is
+ * @bertha/negotiate/redis (ioredis is an optional peer dependency); the store
+ * compliance suite is @bertha/negotiate/testing.
+ */
 export { connect, type ConnectOptions } from './connect.js';
 export { listen, type ListenOptions, type ListenerStats, type NegotiatedListener } from './listen.js';
 export { preRegister, type PreRegistration } from './pre-register.js';
 export { negotiated, confirmed, type Negotiation } from './negotiation.js';
 export { NegotiationError, type NegotiationErrorCode } from './errors.js';
-export { memoryPickCache, defaultPickCache, type MemoryPickCacheOptions, type PickCache } from './pick-cache.js';
+export { memoryPickCache, type MemoryPickCacheOptions, type PickCache } from './pick-cache.js';
 export type { AgreedPick } from './pick.js';
 export type { BottomMismatch, FitsBase, NegotiateOptions } from './options.js';
 export type { RetransmitOptions } from './request.js';
 export { fingerprint } from './stack-info.js';
-export { TAG_DATA, TAG_NEGOTIATION, WIRE_VERSION, type WireMessage } from './wire.js';
-export * from './rendezvous/index.js';
+export { defaultRendezvousStore, join, type JoinOptions, type Joined, type RendezvousEvents, type RendezvousHandle } from './rendezvous/join.js';
+export { IncompatiblePickError, TransitionInProgressError, TransitionRefusedError } from './rendezvous/join-errors.js';
+export { memoryStore, type MemoryStoreOptions } from './rendezvous/memory-store.js';
+export { NotAMemberError, RoundError, StoreClosedError, StoreUnavailableError, type AckResult, type CommitResult, type InitResult, type PendingTransition, type RendezvousEvent, type RendezvousListener, type RendezvousState, type RendezvousStore, type Subscription, type TransitionOutcome, type TransitionStart } from './rendezvous/store.js';
+export { numPeersAtMost, type Branch, type NumPeersAtMostOptions, type Policy, type Preferences } from './rendezvous/policy.js';

@@ -1,4 +1,4 @@
-import type { Pass, Stack, StackBottom } from '@bertha/core';
+import type { Pass, ShowType, Stack, StackBottom } from '@bertha/core';
 import type { RetransmitOptions } from './request.js';
 
 /** Options shared by `connect`, `listen` and `preRegister`. */
@@ -16,11 +16,9 @@ export interface NegotiateOptions {
   readonly passes?: readonly Pass[];
 }
 
-/** A stack whose bottom Chunnel does not take the base connection's bytes. */
-export interface BottomMismatch<Bottom> {
-  readonly 'bertha error': 'the bottom Chunnel of the stack must take Uint8Array, the messages of a base connection';
-  readonly bottomTakes: Bottom;
-}
+/** A stack whose bottom Chunnel does not take the base connection's bytes (a string literal type: `tsc` prints it at the stack argument). */
+export type BottomMismatch<Bottom> =
+  `bertha: the bottom Chunnel of the stack must take Uint8Array, the messages of a base connection; this one takes ${ShowType<Bottom>}`;
 
 /** `unknown` (no constraint) when the stack can sit on a base connection. */
 export type FitsBase<S extends Stack> = [Uint8Array] extends [StackBottom<S>] ? unknown : BottomMismatch<StackBottom<S>>;

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { makeStack, mem, memNetwork, tcp, twoSided, udp, type Transport } from '@bertha/core';
-import { NegotiationError, TAG_DATA, TAG_NEGOTIATION, connect, listen, memoryPickCache } from '@bertha/negotiate';
+import { NegotiationError, connect, listen, memoryPickCache } from '@bertha/negotiate';
+import { TAG_DATA, TAG_NEGOTIATION } from '../src/wire.js';
 import { Packr } from 'msgpackr';
 import { echo, layer, recvWithin, text } from './helpers.js';
 

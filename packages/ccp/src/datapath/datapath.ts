@@ -9,7 +9,7 @@ import { Implicit, RegType } from '../program.js';
 import type { CompiledProgram } from '../program.js';
 import { encodeMessage, decodeMessages } from '../ipc/codec.js';
 import { type CcpMessage, type CreateInfo, MAX_VALUE, type UpdateField } from '../ipc/messages.js';
-import { checkUpdate } from './check.js';
+import { checkUpdate } from '../check.js';
 import { ArithmeticFaultError, UnknownFlowError, UnknownProgramError } from './errors.js';
 import { initBank, type LoadedProgram, loadProgram, type MachineState, resetVolatile, runEvents, Slot } from './machine.js';
 

@@ -1,16 +1,5 @@
 import { CcpError } from '../errors.js';
 
-/**
- * A compiled program breaks a rule of the instruction set (unknown opcode,
- * write to an immediate or a primitive, DEF outside the prologue …). Bounds
- * (too many events or instructions) are `LimitError`s.
- */
-export class InvalidProgramError extends CcpError {
-  constructor(message: string) {
-    super('ERR_CCP_INVALID_PROGRAM', `invalid datapath program: ${message}; recompile it with the agent's compiler`);
-  }
-}
-
 /** Overflow beyond 2^53 − 1, subtraction below 0 or division by zero: the invocation is aborted. */
 export class ArithmeticFaultError extends CcpError {
   /** Index of the faulting instruction in its program. */
@@ -36,12 +25,5 @@ export class UnknownFlowError extends CcpError {
   constructor(socketId: number) {
     super('ERR_CCP_UNKNOWN_FLOW', `no flow with socket id ${socketId}: it was closed or never created`);
     this.socketId = socketId;
-  }
-}
-
-/** An update names a register that updates may not set. */
-export class InvalidUpdateError extends CcpError {
-  constructor(message: string) {
-    super('ERR_CCP_INVALID_UPDATE', message);
   }
 }

@@ -9,7 +9,7 @@
  */
 import { type CompiledProgram, Implicit, Limits, Opcode, PRIMITIVES, type Reg, RegType } from '../program.js';
 import { MAX_VALUE } from '../ipc/messages.js';
-import { checkProgram, isReportReg } from './check.js';
+import { checkProgram, isReportReg } from '../check.js';
 import { ArithmeticFaultError } from './errors.js';
 
 const REPORT = Limits.maxControlRegisters;

@@ -10,7 +10,7 @@
 import { InvalidArgumentError, MessageTooLargeError } from '@bertha/core';
 import { CcpError, IpcDecodeError } from '../errors.js';
 import { Limits, type RegType } from '../program.js';
-import { checkProgram, checkUpdate } from '../datapath/check.js';
+import { checkProgram, checkUpdate } from '../check.js';
 import {
   ALG_NAME_BYTES,
   type CcpMessage,

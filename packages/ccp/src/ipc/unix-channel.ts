@@ -5,8 +5,8 @@
  *
  * libccp and portus use SOCK_DGRAM, which keeps message boundaries; a stream
  * socket (all Node core offers for AF_UNIX) could not talk to them. So this
- * uses the `unix-dgram` addon (Ben Noordhuis), loaded only when a socket is
- * opened. We send with `sendto` on an unconnected socket rather than
+ * uses the `unix-dgram` addon (Ben Noordhuis), an optional peer dependency
+ * loaded only when a socket is opened. We send with `sendto` on an unconnected socket rather than
  * `connect` + `send`: a connected socket breaks when the agent restarts and
  * rebinds its path, and its 'congestion'/'writable' events exist only for
  * connected sockets. A full receive queue (EAGAIN; Linux allows only
@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { BerthaError, InvalidArgumentError } from '@bertha/core';
+import { CcpError } from '../errors.js';
 import { DatagramEndpoint, type IpcChannel } from './channel.js';
 
 /** Where portus listens by default. */
@@ -47,15 +48,28 @@ interface UnixDgramModule {
   createSocket(type: 'unix_dgram'): UnixDgramSocket;
 }
 
+/**
+ * A Unix-socket agent or datapath was asked for, but the optional peer
+ * dependency `unix-dgram` (a native addon) is not installed or did not build.
+ */
+export class UnixDgramMissingError extends CcpError {
+  constructor(options?: { cause?: unknown }) {
+    super(
+      'ERR_CCP_UNIX_DGRAM_MISSING',
+      'Unix datagram sockets need the optional package unix-dgram (a native addon): install it next to @bertha/ccp (npm i unix-dgram), or run the agent in process (cc: { kind: "ccp" } without agentPath)',
+      options,
+    );
+  }
+}
+
 let addon: UnixDgramModule | undefined;
+/** The addon, loaded on first use so that a user of the in-process agent never needs it. */
 function unixDgram(): UnixDgramModule {
   if (addon === undefined) {
     try {
       addon = createRequire(import.meta.url)('unix-dgram') as UnixDgramModule;
     } catch (err) {
-      throw new BerthaError('ERR_TRANSPORT', 'the unix-dgram addon could not be loaded: reinstall @bertha/ccp with a C++ toolchain, or use the in-process channel', {
-        cause: err,
-      });
+      throw new UnixDgramMissingError({ cause: err });
     }
   }
   return addon;

@@ -11,7 +11,7 @@ import { Datapath, type DatapathStats } from '../datapath/datapath.js';
 import { DatagramEndpoint, type IpcChannel } from '../ipc/channel.js';
 import type { CreateInfo } from '../ipc/messages.js';
 import { openDatapathSocket } from '../ipc/unix-channel.js';
-import { realClock, type Clock } from '../sim/clock.js';
+import { realClock, type Clock } from './clock.js';
 
 /** What the host calls on a flow when the agent (or the fallback) changes its window or rate. */
 export interface CcpFlowHooks {

@@ -5,7 +5,7 @@
  * run a sender and a receiver; packets are told apart by their first byte.
  */
 import { AbortError, AbstractConn, type CallOptions, type Capability, type ChunnelWithConn, type Conn, ConnClosedError, throwIfAborted, twoSided } from '@bertha/core';
-import { realClock, type Clock } from '../sim/clock.js';
+import { realClock, type Clock } from './clock.js';
 import { createCcpHost, type CcpHost } from './ccp-host.js';
 import { PeerUnreachableError, UnacknowledgedDataError } from './errors.js';
 import { resolveOptions, type ResolvedTransportOptions, type TransportOptions } from './options.js';

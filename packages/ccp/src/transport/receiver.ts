@@ -4,7 +4,7 @@
  * (`deliver`). ACKs go out at once for out-of-order or duplicate packets and
  * when a hole fills, otherwise after `ackEvery` packets or `ackDelayUs`.
  */
-import type { Clock, Timer } from '../sim/clock.js';
+import type { Clock, Timer } from './clock.js';
 import type { ResolvedTransportOptions } from './options.js';
 import { RangeSet } from './range-set.js';
 import { decodeData, encodeAck, FLAG_FIRST, FLAG_LAST, type DataHeader } from './wire.js';

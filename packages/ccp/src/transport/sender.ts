@@ -12,7 +12,7 @@
  */
 import { RttEstimator } from '@bertha/core';
 import type { Primitives } from '../datapath/datapath.js';
-import type { Clock, Timer } from '../sim/clock.js';
+import type { Clock, Timer } from './clock.js';
 import type { CcpHost } from './ccp-host.js';
 import { DeliveryRateSampler } from './delivery-rate.js';
 import { Deque } from './deque.js';

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAgent } from '../../src/agent/create-agent.js';
 import { reno } from '../../src/algorithms/reno.js';
-import { Datapath, type Primitives } from '../../src/datapath/index.js';
+import { Datapath, type Primitives } from '../../src/datapath/datapath.js';
 import type { IpcChannel } from '../../src/ipc/channel.js';
 import { createIpcPair } from '../../src/ipc/memory-channel.js';
 import { openDatapathSocket } from '../../src/ipc/unix-channel.js';

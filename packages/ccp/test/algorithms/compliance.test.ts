@@ -2,7 +2,7 @@ import { describe } from 'vitest';
 import type { Algorithm } from '../../src/agent/algorithm.js';
 import { fairShare } from '../../src/agent/aggregate.js';
 import { bbr, copa, cubic, dctcp, reno, vegas, type ReportMode, type SlowStartMode, type WindowOptions } from '../../src/algorithms/index.js';
-import { describeAlgorithmCompliance, type CongestionSignal } from './compliance.js';
+import { describeAlgorithmCompliance, type CongestionSignal } from '@bertha/ccp/testing';
 
 const reports: ReportMode[] = ['rtt', 'ack', { intervalUs: 10_000 }];
 const slowStarts: SlowStartMode[] = ['agent', 'datapath-window', 'datapath-rate'];

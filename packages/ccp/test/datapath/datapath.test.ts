@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ArithmeticFaultError, InvalidUpdateError, UnknownFlowError, UnknownProgramError } from '../../src/datapath/errors.js';
+import { ArithmeticFaultError, UnknownFlowError, UnknownProgramError } from '../../src/datapath/errors.js';
+import { InvalidUpdateError } from '../../src/errors.js';
 import { CREATE_RETRY_US } from '../../src/datapath/datapath.js';
 import { Opcode, RegType } from '../../src/program.js';
 import { MAX_VALUE } from '../../src/ipc/messages.js';

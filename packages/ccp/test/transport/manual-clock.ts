@@ -1,4 +1,4 @@
-import type { Clock, Timer } from '../../src/sim/clock.js';
+import type { Clock, Timer } from '../../src/transport/clock.js';
 
 /** A clock that moves only when told: timers fire in deadline order during `advance`. */
 export class ManualClock implements Clock {

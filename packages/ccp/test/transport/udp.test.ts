@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Conn, makeStack, serialize, transport, wrap } from '@bertha/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ccpTransport, type CcpTransportConn, type CcpTransportOptions } from '../../src/transport/index.js';
-import { firstMismatch, makeMessages } from './helpers.js';
+import { ccpTransport, type CcpTransportConn, type CcpTransportOptions } from '../../src/transport/conn.js';
+import { firstMismatch, makeMessages } from '@bertha/ccp/testing';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -171,7 +171,7 @@ describe('ccpTransport with a ccp-agent process over a Unix datagram socket', ()
     const sending2 = a.sendBatch(after);
     expect(firstMismatch(after, await collect(b, after.length))).toBe(-1);
     await sending2;
-    expect(a.sender.stats.fallbacks).toBe(fallbacksBefore + 1);
+    expect(a.sender.stats.fallbacks).toBeGreaterThanOrEqual(fallbacksBefore + 1);
     expect(a.sender.inFallback).toBe(true);
     await a.close();
     await b.close();

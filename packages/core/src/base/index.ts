@@ -10,8 +10,9 @@ export { mem, memNetwork, MemNetwork, type MemFaults, type MemNetworkOptions, ty
 export { udp, type UdpOptions } from './udp.js';
 export { tcp, type TcpOptions } from './tcp.js';
 export { unix, type UnixOptions } from './unix.js';
+/** Seeded PRNG of `memNetwork({ seed })`, exported so that seeded simulations (the CCP lab) share one generator. */
 export { mulberry32 } from './prng.js';
-export { DEFAULT_MAX_FRAME_SIZE, FrameReader, type StreamOptions } from './stream.js';
+export { DEFAULT_MAX_FRAME_SIZE, type StreamOptions } from './framing.js';
 
 /** Options of each transport kind; for `mem`, the network to use (the process-wide one when omitted). */
 export interface TransportOptions {

@@ -1,6 +1,8 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { formatHostPort } from './address.js';
-import { connectSocket, frameLimit, FrameReader, socketError, started, StreamConn, streamListener, type StreamOptions } from './stream.js';
+import { frameLimit, FrameReader, type StreamOptions } from './framing.js';
+import { socketError, started } from './start.js';
+import { connectSocket, StreamConn, streamListener } from './stream.js';
 import type { SocketAddress, Transport } from './transport.js';
 
 export type TcpOptions = StreamOptions;

@@ -8,7 +8,7 @@ import { ConnClosedError, InvalidArgumentError, MessageTooLargeError, throwIfAbo
 import { formatHostPort } from './address.js';
 import { AddressError, TransportError } from './errors.js';
 import { ConnListener } from './listener.js';
-import { socketError, started } from './stream.js';
+import { socketError, started } from './start.js';
 import { DATAGRAM_MAX_MESSAGE_SIZE, type BaseConn, type SocketAddress, type Transport } from './transport.js';
 
 export interface UdpOptions {

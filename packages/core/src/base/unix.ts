@@ -1,7 +1,9 @@
 import { lstat, unlink } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { AddressError } from './errors.js';
-import { connectSocket, frameLimit, FrameReader, socketError, started, StreamConn, streamListener, type StreamOptions } from './stream.js';
+import { frameLimit, FrameReader, type StreamOptions } from './framing.js';
+import { socketError, started } from './start.js';
+import { connectSocket, StreamConn, streamListener } from './stream.js';
 import type { PathAddress, Transport } from './transport.js';
 
 export type UnixOptions = StreamOptions;

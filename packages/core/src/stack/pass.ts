@@ -10,7 +10,7 @@ import type { AnyChunnel } from '../chunnel.js';
 import { InvalidArgumentError, StackError } from '../errors.js';
 import type { ElemInner, ElemName, ElemOuter, StackElem } from './elements.js';
 import { Stack } from './stack.js';
-import type { Equals, StackFits } from './typecheck.js';
+import type { Equals, ShowType, StackFits } from './typecheck.js';
 
 export type Wildcard = '*';
 
@@ -92,13 +92,9 @@ export type Rewrite<Es extends readonly unknown[], P extends readonly string[], 
 
 type AsElems<T> = T extends readonly StackElem[] ? T : never;
 
-export interface PassMismatch<Replacement extends string, Needs, Offers, Provides, Expected> {
-  readonly 'bertha error': `pass replacement '${Replacement}' does not fit where it goes: compare its inner/outer types with the Chunnels it replaces`;
-  readonly replacementInner: Needs;
-  readonly replacementOuter: Offers;
-  readonly replacedInner: Provides;
-  readonly replacedOuter: Expected;
-}
+/** A pass whose replacement does not fit where it goes (a string literal type: `tsc` prints it at the pass argument). */
+export type PassMismatch<Replacement extends string, Needs, Offers, Provides, Expected> =
+  `bertha: pass replacement '${Replacement}' does not fit where it goes: it takes ${ShowType<Needs>} and offers ${ShowType<Offers>}, the Chunnels it replaces take ${ShowType<Provides>} and offer ${ShowType<Expected>}`;
 
 type FirstOf<T extends readonly unknown[]> = T extends readonly [infer H, ...unknown[]] ? H : never;
 type LastOf<T extends readonly unknown[]> = T extends readonly [...unknown[], infer L] ? L : never;

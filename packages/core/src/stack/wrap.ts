@@ -5,9 +5,8 @@ import { isSelect, type StackElem } from './elements.js';
 import type { Stack, StackBottom, StackTop } from './stack.js';
 import type { HasSelect } from './typecheck.js';
 
-export interface NoSelectAllowed {
-  readonly 'bertha error': 'wrap() needs a stack without select: negotiate it with connect()/listen() from @bertha/negotiate, or pick a branch';
-}
+/** The message `tsc` prints when `wrap` is given a stack with `select`. */
+export type NoSelectAllowed = 'bertha: wrap() needs a stack without select: negotiate it with connect()/listen() from @bertha/negotiate, or pick a branch';
 
 /**
  * Builds the connection for a list of Chunnels (application side first) over

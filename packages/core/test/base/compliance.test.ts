@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { mem, memNetwork, tcp, transport, udp, unix } from '@bertha/core';
-import { describeTransportCompliance } from './compliance.js';
+import { describeTransportCompliance } from '@bertha/core/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'bertha-unix-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,7 +4,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AddressError, ConnClosedError, DecodeError, FrameReader, tcp, unix, type SocketAddress } from '@bertha/core';
+import { AddressError, ConnClosedError, DecodeError, tcp, unix, type SocketAddress } from '@bertha/core';
+import { FrameReader } from '../../src/base/framing.js';
 
 function frame(payload: Uint8Array): Buffer {
   const b = Buffer.alloc(4 + payload.byteLength);

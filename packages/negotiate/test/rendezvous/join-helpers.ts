@@ -1,5 +1,6 @@
 import { AbstractConn, twoSided, type CallOptions, type Chunnel, type Conn } from '@bertha/core';
-import { StoreUnavailableError, type RendezvousEvent, type RendezvousHandle, type RendezvousStore } from '../../src/rendezvous/index.js';
+import type { RendezvousHandle } from '../../src/rendezvous/join.js';
+import { StoreUnavailableError, type RendezvousEvent, type RendezvousStore } from '../../src/rendezvous/store.js';
 import { layer } from '../helpers.js';
 
 /**

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { makeStack, select, serialize } from '@bertha/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../../../../scripts/servers/redis.js';
-import { StoreUnavailableError, join, numPeersAtMost, redisStore, type Joined, type RendezvousStore } from '../../src/rendezvous/index.js';
+import { redisStore } from '@bertha/negotiate/redis';
+import { join, type Joined } from '../../src/rendezvous/join.js';
+import { numPeersAtMost } from '../../src/rendezvous/policy.js';
+import { StoreUnavailableError, type RendezvousStore } from '../../src/rendezvous/store.js';
 import { Bus, collect, picked, tag, until } from './join-helpers.js';
 
 const LEASE_MS = 400;

@@ -1,16 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { makeStack, select, serialize } from '@bertha/core';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import {
-  IncompatiblePickError,
-  TransitionRefusedError,
-  join,
-  memoryStore,
-  numPeersAtMost,
-  redisStore,
-  type Joined,
-  type RendezvousStore,
-} from '../../src/rendezvous/index.js';
+import { IncompatiblePickError, TransitionRefusedError } from '../../src/rendezvous/join-errors.js';
+import { join, type Joined } from '../../src/rendezvous/join.js';
+import { memoryStore } from '../../src/rendezvous/memory-store.js';
+import { numPeersAtMost } from '../../src/rendezvous/policy.js';
+import type { RendezvousStore } from '../../src/rendezvous/store.js';
+import { redisStore } from '@bertha/negotiate/redis';
 import { decodePick } from '../../src/rendezvous/join-pick.js';
 import { Bus, collect, deaf, killable, picked, tag, until } from './join-helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { memoryStore } from '../../src/rendezvous/index.js';
-import { storeComplianceSuite } from './store-compliance.js';
+import { memoryStore } from '../../src/rendezvous/memory-store.js';
+import { storeComplianceSuite } from '@bertha/negotiate/testing';
 
 // One in-process store is shared by every member, so each "process" gets the same instance.
 storeComplianceSuite('memoryStore', (count, leaseMs) => {

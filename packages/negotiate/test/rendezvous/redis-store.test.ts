@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../../../scripts/servers/redis.js';
-import { redisStore, StoreUnavailableError, type RendezvousStore } from '../../src/rendezvous/index.js';
+import { redisStore } from '@bertha/negotiate/redis';
+import { StoreUnavailableError, type RendezvousStore } from '../../src/rendezvous/store.js';
 import { INIT } from '../../src/rendezvous/redis-lua.js';
-import { eventLog, storeComplianceSuite } from './store-compliance.js';
+import { eventLog, storeComplianceSuite } from '@bertha/negotiate/testing';
 
 const redisUrl = inject('redisUrl');
 const pick = Uint8Array.of(0x00, 0xff);

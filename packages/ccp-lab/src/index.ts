@@ -1,0 +1,26 @@
+/**
+ * @bertha/ccp-lab — the lab around @bertha/ccp: a discrete-event simulator,
+ * link emulation (rate, delay, buffer, loss, mahimahi traces), the paper's
+ * experiments, their metrics and plots. `ccp-sim` runs the experiments.
+ */
+export { Simulator, type RunOptions, type RunResult, type SimulatorOptions } from './sim/simulator.js';
+export { simPath, simulateFlow, type SimFlow, type SimFlowSpec, type SimPacket, type SimPath, type SimPathOptions, type SimulateFlowOptions, type SimulateFlowResult } from './sim/sim-path.js';
+export { constantTrace, loadTrace, parseTrace, shippedTrace, SHIPPED_TRACES, Trace, TRACE_MTU_BYTES, type ShippedTraceName } from './link/trace.js';
+export { Dumbbell, type DumbbellOptions, type FlowPacket } from './link/dumbbell.js';
+export { EmulatedLinkConn, emulatedLink, type EmulatedLinkOptions } from './link/emulated-link.js';
+export { Link, type LinkOptions, type LinkStats, type Packet, type QueueDelaySample } from './link/link.js';
+export { TraceError } from './link/errors.js';
+export { cdfChart, lineChart, type Axis, type CdfChartOptions, type CdfSeries, type ChartSize, type HorizontalRule, type LineChartOptions, type LineSeries } from './plot/charts.js';
+export { renderSvg, writePlot } from './plot/render.js';
+export { aggregationExperiment } from './experiments/aggregation.js';
+export { anywhereExperiment } from './experiments/anywhere.js';
+export { bbrExperiment } from './experiments/bbr.js';
+export { EXPERIMENTS } from './experiments/all.js';
+export { fidelityExperiment } from './experiments/fidelity.js';
+export { formatTable, writeResult, type ResultMeta } from './experiments/output.js';
+export { lowRttExperiment } from './experiments/low-rtt.js';
+export { runScenario } from './experiments/run-scenario.js';
+export { slowStartExperiment } from './experiments/slow-start.js';
+export { BinnedCounter, type Point } from './experiments/metrics.js';
+export type { CcSpec, FlowRecord, FlowSample, FlowSpec, RunControl, Scenario, ScenarioResult } from './experiments/scenario.js';
+export type { Chart, Experiment, ExperimentOptions, ExperimentResult, Table } from './experiments/experiment.js';
