@@ -1,8 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { makeStack, select, serialize } from '@bertha/core';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../../../../scripts/servers/redis.js';
-import { StoreUnavailableError, join, numPeersAtMost, redisStore, type Joined, type RendezvousStore } from '../../src/rendezvous/index.js';
+import {
+  StoreUnavailableError,
+  join,
+  memoryStore,
+  numPeersAtMost,
+  redisStore,
+  type Joined,
+  type Policy,
+  type RendezvousStore,
+} from '../../src/rendezvous/index.js';
 import { Bus, collect, picked, tag, until } from './join-helpers.js';
 
 const LEASE_MS = 400;
@@ -70,5 +80,105 @@ describe('join while Redis goes away and comes back', () => {
     await until(() => a.handle.participants === 3, 'a counting 3');
     await c.conn.send(99);
     await until(() => atB.includes(99), 'b receiving from c');
+  });
+});
+
+// tag-b for exactly three participants, tag-a otherwise: the third join causes a transition, and so does a fourth.
+const threes: Policy = (n) => (n === 3 ? 'tag-b' : 'tag-a');
+
+/**
+ * Three members switch once (round 1 of the store's generation: each
+ * remembers answering or committing it); the store then loses its state by
+ * `lose()` and the members register again; a fourth joins, which needs round
+ * 1 again, of the new generation (`newGeneration`; else the store keeps its
+ * generation and counts on). Resolves with how long that join and everyone's
+ * switch took.
+ */
+async function fourthJoinAfterLoss(
+  newStore: () => RendezvousStore,
+  lose: () => Promise<void>,
+  newGeneration: boolean,
+  joined: Array<Joined<number>>,
+): Promise<number> {
+  const name = `rv-${randomUUID()}`;
+  const bus = new Bus();
+  const members: Array<Joined<number>> = [];
+  for (const member of ['a', 'b', 'c']) {
+    const j = await join(stack(), { name, base: bus.open(), store: newStore(), policy: threes, member });
+    members.push(j);
+    joined.push(j);
+  }
+  await until(() => members.every((j) => picked(j.handle, 'tag-b')), 'a, b and c on tag-b');
+  const watcher = newStore();
+  const before = await watcher.state(name);
+  await lose();
+  await until(async () => {
+    const state = await watcher.state(name).catch(() => undefined);
+    return state !== undefined && (state.generation !== before?.generation) === newGeneration && state.participants === 3;
+  }, 'a, b and c registered again');
+
+  const started = Date.now();
+  const joining = join(stack(), { name, base: bus.open(), store: newStore(), policy: threes, member: 'd' });
+  const hung = new Promise<string>((resolve) => setTimeout(() => resolve('join still pending after 5 s'), 5_000).unref());
+  const d = await Promise.race([joining, hung]);
+  if (typeof d === 'string') throw new Error(d);
+  joined.push(d);
+  members.push(d);
+  await until(() => members.every((j) => picked(j.handle, 'tag-a')), 'all four on tag-a');
+  const took = Date.now() - started;
+  const atD: number[] = [];
+  void collect(d.conn, atD);
+  await members[0]!.conn.send(7);
+  await until(() => atD.includes(7), 'd receiving from a');
+  return took;
+}
+
+describe.each(['restart', 'flush'] as const)('join after Redis lost its state (%s)', (how) => {
+  let redis: RedisServer;
+  const stores: RendezvousStore[] = [];
+  const joined: Array<Joined<number>> = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    for (const j of joined) await j.handle.leave().catch(() => undefined);
+    for (const s of stores) await s.close();
+    await redis.stop();
+  });
+
+  it('starts a new generation, and a join that causes a transition completes within two leases', async () => {
+    const newStore = () => {
+      const s = redisStore(redis.url, { leaseMs: LEASE_MS, readyTimeoutMs: 300, commandTimeoutMs: 300 });
+      stores.push(s);
+      return s;
+    };
+    const lose = async () => {
+      if (how === 'restart') {
+        await redis.restart();
+        return;
+      }
+      const raw = new Redis(redis.url);
+      await raw.flushall();
+      raw.disconnect();
+    };
+    expect(await fourthJoinAfterLoss(newStore, lose, true, joined)).toBeLessThan(2 * LEASE_MS);
+  });
+});
+
+describe('join on the embedded store after every lease lapsed at once', () => {
+  const joined: Array<Joined<number>> = [];
+  afterAll(async () => {
+    for (const j of joined) await j.handle.leave().catch(() => undefined);
+  });
+
+  // The embedded store cannot lose its state while the process lives; the nearest case is a
+  // stall of every member (a clock jump past the lease): it forgets them all, keeps its generation.
+  it('keeps its generation, and a join that causes a transition completes within two leases', async () => {
+    let skew = 0;
+    const store = memoryStore({ leaseMs: LEASE_MS, clock: () => Date.now() + skew });
+    const lose = async () => {
+      skew += 2 * LEASE_MS;
+    };
+    expect(await fourthJoinAfterLoss(() => store, lose, false, joined)).toBeLessThan(2 * LEASE_MS);
   });
 });

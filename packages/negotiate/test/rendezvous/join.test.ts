@@ -12,7 +12,7 @@ import {
   type RendezvousStore,
 } from '../../src/rendezvous/index.js';
 import { decodePick } from '../../src/rendezvous/join-pick.js';
-import { Bus, collect, deaf, killable, picked, tag, until } from './join-helpers.js';
+import { Bus, collect, deaf, flaky, killable, picked, tag, until } from './join-helpers.js';
 
 const LEASE_MS = 400;
 interface Msg {
@@ -22,6 +22,7 @@ interface Msg {
 
 const both = () => makeStack(serialize<Msg>(), select(tag('tag-a'), tag('tag-b')));
 const onlyA = () => makeStack(serialize<Msg>(), tag('tag-a'));
+const onlyC = () => makeStack(serialize<Msg>(), tag('tag-c'));
 const policy = numPeersAtMost(1, { then: 'tag-a', otherwise: 'tag-b' });
 
 // Each member gets its own store object: for Redis, its own connections, as separate processes would.
@@ -133,6 +134,99 @@ describe.each(backends)('join over %s', (_label, backend) => {
     expect((err as IncompatiblePickError).incompatibilities[0]?.type).toBe('tag');
     // It left again: only a counts.
     expect((await storeA.state(name))?.participants).toBe(1);
+  });
+
+  it('is not disturbed by joiners that cannot run its next pick: no commit, no error events', async () => {
+    // tag-a for a pair, tag-b from three participants on.
+    const pairs = numPeersAtMost(2, { then: 'tag-a', otherwise: 'tag-b' });
+    const newStore = backend();
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    const storeA = newStore();
+    const a = track(await join(both(), { name, base: bus.open(), store: storeA, policy: pairs, member: 'a' }), storeA);
+    const storeB = newStore();
+    const b = track(await join(both(), { name, base: bus.open(), store: storeB, policy: pairs, member: 'b' }), storeB);
+    await until(() => picked(a.handle, 'tag-a') && picked(b.handle, 'tag-a') && a.handle.participants === 2, 'a and b on tag-a');
+    const seen: string[] = [];
+    for (const [who, j] of [['a', a], ['b', b]] as const) {
+      j.handle.on('pick', (p) => seen.push(`${who} switched to ${p.join(',')}`));
+      j.handle.on('error', (e) => seen.push(`${who} error: ${e.message}`));
+    }
+
+    // c can run neither tag-a nor tag-b: refused. Its arrival made a and b's policy ask for tag-b (3 participants).
+    const storeC = newStore();
+    cleanup.push(() => storeC.close());
+    const err = await join(onlyC(), { name, base: bus.open(), store: storeC, member: 'c' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(IncompatiblePickError);
+    await until(() => a.handle.participants === 2 && b.handle.participants === 2, 'a and b counting 2 again');
+    // Give a proposal made for the 3 that were briefly live time to commit (it must not).
+    await new Promise((r) => setTimeout(r, 2 * LEASE_MS));
+
+    // d can run tag-a but not tag-b: it stays, and the group stays on tag-a (d refuses tag-b).
+    const storeD = newStore();
+    const d = track(await join(onlyA(), { name, base: bus.open(), store: storeD, member: 'd' }), storeD);
+    await until(() => a.handle.participants === 3 && b.handle.participants === 3, 'a and b counting 3');
+    await new Promise((r) => setTimeout(r, 2 * LEASE_MS));
+    expect(seen).toEqual([]);
+    expect((await storeA.state(name))?.pending).toBeUndefined();
+    expect(a.handle.pick).toEqual(['serialize', 'tag-a']);
+    await a.conn.send({ from: 'a', n: 1 });
+    expect(await d.conn.recv()).toEqual({ from: 'a', n: 1 });
+  });
+
+  it('builds a committed pick again when its build failed, and then receives on it', async () => {
+    const newStore = backend();
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    const storeA = newStore();
+    const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
+    const storeB = killable(newStore());
+    const tagB = flaky('tag-b', 1);
+    const b = track(await join(makeStack(serialize<Msg>(), select(tag('tag-a'), tagB)), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
+    // b is away from the store while a, alone, commits tag-b: b has to build it when it returns.
+    storeB.kill();
+    await until(() => a.handle.participants === 1, 'b\'s lease lapsing');
+    await a.handle.prefer('tag-b');
+    const errors: Error[] = [];
+    b.handle.on('error', (e) => errors.push(e));
+    storeB.revive();
+    await until(() => picked(b.handle, 'tag-b'), 'b on tag-b after a failed build');
+    expect(tagB.builds).toBe(2);
+    expect(errors.filter((e) => e.message.includes('tag-b'))).toEqual([]);
+    await a.conn.send({ from: 'a', n: 2 });
+    expect(await b.conn.recv()).toEqual({ from: 'a', n: 2 });
+    expect(a.handle.participants).toBe(2);
+  });
+
+  it('leaves cleanly when a committed pick never builds: an error event, the connection ends, the group stops counting it', async () => {
+    const newStore = backend();
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    const storeA = newStore();
+    const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
+    const storeB = killable(newStore());
+    const b = track(await join(makeStack(serialize<Msg>(), select(tag('tag-a'), flaky('tag-b', Infinity))), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
+    const reading = (async () => {
+      for await (const _ of b.conn);
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    storeB.kill();
+    await until(() => a.handle.participants === 1, 'b\'s lease lapsing');
+    await a.handle.prefer('tag-b');
+    const errors: Error[] = [];
+    b.handle.on('error', (e) => errors.push(e));
+    storeB.revive();
+    const ended = await reading;
+    expect(ended).toBeInstanceOf(Error);
+    expect((ended as Error).message).toMatch(/tag-b: its service is away/);
+    expect(errors.some((e) => e === ended)).toBe(true);
+    await until(async () => (await storeA.state(name))?.participants === 1, 'the store counting only a');
+    await expect(b.conn.send({ from: 'b', n: 1 })).rejects.toThrow();
   });
 
   it('has a peer that joins mid-transition adopt the new pick', async () => {
