@@ -83,16 +83,17 @@ describe('join while Redis goes away and comes back', () => {
   });
 });
 
-// tag-b for exactly three participants, tag-a otherwise: the third join causes a transition, and so does a fourth.
-const threes: Policy = (n) => (n === 3 ? 'tag-b' : 'tag-a');
+// tag-b for up to three participants, tag-a from four: members registering again one by one
+// after a loss cause no transition; a fourth join does.
+const upToThree: Policy = (n) => (n <= 3 ? 'tag-b' : 'tag-a');
 
 /**
- * Three members switch once (round 1 of the store's generation: each
- * remembers answering or committing it); the store then loses its state by
- * `lose()` and the members register again; a fourth joins, which needs round
- * 1 again, of the new generation (`newGeneration`; else the store keeps its
- * generation and counts on). Resolves with how long that join and everyone's
- * switch took.
+ * Three members switch there and back (rounds 1 and 3 of the store's
+ * generation: each remembers answering or committing them); the store then
+ * loses its state by `lose()` and the members register again; a fourth joins,
+ * which needs round 1 again, of the new generation (`newGeneration`; else the
+ * store keeps its generation and counts on). Resolves with how long that join
+ * and everyone's switch took.
  */
 async function fourthJoinAfterLoss(
   newStore: () => RendezvousStore,
@@ -104,11 +105,14 @@ async function fourthJoinAfterLoss(
   const bus = new Bus();
   const members: Array<Joined<number>> = [];
   for (const member of ['a', 'b', 'c']) {
-    const j = await join(stack(), { name, base: bus.open(), store: newStore(), policy: threes, member });
+    const j = await join(stack(), { name, base: bus.open(), store: newStore(), policy: upToThree, member });
     members.push(j);
     joined.push(j);
   }
-  await until(() => members.every((j) => picked(j.handle, 'tag-b')), 'a, b and c on tag-b');
+  await until(() => members.every((j) => j.handle.participants === 3 && picked(j.handle, 'tag-b')), 'a, b and c on tag-b');
+  await members[0]!.handle.prefer('tag-a');
+  await members[0]!.handle.prefer('tag-b');
+  await until(() => members.every((j) => picked(j.handle, 'tag-b')), 'a, b and c back on tag-b');
   const watcher = newStore();
   const before = await watcher.state(name);
   await lose();
@@ -118,7 +122,7 @@ async function fourthJoinAfterLoss(
   }, 'a, b and c registered again');
 
   const started = Date.now();
-  const joining = join(stack(), { name, base: bus.open(), store: newStore(), policy: threes, member: 'd' });
+  const joining = join(stack(), { name, base: bus.open(), store: newStore(), policy: upToThree, member: 'd' });
   const hung = new Promise<string>((resolve) => setTimeout(() => resolve('join still pending after 5 s'), 5_000).unref());
   const d = await Promise.race([joining, hung]);
   if (typeof d === 'string') throw new Error(d);
