@@ -19,8 +19,9 @@ const LEASE_MS = 400;
 const stack = () => makeStack(serialize<number>(), select(tag('tag-a'), tag('tag-b')));
 const policy = numPeersAtMost(1, { then: 'tag-a', otherwise: 'tag-b' });
 
-describe('join while Redis goes away and comes back', () => {
-  let redis: RedisServer;
+/** A private Redis for the enclosing describe, stores on it that fail fast, and what the tests joined (left afterwards). */
+function ownRedis() {
+  let redis: RedisServer | undefined;
   const stores: RendezvousStore[] = [];
   const joined: Array<Joined<number>> = [];
   beforeAll(async () => {
@@ -29,13 +30,22 @@ describe('join while Redis goes away and comes back', () => {
   afterAll(async () => {
     for (const j of joined) await j.handle.leave().catch(() => undefined);
     for (const s of stores) await s.close();
-    await redis.stop();
+    await redis?.stop();
   });
+  const server = () => {
+    if (redis === undefined) throw new Error('the Redis server is not running');
+    return redis;
+  };
   const newStore = () => {
-    const s = redisStore(redis.url, { leaseMs: LEASE_MS, readyTimeoutMs: 300, commandTimeoutMs: 300 });
+    const s = redisStore(server().url, { leaseMs: LEASE_MS, readyTimeoutMs: 300, commandTimeoutMs: 300 });
     stores.push(s);
     return s;
   };
+  return { server, newStore, joined };
+}
+
+describe('join while Redis goes away and comes back', () => {
+  const { server, newStore, joined } = ownRedis();
 
   it('keeps members exchanging on their stack, fails new joiners fast, and rejoins after the restart', async () => {
     const name = `rv-${randomUUID()}`;
@@ -49,7 +59,7 @@ describe('join while Redis goes away and comes back', () => {
     const atB: number[] = [];
     void collect(b.conn, atB);
 
-    await redis.stop();
+    await server().stop();
     for (let n = 0; n < 20; n++) {
       await a.conn.send(n);
       await new Promise((r) => setTimeout(r, 20));
@@ -65,7 +75,7 @@ describe('join while Redis goes away and comes back', () => {
     );
     expect(err).toBeInstanceOf(StoreUnavailableError);
 
-    await redis.restart();
+    await server().restart();
     // The members register again with the pick they run.
     const watcher = newStore();
     for (let i = 0; ; i++) {
@@ -138,30 +148,15 @@ async function fourthJoinAfterLoss(
 }
 
 describe.each(['restart', 'flush'] as const)('join after Redis lost its state (%s)', (how) => {
-  let redis: RedisServer;
-  const stores: RendezvousStore[] = [];
-  const joined: Array<Joined<number>> = [];
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    for (const j of joined) await j.handle.leave().catch(() => undefined);
-    for (const s of stores) await s.close();
-    await redis.stop();
-  });
+  const { server, newStore, joined } = ownRedis();
 
   it('starts a new generation, and a join that causes a transition completes within two leases', async () => {
-    const newStore = () => {
-      const s = redisStore(redis.url, { leaseMs: LEASE_MS, readyTimeoutMs: 300, commandTimeoutMs: 300 });
-      stores.push(s);
-      return s;
-    };
     const lose = async () => {
       if (how === 'restart') {
-        await redis.restart();
+        await server().restart();
         return;
       }
-      const raw = new Redis(redis.url);
+      const raw = new Redis(server().url);
       await raw.flushall();
       raw.disconnect();
     };

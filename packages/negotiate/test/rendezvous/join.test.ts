@@ -47,6 +47,13 @@ function track<D>(j: Joined<D>, store: RendezvousStore): Joined<D> {
   return j;
 }
 
+/** What `promise` rejects with; `undefined` if it resolves. */
+const failure = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
 describe.each(backends)('join over %s', (_label, backend) => {
   it('switches both ways as participants join and leave (numPeersAtMost)', async () => {
     const newStore = backend();
@@ -106,10 +113,7 @@ describe.each(backends)('join over %s', (_label, backend) => {
     const b = track(await join(onlyA(), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
     expect(b.handle.pick).toEqual(['serialize', 'tag-a']);
 
-    const err = await a.handle.prefer('tag-b').then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await failure(a.handle.prefer('tag-b'));
     expect(err).toBeInstanceOf(TransitionRefusedError);
     expect(err).toMatchObject({ code: 'ERR_TRANSITION_REFUSED', reason: 'refused', by: 'b', proposed: ['serialize', 'tag-b'] });
     expect(a.handle.pick).toEqual(['serialize', 'tag-a']);
@@ -125,10 +129,7 @@ describe.each(backends)('join over %s', (_label, backend) => {
     track(await join(makeStack(serialize<Msg>(), tag('tag-b')), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
     const storeB = newStore();
     cleanup.push(() => storeB.close());
-    const err = await join(onlyA(), { name, base: bus.open(), store: storeB, member: 'b' }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await failure(join(onlyA(), { name, base: bus.open(), store: storeB, member: 'b' }));
     expect(err).toBeInstanceOf(IncompatiblePickError);
     expect((err as IncompatiblePickError).pick).toEqual(['serialize', 'tag-b']);
     expect((err as IncompatiblePickError).incompatibilities[0]?.type).toBe('tag');
@@ -156,10 +157,7 @@ describe.each(backends)('join over %s', (_label, backend) => {
     // c can run neither tag-a nor tag-b: refused. Its arrival made a and b's policy ask for tag-b (3 participants).
     const storeC = newStore();
     cleanup.push(() => storeC.close());
-    const err = await join(onlyC(), { name, base: bus.open(), store: storeC, member: 'c' }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await failure(join(onlyC(), { name, base: bus.open(), store: storeC, member: 'c' }));
     expect(err).toBeInstanceOf(IncompatiblePickError);
     await until(() => a.handle.participants === 2 && b.handle.participants === 2, 'a and b counting 2 again');
     // Give a proposal made for the 3 that were briefly live time to commit (it must not).
@@ -177,23 +175,33 @@ describe.each(backends)('join over %s', (_label, backend) => {
     expect(await d.conn.recv()).toEqual({ from: 'a', n: 1 });
   });
 
-  it('builds a committed pick again when its build failed, and then receives on it', async () => {
+  /**
+   * a and b run tag-a; b is away from the store (its calls fail) until its
+   * lease lapses, a alone commits tag-b, and b comes back: b has to build
+   * tag-b (with `tagB`) as a pick already committed, never having prepared it.
+   */
+  async function commitWhileAway(tagB: ReturnType<typeof flaky>) {
     const newStore = backend();
     const name = `rv-${randomUUID()}`;
     const bus = new Bus();
     const storeA = newStore();
     const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
     const storeB = killable(newStore());
-    const tagB = flaky('tag-b', 1);
     const b = track(await join(makeStack(serialize<Msg>(), select(tag('tag-a'), tagB)), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
-    // b is away from the store while a, alone, commits tag-b: b has to build it when it returns.
-    storeB.kill();
-    // Once the store has forgotten b, b hears nothing of the change staged next: it never prepares it.
-    await until(async () => (await storeA.state(name))?.members.join() === 'a', 'b\'s lease lapsing');
-    await a.handle.prefer('tag-b');
     const errors: Error[] = [];
     b.handle.on('error', (e) => errors.push(e));
-    storeB.revive();
+    storeB.kill();
+    // Once the store has forgotten b, b hears nothing of the change staged next.
+    await until(async () => (await storeA.state(name))?.members.join() === 'a', "b's lease lapsing");
+    await a.handle.prefer('tag-b');
+    errors.length = 0;
+    return { name, a, b, storeA, errors, comeBack: () => storeB.revive() };
+  }
+
+  it('builds a committed pick again when its build failed, and then receives on it', async () => {
+    const tagB = flaky('tag-b', 1);
+    const { a, b, errors, comeBack } = await commitWhileAway(tagB);
+    comeBack();
     await until(() => picked(b.handle, 'tag-b'), 'b on tag-b after a failed build');
     expect(tagB.builds).toBe(2);
     expect(errors.filter((e) => e.message.includes('tag-b'))).toEqual([]);
@@ -203,30 +211,17 @@ describe.each(backends)('join over %s', (_label, backend) => {
   });
 
   it('leaves cleanly when a committed pick never builds: an error event, the connection ends, the group stops counting it', async () => {
-    const newStore = backend();
-    const name = `rv-${randomUUID()}`;
-    const bus = new Bus();
-    const storeA = newStore();
-    const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
-    const storeB = killable(newStore());
-    const b = track(await join(makeStack(serialize<Msg>(), select(tag('tag-a'), flaky('tag-b', Infinity))), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
-    const reading = (async () => {
-      for await (const _ of b.conn);
-    })().then(
-      () => undefined,
-      (e: unknown) => e,
+    const { name, b, storeA, errors, comeBack } = await commitWhileAway(flaky('tag-b', Infinity));
+    const reading = failure(
+      (async () => {
+        for await (const _ of b.conn);
+      })(),
     );
-    storeB.kill();
-    // Once the store has forgotten b, b hears nothing of the change staged next: it never prepares it.
-    await until(async () => (await storeA.state(name))?.members.join() === 'a', 'b\'s lease lapsing');
-    await a.handle.prefer('tag-b');
-    const errors: Error[] = [];
-    b.handle.on('error', (e) => errors.push(e));
-    storeB.revive();
+    comeBack();
     const ended = await Promise.race([reading, new Promise((resolve) => setTimeout(() => resolve('b still reading 5 s later'), 5_000).unref())]);
     expect(ended).toBeInstanceOf(Error);
     expect((ended as Error).message).toMatch(/tag-b: its service is away/);
-    expect(errors.some((e) => e === ended)).toBe(true);
+    expect(errors).toContain(ended);
     await until(async () => (await storeA.state(name))?.participants === 1, 'the store counting only a');
     await expect(b.conn.send({ from: 'b', n: 1 })).rejects.toThrow();
   });
