@@ -180,6 +180,15 @@ export class Rendezvous implements RendezvousHandle {
     return chooseVariant(this.#info.offers, this.#policy?.(participants));
   }
 
+  /** Whether the policy asks for variant `index` with `participants` live; a policy that throws asks for nothing. */
+  #wants(participants: number, index: number): boolean {
+    try {
+      return this.#desired(participants) === index;
+    } catch {
+      return false;
+    }
+  }
+
   #onState(state: RendezvousState): void {
     const counted = state.participants !== this.#participants;
     this.#participants = state.participants;
@@ -208,7 +217,7 @@ export class Rendezvous implements RendezvousHandle {
     // After a change the store lost, re-evaluate on the next state read (once registered again), not at once.
     let later = false;
     this.#proposal = this.#transitions
-      .propose(desired, undefined, (n) => this.#desired(n) === desired)
+      .propose(desired, undefined, (n) => this.#wants(n, desired))
       .catch((err: unknown) => {
         if (err instanceof TransitionInProgressError) {
           this.#reevaluate = true;
