@@ -127,6 +127,13 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
   }
 }
 
+/** What `promise` rejects with; `undefined` if it resolves. */
+export const failure = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
 export const picked = (h: RendezvousHandle, name: string): boolean => h.pick.includes(name);
 
 /** Receives into `into` until the connection closes. */

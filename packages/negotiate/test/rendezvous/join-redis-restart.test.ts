@@ -13,14 +13,16 @@ import {
   type Policy,
   type RendezvousStore,
 } from '../../src/rendezvous/index.js';
-import { Bus, collect, picked, tag, until } from './join-helpers.js';
+import { Bus, collect, failure, picked, tag, until } from './join-helpers.js';
 
 const LEASE_MS = 400;
+/** The store-loss tests bound a join by two leases: a longer lease leaves room for a loaded machine. */
+const LOSS_LEASE_MS = 1_000;
 const stack = () => makeStack(serialize<number>(), select(tag('tag-a'), tag('tag-b')));
 const policy = numPeersAtMost(1, { then: 'tag-a', otherwise: 'tag-b' });
 
 /** A private Redis for the enclosing describe, stores on it that fail fast, and what the tests joined (left afterwards). */
-function ownRedis() {
+function ownRedis(leaseMs = LEASE_MS) {
   let redis: RedisServer | undefined;
   const stores: RendezvousStore[] = [];
   const joined: Array<Joined<number>> = [];
@@ -37,7 +39,7 @@ function ownRedis() {
     return redis;
   };
   const newStore = () => {
-    const s = redisStore(server().url, { leaseMs: LEASE_MS, readyTimeoutMs: 300, commandTimeoutMs: 300 });
+    const s = redisStore(server().url, { leaseMs, readyTimeoutMs: 300, commandTimeoutMs: 300 });
     stores.push(s);
     return s;
   };
@@ -148,7 +150,7 @@ async function fourthJoinAfterLoss(
 }
 
 describe.each(['restart', 'flush'] as const)('join after Redis lost its state (%s)', (how) => {
-  const { server, newStore, joined } = ownRedis();
+  const { server, newStore, joined } = ownRedis(LOSS_LEASE_MS);
 
   it('starts a new generation, and a join that causes a transition completes within two leases', async () => {
     const lose = async () => {
@@ -160,7 +162,7 @@ describe.each(['restart', 'flush'] as const)('join after Redis lost its state (%
       await raw.flushall();
       raw.disconnect();
     };
-    expect(await fourthJoinAfterLoss(newStore, lose, true, joined)).toBeLessThan(2 * LEASE_MS);
+    expect(await fourthJoinAfterLoss(newStore, lose, true, joined)).toBeLessThan(2 * LOSS_LEASE_MS);
   });
 });
 
@@ -174,10 +176,39 @@ describe('join on the embedded store after every lease lapsed at once', () => {
   // stall of every member (a clock jump past the lease): it forgets them all, keeps its generation.
   it('keeps its generation, and a join that causes a transition completes within two leases', async () => {
     let skew = 0;
-    const store = memoryStore({ leaseMs: LEASE_MS, clock: () => Date.now() + skew });
+    const store = memoryStore({ leaseMs: LOSS_LEASE_MS, clock: () => Date.now() + skew });
     const lose = async () => {
-      skew += 2 * LEASE_MS;
+      skew += 2 * LOSS_LEASE_MS;
     };
-    expect(await fourthJoinAfterLoss(() => store, lose, false, joined)).toBeLessThan(2 * LEASE_MS);
+    expect(await fourthJoinAfterLoss(() => store, lose, false, joined)).toBeLessThan(2 * LOSS_LEASE_MS);
+  });
+});
+
+describe('a transition staged when Redis is flushed', () => {
+  const { server, newStore, joined } = ownRedis();
+
+  it('ends with TransitionRefusedError (lost), and the group can change again in the new generation', async () => {
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    const a = await join(stack(), { name, base: bus.open(), store: newStore(), member: 'a' });
+    // b takes a while to build tag-b, so the change stays staged for a moment.
+    const b = await join(makeStack(serialize<number>(), select(tag('tag-a'), tag('tag-b', 300))), { name, base: bus.open(), store: newStore(), member: 'b' });
+    joined.push(a, b);
+    const watcher = newStore();
+    const before = await watcher.state(name);
+    const switching = failure(a.handle.prefer('tag-b'));
+    await until(async () => (await watcher.state(name))?.pending !== undefined, 'the change staged');
+    const raw = new Redis(server().url);
+    await raw.flushall();
+    raw.disconnect();
+    expect(await switching).toMatchObject({ code: 'ERR_TRANSITION_REFUSED', reason: 'lost', by: 'a' });
+    expect(a.handle.pick).toEqual(['serialize', 'tag-a']);
+
+    await until(async () => {
+      const state = await watcher.state(name);
+      return state !== undefined && state.generation !== before?.generation && state.participants === 2;
+    }, 'a and b registered again');
+    await a.handle.prefer('tag-b');
+    await until(() => picked(b.handle, 'tag-b'), 'b on tag-b');
   });
 });

@@ -12,7 +12,7 @@ import {
   type RendezvousStore,
 } from '../../src/rendezvous/index.js';
 import { decodePick } from '../../src/rendezvous/join-pick.js';
-import { Bus, collect, deaf, flaky, killable, picked, tag, until } from './join-helpers.js';
+import { Bus, collect, deaf, failure, flaky, killable, picked, tag, until } from './join-helpers.js';
 
 const LEASE_MS = 400;
 interface Msg {
@@ -47,12 +47,6 @@ function track<D>(j: Joined<D>, store: RendezvousStore): Joined<D> {
   return j;
 }
 
-/** What `promise` rejects with; `undefined` if it resolves. */
-const failure = (promise: Promise<unknown>): Promise<unknown> =>
-  promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
 
 describe.each(backends)('join over %s', (_label, backend) => {
   it('switches both ways as participants join and leave (numPeersAtMost)', async () => {
