@@ -4,7 +4,7 @@
  * semantics as the Redis store, without a server. It never loses its state
  * while the process lives, so each instance has one generation.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { throwIfAborted, type CallOptions } from '@bertha/core';
 import {
@@ -62,7 +62,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): RendezvousStore {
 class MemoryStore implements RendezvousStore {
   readonly leaseMs: number;
   readonly #clock: () => number;
-  readonly #generation = randomBytes(8).toString('hex');
+  readonly #generation = randomUUID();
   readonly #rendezvous = new Map<string, Rendezvous>();
   /** Round counters outlive their rendezvous so that answers to old rounds stay recognisably stale. */
   readonly #rounds = new Map<string, number>();
