@@ -20,21 +20,28 @@ export class IncompatiblePickError extends BerthaError {
   }
 }
 
-/** A proposed transition was rolled back: a member refused it, or the committer went away. The old stack stays. */
+/**
+ * A proposed transition ended without a commit: a member refused it, the
+ * committer went away, or the store lost it. The old stack stays.
+ */
 export class TransitionRefusedError extends BerthaError {
   declare readonly code: 'ERR_TRANSITION_REFUSED';
-  readonly reason: 'refused' | 'abandoned';
-  /** The member that refused (or, for `abandoned`, the committer that left). */
+  /** `lost`: the store lost its state (Redis restarted or was flushed) or the committer's lease lapsed before the commit. */
+  readonly reason: 'refused' | 'abandoned' | 'lost';
+  /** The member that refused (for `abandoned` and `lost`, the committer). */
   readonly by: string;
   /** Chunnel names of the stack that was proposed. */
   readonly proposed: readonly string[];
 
-  constructor(name: string, proposed: readonly string[], reason: 'refused' | 'abandoned', by: string) {
+  constructor(name: string, proposed: readonly string[], reason: 'refused' | 'abandoned' | 'lost', by: string) {
+    const to = `[${proposed.join(', ')}]`;
     super(
       'ERR_TRANSITION_REFUSED',
       reason === 'refused'
-        ? `member "${by}" of rendezvous "${name}" refused to switch to [${proposed.join(', ')}]: its stack cannot run it; the old stack stays`
-        : `the transition of rendezvous "${name}" to [${proposed.join(', ')}] was abandoned because its committer "${by}" left; the old stack stays`,
+        ? `member "${by}" of rendezvous "${name}" refused to switch to ${to}: its stack cannot run it; the old stack stays`
+        : reason === 'abandoned'
+          ? `the transition of rendezvous "${name}" to ${to} was abandoned because its committer "${by}" left; the old stack stays`
+          : `the transition of rendezvous "${name}" to ${to} was lost before it committed: the store lost its state (restarted or flushed) or the committer's lease lapsed; the old stack stays, propose again`,
     );
     this.reason = reason;
     this.by = by;

@@ -1,8 +1,10 @@
 /**
  * The embedded rendezvous store: every endpoint in this process that uses the
  * same store instance meets in it. The zero-configuration default; same
- * semantics as the Redis store, without a server.
+ * semantics as the Redis store, without a server. It never loses its state
+ * while the process lives, so each instance has one generation.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { throwIfAborted, type CallOptions } from '@bertha/core';
 import {
@@ -15,13 +17,16 @@ import {
   validateName,
   validatePick,
   validateRound,
+  validateParticipants,
   type AckResult,
+  type CommitOptions,
   type CommitResult,
   type InitResult,
   type RendezvousEvent,
   type RendezvousListener,
   type RendezvousState,
   type RendezvousStore,
+  type RoundRef,
   type Subscription,
   type TransitionOutcome,
   type TransitionStart,
@@ -42,6 +47,7 @@ interface Pending {
 }
 
 interface Rendezvous {
+  readonly generation: string;
   pick: Uint8Array;
   round: number;
   /** member -> lease deadline */
@@ -56,6 +62,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): RendezvousStore {
 class MemoryStore implements RendezvousStore {
   readonly leaseMs: number;
   readonly #clock: () => number;
+  readonly #generation = randomUUID();
   readonly #rendezvous = new Map<string, Rendezvous>();
   /** Round counters outlive their rendezvous so that answers to old rounds stay recognisably stale. */
   readonly #rounds = new Map<string, number>();
@@ -75,7 +82,7 @@ class MemoryStore implements RendezvousStore {
       let r = this.#live(name, now, events);
       const kind = r === undefined ? 'created' : 'existing';
       if (r === undefined) {
-        r = { pick: new Uint8Array(pick), round: this.#rounds.get(name) ?? 0, members: new Map() };
+        r = { generation: this.#generation, pick: new Uint8Array(pick), round: this.#rounds.get(name) ?? 0, members: new Map() };
         this.#rendezvous.set(name, r);
       }
       if (!r.members.has(member)) events.push({ type: 'joined', member });
@@ -117,11 +124,12 @@ class MemoryStore implements RendezvousStore {
     });
   }
 
-  async stageAck(name: string, member: string, round: number, accept: boolean, options?: CallOptions): Promise<AckResult> {
-    validateRound(round);
+  async stageAck(name: string, member: string, ref: RoundRef, accept: boolean, options?: CallOptions): Promise<AckResult> {
+    validateRound(ref);
+    const { round } = ref;
     return this.#op(name, member, options, (now, events): AckResult => {
       const r = this.#member(name, member, now, events);
-      if (r.pending?.round !== round) return { kind: 'stale', state: snapshot(r) };
+      if (ref.generation !== this.#generation || r.pending?.round !== round) return { kind: 'stale', state: snapshot(r) };
       if (!accept) {
         this.#endRound(name, r, { kind: 'rolled-back', round: round + 1, reason: 'refused', by: member }, now, events);
         return { kind: 'refused', state: snapshot(r) };
@@ -134,17 +142,23 @@ class MemoryStore implements RendezvousStore {
     });
   }
 
-  async commitIfReady(name: string, member: string, round: number, options?: CallOptions): Promise<CommitResult> {
-    validateRound(round);
+  async commitIfReady(name: string, member: string, ref: RoundRef, options?: CommitOptions): Promise<CommitResult> {
+    validateRound(ref);
+    validateParticipants(options?.participants);
+    const { round } = ref;
     return this.#op(name, member, options, (now, events): CommitResult => {
       const r = this.#member(name, member, now, events);
+      if (ref.generation !== this.#generation) {
+        throw new RoundError(`round ${round} of "${name}" belongs to generation ${ref.generation}, which this store never had`);
+      }
       const pending = r.pending;
       if (pending?.round === round) {
         if (pending.committer !== member) {
           throw new RoundError(`only the committer "${pending.committer}" may commit round ${round} of "${name}"`);
         }
         const acked = [...pending.acked].filter((m) => r.members.has(m)).length;
-        if (acked < r.members.size) return { kind: 'waiting', acked, participants: r.members.size };
+        const expected = options?.participants ?? r.members.size;
+        if (acked < r.members.size || expected !== r.members.size) return { kind: 'waiting', acked, participants: r.members.size };
         r.pick = pending.pick;
         const outcome: TransitionOutcome = { kind: 'committed', round: round + 1, pick: new Uint8Array(pending.pick) };
         this.#endRound(name, r, outcome, now, events);
@@ -241,7 +255,7 @@ class MemoryStore implements RendezvousStore {
 }
 
 function snapshot(r: Rendezvous): RendezvousState {
-  const base = { pick: new Uint8Array(r.pick), round: r.round, participants: r.members.size, members: [...r.members.keys()] };
+  const base = { generation: r.generation, pick: new Uint8Array(r.pick), round: r.round, participants: r.members.size, members: [...r.members.keys()] };
   return r.pending === undefined ? base : { ...base, pending: pendingOf(r, r.pending) };
 }
 

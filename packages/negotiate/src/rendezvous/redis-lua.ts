@@ -4,27 +4,37 @@
  * it (see README, "Redis key layout"). Leases use the server's clock (TIME),
  * so members on machines whose clocks disagree still agree on who is live.
  *
+ * `A-round` holds the generation and the round together. Without it the
+ * store holds nothing of the rendezvous (it never had it, or lost it in a
+ * restart or flush): only INIT creates it, with a new generation id from the
+ * caller, and every other script treats the rendezvous as empty. Per-round
+ * keys carry the generation in their names, so rounds of different
+ * generations never share a key.
+ *
  * Scripts reply `{ status, state, ... }` where state is
- * `{ pick, round, members, stagedPick|nil, committer|nil, acked }` or nil
- * when the rendezvous has no live member.
+ * `{ generation, pick, round, members, stagedPick|nil, committer|nil, acked }`
+ * or nil when the rendezvous has no live member.
  */
 import { OUTCOME_TTL_MS } from './store.js';
 
 const PRELUDE = `
 local key = KEYS[1]
-local ctrKey = key .. '-roundctr'
+local roundKey = key .. '-round'
 local membersKey = key .. '-members'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- false when the store holds nothing of this rendezvous (never had it, or lost it)
+local gen = redis.call('HGET', roundKey, 'generation')
 
-local function stagedKey(r) return key .. '-' .. r .. '-staged' end
-local function acksKey(r) return key .. '-' .. r .. '-acks' end
-local function outcomeKey(r) return key .. '-' .. r .. '-outcome' end
-local function getRound() return tonumber(redis.call('GET', ctrKey) or '0') end
+local function perRound(r, what) return key .. '-' .. gen .. '-' .. r .. '-' .. what end
+local function stagedKey(r) return perRound(r, 'staged') end
+local function acksKey(r) return perRound(r, 'acks') end
+local function outcomeKey(r) return perRound(r, 'outcome') end
+local function getRound() return tonumber(redis.call('HGET', roundKey, 'round')) end
 
 -- Ends staged round r; kind is committed, refused or abandoned.
 local function endRound(r, kind, by, pick)
-  redis.call('SET', ctrKey, r + 1)
+  redis.call('HSET', roundKey, 'round', r + 1)
   redis.call('DEL', stagedKey(r), acksKey(r))
   local o = outcomeKey(r)
   if pick then
@@ -36,8 +46,9 @@ local function endRound(r, kind, by, pick)
 end
 
 -- Drops expired members, abandons a change whose committer is gone, and
--- forgets the pick once nobody is left (the round counter stays).
+-- forgets the pick once nobody is left (the generation and round stay).
 local function prune()
+  if not gen then return end
   redis.call('ZREMRANGEBYSCORE', membersKey, '-inf', now)
   local r = getRound()
   if r % 2 == 1 then
@@ -50,6 +61,7 @@ local function prune()
 end
 
 local function state()
+  if not gen then return false end
   local pick = redis.call('GET', key)
   if not pick then return false end
   local members = redis.call('ZRANGEBYSCORE', membersKey, '(' .. now, '+inf')
@@ -64,25 +76,30 @@ local function state()
       if score and tonumber(score) > now then acked[#acked + 1] = m end
     end
   end
-  return { pick, r, members, stagedPick, committer, acked }
+  return { gen, pick, r, members, stagedPick, committer, acked }
 end
 
 -- Renews a live member's lease; false if it holds none.
 local function renew(member, leaseMs)
-  if not redis.call('ZSCORE', membersKey, member) then return false end
+  if not gen or not redis.call('ZSCORE', membersKey, member) then return false end
   redis.call('ZADD', membersKey, now + tonumber(leaseMs), member)
   return true
 end
 `;
 
-/** ARGV: member, pick, leaseMs */
+/** ARGV: member, pick, leaseMs, generation (a fresh id, used if the store holds nothing of the rendezvous) */
 export const INIT = `${PRELUDE}
+if not gen then
+  -- Whatever is left without its generation (after a partial loss) is not trusted.
+  gen = ARGV[4]
+  redis.call('DEL', key, membersKey)
+  redis.call('HSET', roundKey, 'generation', gen, 'round', 0)
+end
 prune()
 local status = 'existing'
 if redis.call('EXISTS', key) == 0 then
   status = 'created'
   redis.call('SET', key, ARGV[2])
-  redis.call('SET', ctrKey, getRound())
 end
 redis.call('ZADD', membersKey, now + tonumber(ARGV[3]), ARGV[1])
 return { status, state() }
@@ -114,19 +131,19 @@ if not renew(ARGV[1], ARGV[3]) then return { 'not-member' } end
 local r = getRound()
 if r % 2 == 1 then return { 'in-progress', state() } end
 r = r + 1
-redis.call('SET', ctrKey, r)
+redis.call('HSET', roundKey, 'round', r)
 redis.call('HSET', stagedKey(r), 'pick', ARGV[2], 'committer', ARGV[1])
 redis.call('SADD', acksKey(r), ARGV[1])
 return { 'committer', state() }
 `;
 
-/** ARGV: member, round, accept ('1' or '0'), leaseMs */
+/** ARGV: member, generation, round, accept ('1' or '0'), leaseMs */
 export const ACK = `${PRELUDE}
 prune()
-if not renew(ARGV[1], ARGV[4]) then return { 'not-member' } end
+if not renew(ARGV[1], ARGV[5]) then return { 'not-member' } end
 local r = getRound()
-if r % 2 == 0 or r ~= tonumber(ARGV[2]) then return { 'stale', state() } end
-if ARGV[3] == '1' then
+if ARGV[2] ~= gen or r % 2 == 0 or r ~= tonumber(ARGV[3]) then return { 'stale', state() } end
+if ARGV[4] == '1' then
   redis.call('SADD', acksKey(r), ARGV[1])
   return { 'accepted', state() }
 end
@@ -135,19 +152,22 @@ return { 'refused', state() }
 `;
 
 /**
- * ARGV: member, round, leaseMs. Replies { 'waiting', state }, { 'not-committer',
- * false, committer }, { 'outcome', state, kind, by, pick } or { 'unknown' }.
+ * ARGV: member, generation, round, leaseMs, participants ('' for any). Replies
+ * { 'waiting', state }, { 'not-committer', false, committer },
+ * { 'outcome', state, kind, by, pick } or { 'unknown' }.
  */
 export const COMMIT = `${PRELUDE}
 prune()
-if not renew(ARGV[1], ARGV[3]) then return { 'not-member' } end
+if not renew(ARGV[1], ARGV[4]) then return { 'not-member' } end
+if ARGV[2] ~= gen then return { 'unknown' } end
 local r = getRound()
-local asked = tonumber(ARGV[2])
+local asked = tonumber(ARGV[3])
 if r == asked and r % 2 == 1 then
   local s = redis.call('HMGET', stagedKey(r), 'pick', 'committer')
   if s[2] ~= ARGV[1] then return { 'not-committer', false, s[2] } end
   local st = state()
-  if #st[6] < #st[3] then return { 'waiting', st } end
+  local live = #st[4]
+  if #st[7] < live or (ARGV[5] ~= '' and live ~= tonumber(ARGV[5])) then return { 'waiting', st } end
   redis.call('SET', key, s[1])
   endRound(r, 'committed', ARGV[1], s[1])
 end

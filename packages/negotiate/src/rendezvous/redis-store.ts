@@ -4,6 +4,7 @@
  * reach subscribers through keyspace notifications, or by polling where the
  * server does not allow enabling them.
  */
+import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { AbortError, BerthaError, DecodeError, throwIfAborted, type CallOptions } from '@bertha/core';
 import { ACK, COMMIT, HEARTBEAT, INIT, LEAVE, STATE, TRANSITION } from './redis-lua.js';
@@ -15,15 +16,18 @@ import {
   StoreUnavailableError,
   validateLease,
   validateName,
+  validateParticipants,
   validatePick,
   validateRound,
   type AckResult,
+  type CommitOptions,
   type CommitResult,
   type InitResult,
   type RendezvousEvent,
   type RendezvousListener,
   type RendezvousState,
   type RendezvousStore,
+  type RoundRef,
   type Subscription,
   type TransitionOutcome,
   type TransitionStart,
@@ -130,7 +134,10 @@ class RedisStore implements RendezvousStore {
   async tryInit(name: string, member: string, pick: Uint8Array, options?: CallOptions): Promise<InitResult> {
     validateName(name, member);
     validatePick(pick);
-    const [status, state] = asArray(await this.#run('init', options, name, member, Buffer.from(pick), this.leaseMs));
+    // The generation id is used only if Redis holds nothing of the rendezvous (first use, or lost state).
+    // randomUUID draws from a cache of entropy: a fraction of a µs, where randomBytes costs several.
+    const generation = randomUUID();
+    const [status, state] = asArray(await this.#run('init', options, name, member, Buffer.from(pick), this.leaseMs, generation));
     return { kind: text(status) === 'created' ? 'created' : 'existing', ...parseLiveState(state) };
   }
 
@@ -163,20 +170,23 @@ class RedisStore implements RendezvousStore {
       : { kind: 'in-progress', pending: state.pending, state };
   }
 
-  async stageAck(name: string, member: string, round: number, accept: boolean, options?: CallOptions): Promise<AckResult> {
+  async stageAck(name: string, member: string, ref: RoundRef, accept: boolean, options?: CallOptions): Promise<AckResult> {
     validateName(name, member);
-    validateRound(round);
-    const [status, state] = asArray(await this.#run('ack', options, name, member, round, accept ? '1' : '0', this.leaseMs));
+    validateRound(ref);
+    const [status, state] = asArray(await this.#run('ack', options, name, member, ref.generation, ref.round, accept ? '1' : '0', this.leaseMs));
     const kind = text(status);
     if (kind === 'not-member') throw new NotAMemberError(name, member);
     if (kind !== 'accepted' && kind !== 'refused' && kind !== 'stale') throw new DecodeError(`unexpected rendezvous reply "${kind}"`);
     return { kind, state: parseLiveState(state) };
   }
 
-  async commitIfReady(name: string, member: string, round: number, options?: CallOptions): Promise<CommitResult> {
+  async commitIfReady(name: string, member: string, ref: RoundRef, options?: CommitOptions): Promise<CommitResult> {
     validateName(name, member);
-    validateRound(round);
-    const [status, reply, kind, by, pick] = asArray(await this.#run('commit', options, name, member, round, this.leaseMs));
+    validateRound(ref);
+    validateParticipants(options?.participants);
+    const { round } = ref;
+    const args = [member, ref.generation, round, this.leaseMs, options?.participants ?? ''] as const;
+    const [status, reply, kind, by, pick] = asArray(await this.#run('commit', options, name, ...args));
     switch (text(status)) {
       case 'not-member':
         throw new NotAMemberError(name, member);
@@ -189,7 +199,9 @@ class RedisStore implements RendezvousStore {
       case 'outcome':
         return parseOutcome(round, kind, by, pick);
       default:
-        throw new RoundError(`round ${round} of "${name}" is not staged and its outcome is unknown (it never existed, or ended long ago)`);
+        throw new RoundError(
+          `round ${round} of generation ${ref.generation} of "${name}" is not staged and its outcome is unknown (it never existed, ended long ago, or the store lost its state)`,
+        );
     }
   }
 
@@ -427,18 +439,20 @@ class RedisStore implements RendezvousStore {
     for (const member of after) if (!before.has(member)) events.push({ type: 'joined', member });
     for (const member of before) if (!after.has(member)) events.push({ type: 'left', member });
     // Rounds that ended between the two reads (odd rounds from prev's, below next's); at most a few.
-    if (prev !== undefined) {
+    // Rounds of another generation are not comparable: a new generation's state speaks for itself.
+    const generation = next?.generation ?? prev?.generation;
+    if (prev !== undefined && generation === prev.generation) {
       const first = prev.round % 2 === 1 ? prev.round : prev.round + 1;
       const end = next === undefined ? first + 1 : next.round;
       for (let r = Math.max(first, end - 8); r < end; r += 2) {
-        const outcome = await this.#outcome(name, r);
+        const outcome = await this.#outcome(name, generation, r);
         if (outcome?.kind === 'committed') events.push({ type: 'committed', round: outcome.round, pick: outcome.pick });
         else if (outcome !== undefined) events.push({ type: 'rolled-back', round: outcome.round, reason: outcome.reason, by: outcome.by });
       }
     }
     const p = next?.pending;
     if (p !== undefined) {
-      const sameRound = prev?.pending?.round === p.round;
+      const sameRound = prev?.generation === next?.generation && prev?.pending?.round === p.round;
       if (!sameRound) events.push({ type: 'staged', round: p.round, pick: p.pick, committer: p.committer });
       const known = new Set(sameRound ? prev?.pending?.acked : [p.committer]);
       for (const member of p.acked) if (!known.has(member)) events.push({ type: 'acked', round: p.round, member });
@@ -446,8 +460,9 @@ class RedisStore implements RendezvousStore {
     return events;
   }
 
-  async #outcome(name: string, round: number): Promise<TransitionOutcome | undefined> {
-    const [kind, by, pick] = await this.#call(this.#redis, () => this.#redis.hmgetBuffer(`${name}-${round}-outcome`, 'kind', 'by', 'pick'), undefined);
+  async #outcome(name: string, generation: string, round: number): Promise<TransitionOutcome | undefined> {
+    const key = `${name}-${generation}-${round}-outcome`;
+    const [kind, by, pick] = await this.#call(this.#redis, () => this.#redis.hmgetBuffer(key, 'kind', 'by', 'pick'), undefined);
     return kind === null || kind === undefined ? undefined : parseOutcome(round, kind, by, pick);
   }
 }
@@ -497,10 +512,10 @@ function texts(reply: Reply): string[] {
 
 function parseState(reply: Reply): RendezvousState | undefined {
   if (reply === null || reply === undefined) return undefined;
-  const [pick, round, members, stagedPick, committer, acked] = asArray(reply);
+  const [generation, pick, round, members, stagedPick, committer, acked] = asArray(reply);
   if (typeof round !== 'number') throw new DecodeError('Redis rendezvous script replied with a non-integer round');
   const list = texts(members);
-  const base = { pick: bytes(pick), round, participants: list.length, members: list };
+  const base = { generation: text(generation), pick: bytes(pick), round, participants: list.length, members: list };
   if (stagedPick === null || stagedPick === undefined) return base;
   return { ...base, pending: { round, pick: bytes(stagedPick), committer: text(committer), acked: texts(acked) } };
 }

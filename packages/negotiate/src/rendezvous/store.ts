@@ -6,6 +6,13 @@
  * lease. A change of pick is a two-phase commit: the committer stages it,
  * every live member accepts (or one refuses and it is rolled back), and the
  * committer installs it atomically once the accepts reach the member count.
+ *
+ * Rounds count within a **generation**: an id the store gives its state of a
+ * rendezvous when it creates it from nothing. A store that loses its state
+ * (Redis restarted without persistence, or flushed) starts a new generation,
+ * so its members learn that the state they remember is gone, and a round is
+ * named by both numbers (`RoundRef`): round 1 of one generation is never
+ * mistaken for round 1 of another.
  */
 import { BerthaError, InvalidArgumentError, type CallOptions } from '@bertha/core';
 
@@ -15,7 +22,16 @@ export const DEFAULT_LEASE_MS = 10_000;
 /** How long the outcome of an ended round stays readable by `commitIfReady`. */
 export const OUTCOME_TTL_MS = 60_000;
 
-/** A change of pick that is staged and waiting for the members' answers. */
+/**
+ * A round, named unambiguously: `round` counts within `generation`, which
+ * changes only when the store lost the rendezvous' state and created it anew.
+ */
+export interface RoundRef {
+  readonly generation: string;
+  readonly round: number;
+}
+
+/** A change of pick that is staged and waiting for the members' answers (in the generation of the state it comes with). */
 export interface PendingTransition {
   /** The round of this change: always odd. */
   readonly round: number;
@@ -27,6 +43,12 @@ export interface PendingTransition {
 
 /** What a rendezvous holds right now. Only live members (unexpired leases) are counted. */
 export interface RendezvousState {
+  /**
+   * The generation of this state: a new one means the store lost what it
+   * held (members, rounds) and created the rendezvous again. Rounds of
+   * different generations are unrelated.
+   */
+  readonly generation: string;
   /** The committed pick. */
   readonly pick: Uint8Array;
   /** Even when stable, odd while `pending` is staged. */
@@ -71,16 +93,31 @@ export type TransitionOutcome =
       readonly by: string;
     };
 
-/** `waiting`: not every live member has accepted yet; ask again on the next event. */
+/**
+ * `waiting`: not every live member has accepted yet, or the live count is not
+ * the one `CommitOptions.participants` asked for; ask again on the next event.
+ */
 export type CommitResult =
   | TransitionOutcome
   | { readonly kind: 'waiting'; readonly acked: number; readonly participants: number };
+
+export interface CommitOptions extends CallOptions {
+  /**
+   * Commit only while exactly this many members are live. A committer whose
+   * change was decided for a number of participants (a policy) passes it, so
+   * that a member leaving or joining meanwhile cannot make it commit a change
+   * that number no longer asks for: it gets `waiting` with the live count and
+   * decides again (asks again with the new count, or refuses its own round).
+   */
+  readonly participants?: number;
+}
 
 /**
  * What changed. Redis delivers events by re-reading the state on keyspace
  * notifications (or by polling), so close changes can coalesce: a subscriber
  * may see `committed` without the `staged` before it. The state given with an
- * event is always current.
+ * event is always current, and the rounds an event names count in that
+ * state's generation.
  */
 export type RendezvousEvent =
   | { readonly type: 'joined'; readonly member: string }
@@ -117,14 +154,15 @@ export interface RendezvousStore {
   leave(name: string, member: string, options?: CallOptions): Promise<void>;
   /** Stages a change to `pick`, making `member` its committer, unless a change is already staged. */
   startTransition(name: string, member: string, pick: Uint8Array, options?: CallOptions): Promise<TransitionStart>;
-  /** Answers the change staged in `round`: accept it, or refuse it and so roll it back. */
-  stageAck(name: string, member: string, round: number, accept: boolean, options?: CallOptions): Promise<AckResult>;
+  /** Answers the change staged in `round`: accept it, or refuse it and so roll it back. `stale` if the round is not staged now, in its generation. */
+  stageAck(name: string, member: string, round: RoundRef, accept: boolean, options?: CallOptions): Promise<AckResult>;
   /**
    * For the committer of `round`: installs the staged pick and ends the round
    * once every live member accepted; tells how the round ended if it already
-   * did (within `OUTCOME_TTL_MS`).
+   * did (within `OUTCOME_TTL_MS`). Rejects with `RoundError` for a round the
+   * store does not know, e.g. one of a generation it lost.
    */
-  commitIfReady(name: string, member: string, round: number, options?: CallOptions): Promise<CommitResult>;
+  commitIfReady(name: string, member: string, round: RoundRef, options?: CommitOptions): Promise<CommitResult>;
   /** Delivers changes of rendezvous `name` to `listener` until unsubscribed or `options.signal` aborts. */
   subscribe(name: string, listener: RendezvousListener, options?: CallOptions): Promise<Subscription>;
   /** Releases connections and subscriptions. Idempotent; later calls reject with `StoreClosedError`. */
@@ -178,8 +216,16 @@ export function validatePick(pick: Uint8Array): void {
   if (!(pick instanceof Uint8Array)) throw new InvalidArgumentError('pick must be a Uint8Array (encode it first, e.g. with msgpackr)');
 }
 
-export function validateRound(round: number): void {
+export function validateRound(ref: RoundRef): void {
+  if (typeof ref?.generation !== 'string' || ref.generation.length === 0) throw new InvalidArgumentError('a round names its generation: pass { generation, round } from the state');
+  const { round } = ref;
   if (!Number.isSafeInteger(round) || round < 0) throw new InvalidArgumentError(`round must be a non-negative integer, got ${round}`);
+}
+
+export function validateParticipants(participants: number | undefined): void {
+  if (participants !== undefined && (!Number.isSafeInteger(participants) || participants < 1)) {
+    throw new InvalidArgumentError(`participants must be a positive integer, got ${participants}`);
+  }
 }
 
 export function validateLease(leaseMs: number): void {

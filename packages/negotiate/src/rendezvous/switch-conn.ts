@@ -137,7 +137,11 @@ export class SwitchConn<D> extends AbstractConn<D> {
         return top;
       }),
     };
-    inst.ready.catch(() => this.discard(epoch));
+    // A failed build is forgotten, not retired: it may be built again, and its messages wait meanwhile.
+    inst.ready.catch(() => {
+      if (this.#instances.get(epoch) === inst) this.#instances.delete(epoch);
+      void inst.lower.close().catch(() => undefined);
+    });
     this.#instances.set(epoch, inst);
     const early = this.#early.get(epoch);
     if (early !== undefined) {
@@ -186,6 +190,15 @@ export class SwitchConn<D> extends AbstractConn<D> {
   }
 
   protected async onClose(): Promise<void> {
+    await this.#closeInstances();
+    await this.#onEnd();
+    await this.#base.close();
+  }
+
+  /** Ends this connection because its stack cannot go on: readers get `err`; the base is closed. */
+  async fail(err: Error): Promise<void> {
+    if (this.closed) return;
+    this.ended(err);
     await this.#closeInstances();
     await this.#onEnd();
     await this.#base.close();

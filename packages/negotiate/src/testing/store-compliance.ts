@@ -97,50 +97,81 @@ export function storeComplianceSuite(label: string, open: OpenStores): void {
     it('commits a change once every live member accepted', async () => {
       const [a, b] = stores(2);
       const n = name();
-      await a!.tryInit(n, 'a', P1);
+      const { generation } = await a!.tryInit(n, 'a', P1);
       await b!.tryInit(n, 'b', P1);
       const start = await a!.startTransition(n, 'a', P2);
       expect(start).toMatchObject({ kind: 'committer', round: 1 });
       const other = await b!.startTransition(n, 'b', P3);
       expect(other.kind).toBe('in-progress');
       if (other.kind === 'in-progress') expect(other.pending).toMatchObject({ round: 1, committer: 'a', acked: ['a'], pick: P2 });
-      expect(await a!.commitIfReady(n, 'a', 1)).toEqual({ kind: 'waiting', acked: 1, participants: 2 });
-      await expect(b!.commitIfReady(n, 'b', 1)).rejects.toBeInstanceOf(RoundError);
-      expect((await b!.stageAck(n, 'b', 1, true)).kind).toBe('accepted');
-      expect(await a!.commitIfReady(n, 'a', 1)).toEqual({ kind: 'committed', round: 2, pick: P2 });
+      expect(await a!.commitIfReady(n, 'a', { generation, round: 1 })).toEqual({ kind: 'waiting', acked: 1, participants: 2 });
+      await expect(b!.commitIfReady(n, 'b', { generation, round: 1 })).rejects.toBeInstanceOf(RoundError);
+      expect((await b!.stageAck(n, 'b', { generation, round: 1 }, true)).kind).toBe('accepted');
+      expect(await a!.commitIfReady(n, 'a', { generation, round: 1 })).toEqual({ kind: 'committed', round: 2, pick: P2 });
       // Asking again tells the same outcome.
-      expect(await a!.commitIfReady(n, 'a', 1)).toEqual({ kind: 'committed', round: 2, pick: P2 });
+      expect(await a!.commitIfReady(n, 'a', { generation, round: 1 })).toEqual({ kind: 'committed', round: 2, pick: P2 });
       const state = await b!.heartbeat(n, 'b');
       expect(state).toMatchObject({ round: 2, pick: P2, participants: 2 });
       expect(state.pending).toBeUndefined();
-      expect((await b!.stageAck(n, 'b', 1, true)).kind).toBe('stale');
+      expect((await b!.stageAck(n, 'b', { generation, round: 1 }, true)).kind).toBe('stale');
     });
 
     it('rolls a change back when one member refuses, and tells the committer who refused', async () => {
       const [a, b] = stores(2);
       const n = name();
-      await a!.tryInit(n, 'a', P1);
+      const { generation } = await a!.tryInit(n, 'a', P1);
       await b!.tryInit(n, 'b', P1);
       await a!.startTransition(n, 'a', P2);
-      const refused = await b!.stageAck(n, 'b', 1, false);
+      const refused = await b!.stageAck(n, 'b', { generation, round: 1 }, false);
       expect(refused.kind).toBe('refused');
       expect(refused.state).toMatchObject({ round: 2, pick: P1 });
-      expect(await a!.commitIfReady(n, 'a', 1)).toEqual({ kind: 'rolled-back', round: 2, reason: 'refused', by: 'b' });
+      expect(await a!.commitIfReady(n, 'a', { generation, round: 1 })).toEqual({ kind: 'rolled-back', round: 2, reason: 'refused', by: 'b' });
       // The next change can start.
       expect(await b!.startTransition(n, 'b', P3)).toMatchObject({ kind: 'committer', round: 3 });
+    });
+
+    it('names rounds by generation: an answer or commit for another generation is stale or unknown', async () => {
+      const [a, b] = stores(2);
+      const n = name();
+      const { generation } = await a!.tryInit(n, 'a', P1);
+      expect(generation).toEqual(expect.any(String));
+      expect((await b!.tryInit(n, 'b', P1)).generation).toBe(generation);
+      await a!.startTransition(n, 'a', P2);
+      const other = { generation: `not-${generation}`, round: 1 };
+      expect((await b!.stageAck(n, 'b', other, true)).kind).toBe('stale');
+      expect((await b!.stageAck(n, 'b', other, false)).state.pending).toMatchObject({ round: 1, acked: ['a'] });
+      await expect(a!.commitIfReady(n, 'a', other)).rejects.toBeInstanceOf(RoundError);
+      expect((await b!.stageAck(n, 'b', { generation, round: 1 }, true)).kind).toBe('accepted');
+      expect(await a!.commitIfReady(n, 'a', { generation, round: 1 })).toMatchObject({ kind: 'committed', round: 2 });
+    });
+
+    it('commits only while as many members are live as the committer asks for', async () => {
+      const [a, b, c] = stores(3);
+      const n = name();
+      const { generation } = await a!.tryInit(n, 'a', P1);
+      await b!.tryInit(n, 'b', P1);
+      await c!.tryInit(n, 'c', P1);
+      await a!.startTransition(n, 'a', P2);
+      await b!.stageAck(n, 'b', { generation, round: 1 }, true);
+      await c!.stageAck(n, 'c', { generation, round: 1 }, true);
+      // The change was decided for three; c leaves before the commit.
+      await c!.leave(n, 'c');
+      expect(await a!.commitIfReady(n, 'a', { generation, round: 1 }, { participants: 3 })).toEqual({ kind: 'waiting', acked: 2, participants: 2 });
+      expect((await a!.state(n))?.pick).toEqual(P1);
+      expect(await a!.commitIfReady(n, 'a', { generation, round: 1 }, { participants: 2 })).toEqual({ kind: 'committed', round: 2, pick: P2 });
     });
 
     it('shows a member that joins mid-change the staged pick, and waits for its answer', async () => {
       const [a, c] = stores(2);
       const n = name();
-      await a!.tryInit(n, 'a', P1);
+      const { generation } = await a!.tryInit(n, 'a', P1);
       await a!.startTransition(n, 'a', P2);
       const joined = await c!.tryInit(n, 'c', P3);
       expect(joined).toMatchObject({ kind: 'existing', pick: P1, round: 1, participants: 2 });
       expect(joined.pending).toMatchObject({ round: 1, pick: P2, committer: 'a' });
-      expect((await a!.commitIfReady(n, 'a', 1)).kind).toBe('waiting');
-      await c!.stageAck(n, 'c', 1, true);
-      expect(await a!.commitIfReady(n, 'a', 1)).toMatchObject({ kind: 'committed', pick: P2 });
+      expect((await a!.commitIfReady(n, 'a', { generation, round: 1 })).kind).toBe('waiting');
+      await c!.stageAck(n, 'c', { generation, round: 1 }, true);
+      expect(await a!.commitIfReady(n, 'a', { generation, round: 1 })).toMatchObject({ kind: 'committed', pick: P2 });
     });
 
     it('abandons a change whose committer leaves', async () => {
@@ -162,32 +193,34 @@ export function storeComplianceSuite(label: string, open: OpenStores): void {
       await b!.tryInit(n, 'b', P1);
       await a!.leave(n, 'b');
       await a!.leave(n, 'b'); // idempotent
-      expect((await a!.state(n))?.members).toEqual(['a']);
+      const before = await a!.state(n);
+      expect(before?.members).toEqual(['a']);
       await a!.startTransition(n, 'a', P2);
-      await a!.commitIfReady(n, 'a', 1);
+      await a!.commitIfReady(n, 'a', { generation: before!.generation, round: 1 });
       await a!.leave(n, 'a');
       expect(await b!.state(n)).toBeUndefined();
-      expect(await b!.tryInit(n, 'b', P3)).toMatchObject({ kind: 'created', pick: P3, round: 2, participants: 1 });
+      // Same generation: the store lost nothing, it only forgot the pick.
+      expect(await b!.tryInit(n, 'b', P3)).toMatchObject({ kind: 'created', generation: before!.generation, pick: P3, round: 2, participants: 1 });
     });
 
     it('notifies joins, staged changes, answers, outcomes and departures', async () => {
       const [a, b, watcher] = stores(3);
       const n = name();
-      await a!.tryInit(n, 'a', P1);
+      const { generation } = await a!.tryInit(n, 'a', P1);
       const log = eventLog();
       const sub = await watcher!.subscribe(n, log.listener);
       await b!.tryInit(n, 'b', P1);
       expect((await log.next((e) => e.type === 'joined')).event).toEqual({ type: 'joined', member: 'b' });
       await a!.startTransition(n, 'a', P2);
       expect((await log.next((e) => e.type === 'staged')).event).toEqual({ type: 'staged', round: 1, pick: P2, committer: 'a' });
-      await b!.stageAck(n, 'b', 1, true);
+      await b!.stageAck(n, 'b', { generation, round: 1 }, true);
       expect((await log.next((e) => e.type === 'acked')).event).toEqual({ type: 'acked', round: 1, member: 'b' });
-      await a!.commitIfReady(n, 'a', 1);
+      await a!.commitIfReady(n, 'a', { generation, round: 1 });
       const committed = await log.next((e) => e.type === 'committed');
       expect(committed.event).toEqual({ type: 'committed', round: 2, pick: P2 });
       expect(committed.state).toMatchObject({ round: 2, pick: P2 });
       await a!.startTransition(n, 'a', P3);
-      await b!.stageAck(n, 'b', 3, false);
+      await b!.stageAck(n, 'b', { generation, round: 3 }, false);
       expect((await log.next((e) => e.type === 'rolled-back')).event).toEqual({ type: 'rolled-back', round: 4, reason: 'refused', by: 'b' });
       await b!.leave(n, 'b');
       expect((await log.next((e) => e.type === 'left')).event).toEqual({ type: 'left', member: 'b' });
@@ -200,8 +233,8 @@ export function storeComplianceSuite(label: string, open: OpenStores): void {
       await expect(a!.tryInit(n, 'a', P1, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ERR_ABORTED' });
       await expect(a!.heartbeat(n, 'a')).rejects.toMatchObject({ code: 'ERR_NOT_A_MEMBER' });
       await expect(a!.tryInit('', 'a', P1)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-      await a!.tryInit(n, 'a', P1);
-      await expect(a!.commitIfReady(n, 'a', 7)).rejects.toMatchObject({ code: 'ERR_ROUND' });
+      const { generation } = await a!.tryInit(n, 'a', P1);
+      await expect(a!.commitIfReady(n, 'a', { generation, round: 7 })).rejects.toMatchObject({ code: 'ERR_ROUND' });
       await a!.close();
       await expect(a!.state(n)).rejects.toMatchObject({ code: 'ERR_STORE_CLOSED' });
     });

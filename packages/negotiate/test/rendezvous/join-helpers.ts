@@ -1,5 +1,5 @@
 import { AbstractConn, twoSided, type CallOptions, type Chunnel, type Conn } from '@bertha/core';
-import type { RendezvousHandle } from '../../src/rendezvous/join.js';
+import type { RendezvousHandle } from '../../src/rendezvous/handle.js';
 import { StoreUnavailableError, type RendezvousEvent, type RendezvousStore } from '../../src/rendezvous/store.js';
 import { layer } from '../helpers.js';
 
@@ -57,6 +57,20 @@ export function tag<const N extends string>(name: N, wrapDelayMs = 0): Chunnel<U
   };
 }
 
+/** Like `tag(name)`, but building it fails the first `failures` times (every time for `Infinity`), as a layer whose set-up needs a service that is away. */
+export function flaky<const N extends string>(name: N, failures: number): Chunnel<Uint8Array, Uint8Array, N> & { builds: number } {
+  const inner = tag(name);
+  const chunnel = {
+    ...inner,
+    builds: 0,
+    connectWrap: async (conn: Conn<Uint8Array>, ctx: Parameters<typeof inner.connectWrap>[1]) => {
+      if (++chunnel.builds <= failures) throw new Error(`${name}: its service is away (build ${chunnel.builds})`);
+      return inner.connectWrap(conn, ctx);
+    },
+  };
+  return chunnel;
+}
+
 type Forward = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A) => Promise<R>;
 
 /** A store that passes every call to `store` through `forward`. */
@@ -75,8 +89,8 @@ function forwarding(store: RendezvousStore, forward: Forward): RendezvousStore {
   };
 }
 
-/** A store that forwards to `store` until `kill()`, then fails every call as an unreachable store would. */
-export function killable(store: RendezvousStore): RendezvousStore & { kill(): void } {
+/** A store that forwards to `store` until `kill()`, then fails every call as an unreachable store would, until `revive()`. */
+export function killable(store: RendezvousStore): RendezvousStore & { kill(): void; revive(): void } {
   let dead = false;
   const gate: Forward =
     (fn) =>
@@ -86,6 +100,9 @@ export function killable(store: RendezvousStore): RendezvousStore & { kill(): vo
     ...forwarding(store, gate),
     kill: () => {
       dead = true;
+    },
+    revive: () => {
+      dead = false;
     },
   };
 }
@@ -103,13 +120,20 @@ export function deaf(store: RendezvousStore, types: ReadonlyArray<RendezvousEven
 }
 
 /** Resolves once `check()` holds, re-checking on every handle event and every few ms; rejects after `ms`. */
-export async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** What `promise` rejects with; `undefined` if it resolves. */
+export const failure = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 export const picked = (h: RendezvousHandle, name: string): boolean => h.pick.includes(name);
 

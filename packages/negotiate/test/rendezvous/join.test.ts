@@ -8,7 +8,7 @@ import { numPeersAtMost } from '../../src/rendezvous/policy.js';
 import type { RendezvousStore } from '../../src/rendezvous/store.js';
 import { redisStore } from '@bertha/negotiate/redis';
 import { decodePick } from '../../src/rendezvous/join-pick.js';
-import { Bus, collect, deaf, killable, picked, tag, until } from './join-helpers.js';
+import { Bus, collect, deaf, failure, flaky, killable, picked, tag, until } from './join-helpers.js';
 
 const LEASE_MS = 400;
 interface Msg {
@@ -18,6 +18,7 @@ interface Msg {
 
 const both = () => makeStack(serialize<Msg>(), select(tag('tag-a'), tag('tag-b')));
 const onlyA = () => makeStack(serialize<Msg>(), tag('tag-a'));
+const onlyC = () => makeStack(serialize<Msg>(), tag('tag-c'));
 const policy = numPeersAtMost(1, { then: 'tag-a', otherwise: 'tag-b' });
 
 // Each member gets its own store object: for Redis, its own connections, as separate processes would.
@@ -41,6 +42,7 @@ function track<D>(j: Joined<D>, store: RendezvousStore): Joined<D> {
   cleanup.push(() => store.close(), () => j.handle.leave());
   return j;
 }
+
 
 describe.each(backends)('join over %s', (_label, backend) => {
   it('switches both ways as participants join and leave (numPeersAtMost)', async () => {
@@ -101,10 +103,7 @@ describe.each(backends)('join over %s', (_label, backend) => {
     const b = track(await join(onlyA(), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
     expect(b.handle.pick).toEqual(['serialize', 'tag-a']);
 
-    const err = await a.handle.prefer('tag-b').then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await failure(a.handle.prefer('tag-b'));
     expect(err).toBeInstanceOf(TransitionRefusedError);
     expect(err).toMatchObject({ code: 'ERR_TRANSITION_REFUSED', reason: 'refused', by: 'b', proposed: ['serialize', 'tag-b'] });
     expect(a.handle.pick).toEqual(['serialize', 'tag-a']);
@@ -120,15 +119,101 @@ describe.each(backends)('join over %s', (_label, backend) => {
     track(await join(makeStack(serialize<Msg>(), tag('tag-b')), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
     const storeB = newStore();
     cleanup.push(() => storeB.close());
-    const err = await join(onlyA(), { name, base: bus.open(), store: storeB, member: 'b' }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await failure(join(onlyA(), { name, base: bus.open(), store: storeB, member: 'b' }));
     expect(err).toBeInstanceOf(IncompatiblePickError);
     expect((err as IncompatiblePickError).pick).toEqual(['serialize', 'tag-b']);
     expect((err as IncompatiblePickError).incompatibilities[0]?.type).toBe('tag');
     // It left again: only a counts.
     expect((await storeA.state(name))?.participants).toBe(1);
+  });
+
+  it('is not disturbed by joiners that cannot run its next pick: no commit, no error events', async () => {
+    // tag-a for a pair, tag-b from three participants on.
+    const pairs = numPeersAtMost(2, { then: 'tag-a', otherwise: 'tag-b' });
+    const newStore = backend();
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    const storeA = newStore();
+    const a = track(await join(both(), { name, base: bus.open(), store: storeA, policy: pairs, member: 'a' }), storeA);
+    const storeB = newStore();
+    const b = track(await join(both(), { name, base: bus.open(), store: storeB, policy: pairs, member: 'b' }), storeB);
+    await until(() => picked(a.handle, 'tag-a') && picked(b.handle, 'tag-a') && a.handle.participants === 2, 'a and b on tag-a');
+    const seen: string[] = [];
+    for (const [who, j] of [['a', a], ['b', b]] as const) {
+      j.handle.on('pick', (p) => seen.push(`${who} switched to ${p.join(',')}`));
+      j.handle.on('error', (e) => seen.push(`${who} error: ${e.message}`));
+    }
+
+    // c can run neither tag-a nor tag-b: refused. Its arrival made a and b's policy ask for tag-b (3 participants).
+    const storeC = newStore();
+    cleanup.push(() => storeC.close());
+    const err = await failure(join(onlyC(), { name, base: bus.open(), store: storeC, member: 'c' }));
+    expect(err).toBeInstanceOf(IncompatiblePickError);
+    await until(() => a.handle.participants === 2 && b.handle.participants === 2, 'a and b counting 2 again');
+    // Give a proposal made for the 3 that were briefly live time to commit (it must not).
+    await new Promise((r) => setTimeout(r, 2 * LEASE_MS));
+
+    // d can run tag-a but not tag-b: it stays, and the group stays on tag-a (d refuses tag-b).
+    const storeD = newStore();
+    const d = track(await join(onlyA(), { name, base: bus.open(), store: storeD, member: 'd' }), storeD);
+    await until(() => a.handle.participants === 3 && b.handle.participants === 3, 'a and b counting 3');
+    await new Promise((r) => setTimeout(r, 2 * LEASE_MS));
+    expect(seen).toEqual([]);
+    expect((await storeA.state(name))?.pending).toBeUndefined();
+    expect(a.handle.pick).toEqual(['serialize', 'tag-a']);
+    await a.conn.send({ from: 'a', n: 1 });
+    expect(await d.conn.recv()).toEqual({ from: 'a', n: 1 });
+  });
+
+  /**
+   * a and b run tag-a; b is away from the store (its calls fail) until its
+   * lease lapses, a alone commits tag-b, and b comes back: b has to build
+   * tag-b (with `tagB`) as a pick already committed, never having prepared it.
+   */
+  async function commitWhileAway(tagB: ReturnType<typeof flaky>) {
+    const newStore = backend();
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    const storeA = newStore();
+    const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
+    const storeB = killable(newStore());
+    const b = track(await join(makeStack(serialize<Msg>(), select(tag('tag-a'), tagB)), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
+    const errors: Error[] = [];
+    b.handle.on('error', (e) => errors.push(e));
+    storeB.kill();
+    // Once the store has forgotten b, b hears nothing of the change staged next.
+    await until(async () => (await storeA.state(name))?.members.join() === 'a', "b's lease lapsing");
+    await a.handle.prefer('tag-b');
+    errors.length = 0;
+    return { name, a, b, storeA, errors, comeBack: () => storeB.revive() };
+  }
+
+  it('builds a committed pick again when its build failed, and then receives on it', async () => {
+    const tagB = flaky('tag-b', 1);
+    const { a, b, errors, comeBack } = await commitWhileAway(tagB);
+    comeBack();
+    await until(() => picked(b.handle, 'tag-b'), 'b on tag-b after a failed build');
+    expect(tagB.builds).toBe(2);
+    expect(errors.filter((e) => e.message.includes('tag-b'))).toEqual([]);
+    await a.conn.send({ from: 'a', n: 2 });
+    expect(await b.conn.recv()).toEqual({ from: 'a', n: 2 });
+    expect(a.handle.participants).toBe(2);
+  });
+
+  it('leaves cleanly when a committed pick never builds: an error event, the connection ends, the group stops counting it', async () => {
+    const { name, b, storeA, errors, comeBack } = await commitWhileAway(flaky('tag-b', Infinity));
+    const reading = failure(
+      (async () => {
+        for await (const _ of b.conn);
+      })(),
+    );
+    comeBack();
+    const ended = await Promise.race([reading, new Promise((resolve) => setTimeout(() => resolve('b still reading 5 s later'), 5_000).unref())]);
+    expect(ended).toBeInstanceOf(Error);
+    expect((ended as Error).message).toMatch(/tag-b: its service is away/);
+    expect(errors).toContain(ended);
+    await until(async () => (await storeA.state(name))?.participants === 1, 'the store counting only a');
+    await expect(b.conn.send({ from: 'b', n: 1 })).rejects.toThrow();
   });
 
   it('has a peer that joins mid-transition adopt the new pick', async () => {

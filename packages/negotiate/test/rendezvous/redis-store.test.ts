@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../../../scripts/servers/redis.js';
 import { redisStore } from '@bertha/negotiate/redis';
-import { StoreUnavailableError, type RendezvousStore } from '../../src/rendezvous/store.js';
+import { NotAMemberError, RoundError, StoreUnavailableError, type RendezvousStore } from '../../src/rendezvous/store.js';
 import { INIT } from '../../src/rendezvous/redis-lua.js';
 import { eventLog, storeComplianceSuite } from '@bertha/negotiate/testing';
 
@@ -58,7 +58,7 @@ describe('redisStore', () => {
         await watcher.state('rv-stall');
         // One round trip: the change (one notification), then a pause of scripts that makes the
         // watcher's re-read time out while its connections stay up. No other notification follows.
-        await raw.pipeline().eval(INIT, 1, 'rv-stall', 'x', Buffer.from(pick), 10_000).client('PAUSE', '400', 'WRITE').exec();
+        await raw.pipeline().eval(INIT, 1, 'rv-stall', 'x', Buffer.from(pick), 10_000, 'g1').client('PAUSE', '400', 'WRITE').exec();
         const missed = new Promise<string>((resolve) => setTimeout(() => resolve('no event 3 s after the stall'), 3_000).unref());
         const first = await Promise.race([log.next((e) => e.type === 'joined').then((s) => s.event), missed]);
         expect(first).toEqual({ type: 'joined', member: 'x' });
@@ -86,7 +86,7 @@ describe('redisStore', () => {
     it('rejects calls promptly with StoreUnavailableError, then works again after a restart', async () => {
       const log = eventLog();
       await store.subscribe('rv-outage', log.listener);
-      await store.tryInit('rv-outage', 'a', pick);
+      const before = await store.tryInit('rv-outage', 'a', pick);
       await server.stop();
       // Calls must fail fast rather than hang: race them against a 2 s sentinel.
       for (let i = 0; i < 2; i++) {
@@ -105,9 +105,29 @@ describe('redisStore', () => {
           return undefined;
         });
       }
-      expect(joined.kind).toBe('created');
+      expect(joined).toMatchObject({ kind: 'created', round: 0 });
+      expect(joined.generation).not.toBe(before.generation);
       // The subscription survives: notifications are re-enabled on the restarted server.
       expect((await log.next((e) => e.type === 'joined' && e.member === 'b')).event).toEqual({ type: 'joined', member: 'b' });
+    });
+
+    it('starts a new generation after FLUSHALL, where rounds of the old one are stale or unknown', async () => {
+      const [p1, p2] = [Uint8Array.of(1), Uint8Array.of(2)];
+      const { generation } = await store.tryInit('rv-flush', 'a', p1);
+      await store.startTransition('rv-flush', 'a', p2);
+      const raw = new Redis(server.url);
+      await raw.flushall();
+      raw.disconnect();
+      await expect(store.heartbeat('rv-flush', 'a')).rejects.toBeInstanceOf(NotAMemberError);
+      const again = await other.tryInit('rv-flush', 'b', p1);
+      expect(again).toMatchObject({ kind: 'created', round: 0, participants: 1 });
+      expect(again.generation).not.toBe(generation);
+      await other.startTransition('rv-flush', 'b', p2);
+      // Round 1 again, of the new generation: an answer or a commit for the old round 1 does not touch it.
+      await store.tryInit('rv-flush', 'a', p1);
+      expect((await store.stageAck('rv-flush', 'a', { generation, round: 1 }, false)).kind).toBe('stale');
+      await expect(store.commitIfReady('rv-flush', 'a', { generation, round: 1 })).rejects.toBeInstanceOf(RoundError);
+      expect((await other.state('rv-flush'))?.pending).toMatchObject({ round: 1, committer: 'b' });
     });
   });
 });
