@@ -1,12 +1,13 @@
 export { connect, type ConnectOptions } from './connect.js';
 export { listen, type ListenOptions, type ListenerStats, type NegotiatedListener } from './listen.js';
+export type { ReplayProtectionOptions } from './strike-register.js';
 export { preRegister, type PreRegistration } from './pre-register.js';
-export { negotiated, confirmed, type Negotiation } from './negotiation.js';
+export { negotiated, confirmed, type EarlyData, type Negotiation } from './negotiation.js';
 export { NegotiationError, type NegotiationErrorCode } from './errors.js';
 export { memoryPickCache, defaultPickCache, type MemoryPickCacheOptions, type PickCache } from './pick-cache.js';
 export type { AgreedPick } from './pick.js';
 export type { BottomMismatch, FitsBase, NegotiateOptions } from './options.js';
 export type { RetransmitOptions } from './request.js';
 export { fingerprint } from './stack-info.js';
-export { TAG_DATA, TAG_NEGOTIATION, WIRE_VERSION, type WireMessage } from './wire.js';
+export { WIRE_VERSION, type WireMessage } from './wire.js';
 export * from './rendezvous/index.js';
