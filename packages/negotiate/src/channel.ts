@@ -115,7 +115,7 @@ class StreamChannel implements Channel {
       },
       (err: unknown) => {
         // Bytes that are not even a frame (random bytes read as a length over the limit): malformed too.
-        if (err instanceof DecodeError) return this.#malformed(err);
+        if (err instanceof DecodeError || (err instanceof ConnClosedError && err.cause instanceof DecodeError)) return this.#malformed(err);
         this.handler.end(err instanceof Error ? err : new ConnClosedError());
       },
     );

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createConnection, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { makeStack, mem, memNetwork, tcp, twoSided, udp, type Transport } from '@bertha/core';
@@ -64,6 +66,33 @@ describe('malformed negotiation packets', () => {
     await conn.close();
     await server.close();
   });
+});
+
+describe('random bytes on a TCP listener', () => {
+  it('are counted as malformed (or, when they read as a frame still to come, time out); the listener keeps serving', async () => {
+    const t = tcp();
+    const server = await listen(stack, t, { host: '127.0.0.1', port: 0 }, { timeoutMs: 500 });
+    void echo(server);
+    const sockets: Socket[] = [];
+    await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const s = createConnection(server.address.port, server.address.host);
+        s.on('error', () => undefined);
+        sockets.push(s);
+        await new Promise<void>((resolve) => s.once('connect', resolve));
+        s.write(randomBytes(64));
+      }),
+    );
+    // The first 4 bytes are a frame length: above the 64 MiB limit (most), or a frame whose rest never comes.
+    await expect.poll(() => server.stats.malformed + server.stats.timedOut, { timeout: 20_000 }).toBe(200);
+    expect(server.stats.malformed).toBeGreaterThan(150);
+    const conn = await connect(stack, t, server.address, { cache: memoryPickCache() });
+    await conn.send('ok');
+    expect(await recvWithin(conn)).toBe('ok');
+    await conn.close();
+    for (const s of sockets) s.destroy();
+    await server.close();
+  }, 60_000);
 });
 
 describe('timeouts and cancellation', () => {
