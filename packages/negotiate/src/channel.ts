@@ -19,6 +19,9 @@ export const HOLD_LIMIT = 1024;
 /** Longest a datagram connection's `close` waits for the peer's `closed`. */
 export const MAX_CLOSE_WAIT_MS = 1000;
 
+/** How long a listener's connection, closed by its application, waits for the client's own `close` before sending one. */
+export const PEER_CLOSES_WITHIN_MS = 100;
+
 export interface ChannelOptions {
   readonly codec: WireCodec;
   /** Counts a message that is not ours or does not decode (it is dropped). */
@@ -28,6 +31,8 @@ export interface ChannelOptions {
   /** Datagram transports: how `close` is re-sent, for at most `closeWaitMs`. */
   readonly retransmit: RetransmitOptions | undefined;
   readonly closeWaitMs: number;
+  /** Datagram transports: on `close`, first wait this long for the peer's `close` (and answer it) before sending one. */
+  readonly peerClosesWithinMs?: number;
 }
 
 export interface Channel {
@@ -62,6 +67,8 @@ export interface Channel {
   close(): Promise<void>;
   /** Closes without a word to the peer: it is gone, or is about to be told otherwise. */
   drop(): Promise<void>;
+  /** `close`, sending `close` at once (not waiting `peerClosesWithinMs` for the peer's): the listener is closing. */
+  closeNow(): Promise<void>;
 }
 
 export function openChannel(base: BaseConn, datagram: boolean, opts: ChannelOptions): Channel {
@@ -139,6 +146,10 @@ class StreamChannel implements Channel {
   drop(): Promise<void> {
     return this.#base.close();
   }
+
+  closeNow(): Promise<void> {
+    return this.#base.close();
+  }
 }
 
 /** Tags data on the way down; splits data from negotiation messages on the way up; ends with `close`/`closed`. */
@@ -162,6 +173,10 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
   #riderDelivered = false;
   /** Close without telling the peer. */
   #silent = false;
+  /** Close without waiting for the peer's `close` first. */
+  #now = false;
+  /** Closing, and waiting for the peer's `close` first (`peerClosesWithinMs`): called when it comes. */
+  #onPeerClose: (() => void) | undefined;
 
   constructor(base: BaseConn, opts: ChannelOptions) {
     super();
@@ -253,13 +268,35 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
     return this.close();
   }
 
+  closeNow(): Promise<void> {
+    this.#now = true;
+    return this.close();
+  }
+
   protected async onClose(): Promise<void> {
     const handler = this.handler;
     this.handler = idle;
     handler.end(undefined);
     // A peer never heard from has no session to end.
-    if (!this.#silent && this.heard > 0) await this.#closeHandshake();
+    if (!this.#silent && this.heard > 0 && !(await this.#peerClosesFirst())) await this.#closeHandshake();
     await this.#release();
+  }
+
+  /** Waits up to `peerClosesWithinMs` for the peer's `close`; true when it came (and was answered). */
+  #peerClosesFirst(): Promise<boolean> {
+    const ms = this.#opts.peerClosesWithinMs ?? 0;
+    if (ms <= 0 || this.#now) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#onPeerClose = undefined;
+        resolve(false);
+      }, ms);
+      this.#onPeerClose = () => {
+        this.#onPeerClose = undefined;
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
   }
 
   /** Sends `close` until the peer answers `closed` (or closes too), for at most `closeWaitMs`. */
@@ -328,12 +365,17 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
 
   /** The peer closed: answer (every time: an answer may be lost), and end here. */
   #peerClosed(n: number): void {
-    this.sendMessage({ t: 'closed', nonce: n }).catch(() => undefined);
+    if (this.#onPeerClose) {
+      this.sendMessage({ t: 'closed', nonce: n }).catch(() => undefined);
+      return this.#onPeerClose();
+    }
     if (this.closed) {
-      // Both ends closed at once: that ends this end's own `close` too.
+      // Both ends closed at once: each `close` answers the other's, and no `closed` is sent (it
+      // would reach a released connection). Were this end's `close` lost, the peer re-sends its own.
       this.handler.end(undefined);
       return;
     }
+    this.sendMessage({ t: 'closed', nonce: n }).catch(() => undefined);
     this.onEnd(new ConnClosedError(`${this.#opts.peer} closed the connection`));
     void this.#release();
   }

@@ -16,7 +16,7 @@ import {
   type VariantOffer,
 } from '@bertha/core';
 import { build } from './build.js';
-import { MAX_CLOSE_WAIT_MS, openChannel, type Channel, type ChannelOptions } from './channel.js';
+import { MAX_CLOSE_WAIT_MS, PEER_CLOSES_WITHIN_MS, openChannel, type Channel, type ChannelOptions } from './channel.js';
 import { incompatibleError } from './errors.js';
 import { record, type Negotiation } from './negotiation.js';
 import type { FitsBase, NegotiateOptions } from './options.js';
@@ -194,7 +194,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
       timedOut: 0,
       failed: 0,
       get open() {
-        return self.#openCount();
+        return self.#prune();
       },
       refused: 0,
       replayed: 0,
@@ -209,6 +209,9 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
       peer: '',
       retransmit: undefined,
       closeWaitMs: Math.min(timeoutMs, MAX_CLOSE_WAIT_MS),
+      // The client closes first in most protocols: a server that closes right after its last reply
+      // would cross the client's `close` (four datagrams, work left over on both ends). Wait for it.
+      peerClosesWithinMs: PEER_CLOSES_WITHIN_MS,
     };
     this.#info = info;
     this.#base = base;
@@ -234,7 +237,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     clearTimeout(this.#idleSweeper);
     this.#waiting.clear();
     // Tell each peer (best effort: the socket closes right after the first `close`).
-    for (const s of this.#open) void s.ch.close();
+    for (const s of this.#open) void s.ch.closeNow();
     this.#open.clear();
     this.#ready.end(new ConnClosedError('listener is closed: listen again to accept connections'));
     await this.#listener.close();
@@ -264,7 +267,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     if (this.#local?.addr !== conn.local) this.#local = { addr: conn.local, text: this.#base.format(conn.local) };
     const ch = openChannel(conn, this.#base.datagram, { ...this.#channel, peer });
     const s = new Session(this as NegotiatingListener<unknown, unknown>, ch, this.#local.text, peer);
-    if (this.#openCount() >= this.#maxSessions) s.refused = true;
+    if (this.#open.size >= this.#maxSessions && this.#prune() >= this.#maxSessions) s.refused = true;
     else this.#opened(s);
     const pre = s.refused ? undefined : this.#registry.take(peer);
     if (pre) {
@@ -337,8 +340,8 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     if (datagram && !this.#closed) this.#armIdleSweeper();
   };
 
-  /** Open connections; stream ones leave the set when found closed (a listener does not see their reads). */
-  #openCount(): number {
+  /** Open connections, after dropping the closed stream ones (a listener does not see their reads end; datagram ones leave at once). */
+  #prune(): number {
     for (const s of this.#open) if (s.ch.closed) this.#open.delete(s);
     return this.#open.size;
   }
@@ -434,7 +437,8 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
         return;
       }
       case 'closed':
-        // A late answer to a `close` this end gave up on.
+        // A late answer to a `close` of a connection already released: nothing to keep.
+        void s.ch.drop();
         return;
       default:
         // Answers are for clients; a server receiving one drops it.
