@@ -325,8 +325,8 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
 
   /** @internal The base connection ended. */
   onEnd(err: Error): void {
-    if (this.closed) return;
-    this.ended(err);
+    // Closing already: this ends the `close` handshake, if one runs.
+    if (!this.closed) this.ended(err);
     const handler = this.handler;
     this.handler = idle;
     handler.end(err);

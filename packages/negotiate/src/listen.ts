@@ -181,9 +181,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
 
   constructor(info: StackInfo, base: Transport<A>, listener: Listener<A>, opts: ListenOptions, limits: { timeoutMs: number; maxSessions: number; idleMs: number }) {
     const timeoutMs = limits.timeoutMs;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below reads this listener's sessions
-    const self = this;
-    this.stats = {
+    const stats = {
       oneRtt: 0,
       zeroRtt: 0,
       preRegistered: 0,
@@ -193,13 +191,11 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
       malformed: 0,
       timedOut: 0,
       failed: 0,
-      get open() {
-        return self.#prune();
-      },
       refused: 0,
       replayed: 0,
       idle: 0,
     };
+    this.stats = Object.defineProperty(stats, 'open', { get: () => this.#prune(), enumerable: true }) as ListenerStats;
     this.#maxSessions = limits.maxSessions;
     this.#idleMs = limits.idleMs;
     this.#strikes = opts.replayProtection === false ? undefined : new StrikeRegister(opts.replayProtection);
@@ -310,9 +306,9 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
 
   #opened(s: Session): void {
     this.#open.add(s);
-    if (!s.ch.datagram || this.#idleSweeper !== undefined || this.#idleMs === Infinity) return;
+    if (!s.ch.datagram || this.#idleMs === Infinity) return;
     s.heardAt = Date.now();
-    this.#armIdleSweeper();
+    if (this.#idleSweeper === undefined) this.#armIdleSweeper();
   }
 
   #armIdleSweeper(): void {
@@ -329,7 +325,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     for (const s of this.#open) {
       if (!s.ch.datagram) continue;
       datagram = true;
-      if (s.ch.heard !== s.heard || s.heardAt === 0) {
+      if (s.ch.heard !== s.heard) {
         s.heard = s.ch.heard;
         s.heardAt = now;
       } else if (now - s.heardAt >= this.#idleMs) {
