@@ -70,7 +70,7 @@ export async function connect<S extends Stack, A>(
     // A synchronous cache answers without a turn of the microtask queue.
     const cached = got instanceof Promise ? await got : got;
     if (cached && fits(info, cached)) {
-          const first = await attempt(client, cached, 0);
+      const first = await attempt(client, cached, 0);
       const conn = new OptimisticConn(first, (rejection, n) => renegotiate(client, rejection, n), opts.maxUnconfirmed ?? 64);
       record(conn, conn);
       return conn as Conn<StackTop<S>>;
