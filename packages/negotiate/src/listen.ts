@@ -385,6 +385,8 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
         // next re-send open a session of its own; a 0-RTT client is rejected instead, so it
         // re-sends its early data, which the old connection dropped, from a new port.
         if (m.t === 'use') {
+          // Spent: a re-send of this `use` that reaches a fresh session is a replay, refused there too.
+          this.#strikes?.admit(m.nonce, m.token, m.at, Date.now());
           const reason = 'this address belonged to a client that is gone: connect again';
           s.ch.sendMessage({ t: 'reject', nonce: m.nonce, reason, oneRtt: false, fingerprint: this.#info.fingerprint, offers: this.#info.offers }).catch(() => undefined);
         }
