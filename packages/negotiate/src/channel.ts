@@ -1,35 +1,39 @@
 /**
  * The negotiation side of a base connection. Datagram transports carry
  * negotiation messages and data side by side for the whole connection (a
- * late duplicate must still be recognised), so every message is tagged.
- * Stream transports are reliable and ordered: one negotiation message goes
- * each way first, then the base connection carries data untagged, with no
- * copy and no extra layer.
+ * late duplicate must still be recognised), so every message is tagged, and
+ * a connection ends with a `close` the peer answers (UDP has no close of its
+ * own). Stream transports are reliable and ordered: one negotiation message
+ * goes each way first, then the base connection carries data untagged, with
+ * no copy and no extra layer, and ends as the stream does.
  */
-import { AbstractConn, ConnClosedError, type BaseConn, type CallOptions, type Conn, type QueueSink } from '@bertha/core';
-import {
-  TAG_DATA,
-  TAG_NEGOTIATION_WITH_DATA,
-  decodeMessage,
-  decodeMessageWithData,
-  encodeMessage,
-  encodeMessageWithData,
-  withDataStart,
-  type WireMessage,
-} from './wire.js';
-
-export interface ChannelHandler {
-  /** A well-formed negotiation message arrived. */
-  message(msg: WireMessage): void;
-  /** The base connection ended: `err` says why, undefined when it was closed at this end. */
-  end(err: Error | undefined): void;
-}
-
-/** The handler of a channel nobody listens to: messages are dropped. */
-export const idle: ChannelHandler = { message: () => undefined, end: () => undefined };
+import { AbstractConn, ConnClosedError, DecodeError, type BaseConn, type CallOptions, type Conn, type QueueSink } from '@bertha/core';
+import { idle, type ChannelHandler } from './handler.js';
+import type { EarlyData } from './negotiation.js';
+import { exchange, type RetransmitOptions } from './request.js';
+import { TAG_DATA, TAG_EARLY_DATA, dataStart, isNegotiation, nonce, type WireCodec, type WireMessage } from './wire.js';
 
 /** Data messages kept per connection before its stack is accepted (0-RTT data racing ahead); more are dropped. */
 export const HOLD_LIMIT = 1024;
+
+/** Longest a datagram connection's `close` waits for the peer's `closed`. */
+export const MAX_CLOSE_WAIT_MS = 1000;
+
+/** How long a listener's connection, closed by its application, waits for the client's own `close` before sending one. */
+export const PEER_CLOSES_WITHIN_MS = 100;
+
+export interface ChannelOptions {
+  readonly codec: WireCodec;
+  /** Counts a message that is not ours or does not decode (it is dropped). */
+  readonly onMalformed: () => void;
+  /** Names the peer in errors. */
+  readonly peer: string;
+  /** Datagram transports: how `close` is re-sent, for at most `closeWaitMs`. */
+  readonly retransmit: RetransmitOptions | undefined;
+  readonly closeWaitMs: number;
+  /** Datagram transports: on `close`, first wait this long for the peer's `close` (and answer it) before sending one. */
+  readonly peerClosesWithinMs?: number;
+}
 
 export interface Channel {
   readonly datagram: boolean;
@@ -37,6 +41,10 @@ export interface Channel {
   readonly data: Conn<Uint8Array>;
   readonly closed: boolean;
   handler: ChannelHandler;
+  /** Datagrams received (datagram transports): a listener that sees it stand still knows the peer is silent. */
+  readonly heard: number;
+  /** Data messages received that the peer sent as 0-RTT early data. */
+  readonly early: EarlyData;
   sendMessage(msg: WireMessage): Promise<void>;
   /** Sends `msg` in the datagram of the next data message if one is sent before the event loop turns, else alone. */
   sendWithData(msg: WireMessage): void;
@@ -55,24 +63,33 @@ export interface Channel {
   read(): void;
   /** The stack was accepted: data is no longer held back under `HOLD_LIMIT`. */
   accepted(): void;
+  /** Closes, telling the peer (datagram transports: `close`, re-sent until answered or `closeWaitMs`). */
   close(): Promise<void>;
+  /** Closes without a word to the peer: it is gone, or is about to be told otherwise. */
+  drop(): Promise<void>;
+  /** `close`, sending `close` at once (not waiting `peerClosesWithinMs` for the peer's): the listener is closing. */
+  closeNow(): Promise<void>;
 }
 
-export function openChannel(base: BaseConn, datagram: boolean, onMalformed: () => void): Channel {
-  return datagram ? new DatagramChannel(base, onMalformed) : new StreamChannel(base, onMalformed);
+export function openChannel(base: BaseConn, datagram: boolean, opts: ChannelOptions): Channel {
+  return datagram ? new DatagramChannel(base, opts) : new StreamChannel(base, opts);
 }
+
+const noEarlyData: EarlyData = { messages: 0 };
 
 class StreamChannel implements Channel {
   readonly datagram = false;
   readonly data: Conn<Uint8Array>;
+  readonly heard = 0;
+  readonly early = noEarlyData;
   handler: ChannelHandler = idle;
   readonly #base: BaseConn;
-  readonly #onMalformed: () => void;
+  readonly #opts: ChannelOptions;
 
-  constructor(base: BaseConn, onMalformed: () => void) {
+  constructor(base: BaseConn, opts: ChannelOptions) {
     this.#base = base;
     this.data = base;
-    this.#onMalformed = onMalformed;
+    this.#opts = opts;
   }
 
   get closed(): boolean {
@@ -80,7 +97,7 @@ class StreamChannel implements Channel {
   }
 
   sendMessage(msg: WireMessage): Promise<void> {
-    return this.#base.send(encodeMessage(msg));
+    return this.#base.send(this.#opts.codec.encode(msg));
   }
 
   // On a stream the negotiation message must be the first one: no piggybacking, no deferring.
@@ -95,15 +112,27 @@ class StreamChannel implements Channel {
   expectMessage(): void {
     this.#base.recv().then(
       (bytes) => {
-        const msg = decodeMessage(bytes);
-        if (msg) return this.handler.message(msg);
-        // A stream cannot be resynchronised: give up on this peer only.
-        this.#onMalformed();
-        void this.close();
-        this.handler.end(new ConnClosedError('the peer sent a malformed negotiation message'));
+        let msg: WireMessage;
+        try {
+          msg = this.#opts.codec.decode(bytes);
+        } catch (err) {
+          return this.#malformed(err);
+        }
+        this.handler.message(msg);
       },
-      (err: unknown) => this.handler.end(err instanceof Error ? err : new ConnClosedError()),
+      (err: unknown) => {
+        // Bytes that are not even a frame (random bytes read as a length over the limit): malformed too.
+        if (err instanceof DecodeError || (err instanceof ConnClosedError && err.cause instanceof DecodeError)) return this.#malformed(err);
+        this.handler.end(err instanceof Error ? err : new ConnClosedError());
+      },
     );
+  }
+
+  /** A stream cannot be resynchronised: give up on this peer only. */
+  #malformed(err: unknown): void {
+    this.#opts.onMalformed();
+    void this.close();
+    this.handler.end(new ConnClosedError('the peer sent a malformed negotiation message', { cause: err }));
   }
 
   read(): void {}
@@ -113,28 +142,46 @@ class StreamChannel implements Channel {
   close(): Promise<void> {
     return this.#base.close();
   }
+
+  drop(): Promise<void> {
+    return this.#base.close();
+  }
+
+  closeNow(): Promise<void> {
+    return this.#base.close();
+  }
 }
 
-/** Tags data with `TAG_DATA` on the way down; splits data from negotiation messages on the way up. */
+/** Tags data on the way down; splits data from negotiation messages on the way up; ends with `close`/`closed`. */
 class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseConn, QueueSink<Uint8Array> {
   readonly datagram = true;
   readonly local: unknown;
   readonly remote: unknown;
   readonly maxMessageSize: number;
   handler: ChannelHandler = idle;
-  /** 0-RTT client: the `use` request that the first data message answers (data from the server means it accepted). */
+  heard = 0;
+  readonly early = { messages: 0 };
+  /** 0-RTT client: the `use` request that the first data message answers (data from the server means it accepted); data sent meanwhile is early. */
   dataAnswers: WireMessage | undefined;
   readonly #base: BaseConn;
-  readonly #onMalformed: () => void;
+  readonly #opts: ChannelOptions;
   #holding = true;
   #reading = false;
   /** A negotiation message waiting to ride with the next data message. */
   #rider: WireMessage | undefined;
+  /** Data that rode with a negotiation message was delivered: any more such data is a duplicate or a replay. */
+  #riderDelivered = false;
+  /** Close without telling the peer. */
+  #silent = false;
+  /** Close without waiting for the peer's `close` first. */
+  #now = false;
+  /** Closing, and waiting for the peer's `close` first (`peerClosesWithinMs`): called when it comes. */
+  #onPeerClose: (() => void) | undefined;
 
-  constructor(base: BaseConn, onMalformed: () => void) {
+  constructor(base: BaseConn, opts: ChannelOptions) {
     super();
     this.#base = base;
-    this.#onMalformed = onMalformed;
+    this.#opts = opts;
     this.local = base.local;
     this.remote = base.remote;
     this.maxMessageSize = base.maxMessageSize - 1;
@@ -146,7 +193,7 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
 
   override send(msg: Uint8Array, opts?: CallOptions): Promise<void> {
     this.stats.sent++;
-    return this.#base.send(this.#rider ? this.#ride(msg) : tag(msg), opts);
+    return this.#base.send(this.#rider ? this.#ride(msg) : this.#tag(msg), opts);
   }
 
   sendBatch(msgs: readonly Uint8Array[], opts?: CallOptions): Promise<void> {
@@ -154,12 +201,12 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
     const out: Uint8Array[] = new Array<Uint8Array>(msgs.length);
     let i = 0;
     if (this.#rider && msgs.length > 0) out[i++] = this.#ride(msgs[0]!);
-    for (; i < msgs.length; i++) out[i] = tag(msgs[i]!);
+    for (; i < msgs.length; i++) out[i] = this.#tag(msgs[i]!);
     return this.#base.sendBatch(out, opts);
   }
 
   sendMessage(msg: WireMessage): Promise<void> {
-    return this.#base.send(encodeMessage(msg));
+    return this.#base.send(this.#opts.codec.encode(msg));
   }
 
   sendWithData(msg: WireMessage): void {
@@ -186,11 +233,18 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
   #ride(data: Uint8Array): Uint8Array {
     const msg = this.#rider as WireMessage;
     this.#rider = undefined;
-    const both = encodeMessageWithData(msg, data);
-    if (both && both.byteLength <= this.#base.maxMessageSize) return both;
+    const both = this.#opts.codec.encode(msg, data);
+    if (both.byteLength <= this.#base.maxMessageSize) return both;
     // Too big to share a datagram: the message goes alone, first.
     this.sendMessage(msg).catch(() => undefined);
-    return tag(data);
+    return this.#tag(data);
+  }
+
+  #tag(m: Uint8Array): Uint8Array {
+    const out = Buffer.allocUnsafe(m.byteLength + 1);
+    out[0] = this.dataAnswers ? TAG_EARLY_DATA : TAG_DATA;
+    out.set(m, 1);
+    return out;
   }
 
   expectMessage(): void {
@@ -209,10 +263,53 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
     this.#holding = false;
   }
 
+  drop(): Promise<void> {
+    this.#silent = true;
+    return this.close();
+  }
+
+  closeNow(): Promise<void> {
+    this.#now = true;
+    return this.close();
+  }
+
   protected async onClose(): Promise<void> {
+    const handler = this.handler;
+    this.handler = idle;
+    handler.end(undefined);
+    // A peer never heard from has no session to end.
+    if (!this.#silent && this.heard > 0 && !(await this.#peerClosesFirst())) await this.#closeHandshake();
+    await this.#release();
+  }
+
+  /** Waits up to `peerClosesWithinMs` for the peer's `close`; true when it came (and was answered). */
+  #peerClosesFirst(): Promise<boolean> {
+    const ms = this.#opts.peerClosesWithinMs ?? 0;
+    if (ms <= 0 || this.#now) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#onPeerClose = undefined;
+        resolve(false);
+      }, ms);
+      this.#onPeerClose = () => {
+        this.#onPeerClose = undefined;
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+  }
+
+  /** Sends `close` until the peer answers `closed` (or closes too), for at most `closeWaitMs`. */
+  #closeHandshake(): Promise<void> {
+    const { retransmit, closeWaitMs: timeoutMs, peer } = this.#opts;
+    return new Promise<void>((resolve) => {
+      exchange(this, { t: 'close', nonce: nonce() }, ['closed'], { timeoutMs, retransmit, signal: undefined, peer }, () => resolve());
+    });
+  }
+
+  async #release(): Promise<void> {
     // Closed here: the base's end need not come back up, and its error need not be made.
     if (this.#reading && this.#base instanceof AbstractConn) this.#base.divert(undefined);
-    this.handler.end(undefined);
     await this.#base.close();
   }
 
@@ -228,28 +325,59 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
 
   /** @internal The base connection ended. */
   onEnd(err: Error): void {
-    this.ended(err);
-    this.handler.end(err);
+    // Closing already: this ends the `close` handshake, if one runs.
+    if (!this.closed) this.ended(err);
+    const handler = this.handler;
+    this.handler = idle;
+    handler.end(err);
   }
 
   /** @internal A datagram from the base connection. */
   onMessage(m: Uint8Array): void {
-    switch (m[0]) {
-      case TAG_DATA:
-        return this.#deliver(m.subarray(1));
-      case TAG_NEGOTIATION_WITH_DATA: {
-        const msg = decodeMessageWithData(m);
-        if (!msg) return this.#onMalformed();
-        // The message first: on a server it is what accepts the data that follows.
-        this.handler.message(msg);
-        return this.#deliver(m.subarray(withDataStart(m)));
-      }
-      default: {
-        const msg = decodeMessage(m);
-        if (msg) this.handler.message(msg);
-        else this.#onMalformed();
-      }
+    this.heard++;
+    const tag = m[0];
+    if (tag === TAG_DATA) return this.#deliver(m.subarray(1));
+    if (tag === TAG_EARLY_DATA) {
+      this.early.messages++;
+      return this.#deliver(m.subarray(1));
     }
+    if (!isNegotiation(m)) return this.#opts.onMalformed();
+    let msg: WireMessage;
+    try {
+      msg = this.#opts.codec.decode(m);
+    } catch {
+      return this.#opts.onMalformed();
+    }
+    if (msg.t === 'close') return this.#peerClosed(msg.nonce);
+    if (this.dataAnswers?.nonce === msg.nonce && (msg.t === 'ack' || msg.t === 'reject')) this.dataAnswers = undefined;
+    // The message first: on a server it is what accepts the data that follows.
+    this.handler.message(msg);
+    const at = dataStart(m);
+    if (at < 0) return;
+    if (this.#riderDelivered) {
+      this.stats.dropped++;
+      return;
+    }
+    this.#riderDelivered = true;
+    this.early.messages++;
+    this.#deliver(m.subarray(at));
+  }
+
+  /** The peer closed: answer (every time: an answer may be lost), and end here. */
+  #peerClosed(n: number): void {
+    if (this.#onPeerClose) {
+      this.sendMessage({ t: 'closed', nonce: n }).catch(() => undefined);
+      return this.#onPeerClose();
+    }
+    if (this.closed) {
+      // Both ends closed at once: each `close` answers the other's, and no `closed` is sent (it
+      // would reach a released connection). Were this end's `close` lost, the peer re-sends its own.
+      this.handler.end(undefined);
+      return;
+    }
+    this.sendMessage({ t: 'closed', nonce: n }).catch(() => undefined);
+    this.onEnd(new ConnClosedError(`${this.#opts.peer} closed the connection`));
+    void this.#release();
   }
 
   #deliver(data: Uint8Array): void {
@@ -290,14 +418,7 @@ function flushDeferred(): void {
   for (const d of batch) DatagramChannel.flush(d);
 }
 
-function tag(m: Uint8Array): Uint8Array {
-  const out = Buffer.allocUnsafe(m.byteLength + 1);
-  out[0] = TAG_DATA;
-  out.set(m, 1);
-  return out;
-}
-
-/** Datagram transports: the first data message from the peer also answers `use` with an ack. */
+/** Datagram transports, 0-RTT client: the first data message from the peer also answers `use` with an ack; data sent until the verdict is early. */
 export function onFirstData(ch: Channel, use: WireMessage): void {
   if (ch instanceof DatagramChannel) ch.dataAnswers = use;
 }

@@ -1,6 +1,6 @@
 import { pickVariants, type Conn, type Stack, type StackTop, type Transport } from '@bertha/core';
 import { build } from './build.js';
-import { onFirstData, openChannel, type Channel } from './channel.js';
+import { MAX_CLOSE_WAIT_MS, onFirstData, openChannel, type Channel } from './channel.js';
 import { NegotiationError, incompatibleError } from './errors.js';
 import { record, type Negotiation } from './negotiation.js';
 import { OptimisticConn, Verdict, type Attempt, type Rejection } from './optimistic-conn.js';
@@ -70,9 +70,10 @@ export async function connect<S extends Stack, A>(
     // A synchronous cache answers without a turn of the microtask queue.
     const cached = got instanceof Promise ? await got : got;
     if (cached && fits(info, cached)) {
-      // An OptimisticConn says how it was negotiated itself (negotiation.ts): nothing to record.
       const first = await attempt(client, cached, 0);
-      return new OptimisticConn(first, (rejection, n) => renegotiate(client, rejection, n), opts.maxUnconfirmed ?? 64) as Conn<StackTop<S>>;
+      const conn = new OptimisticConn(first, (rejection, n) => renegotiate(client, rejection, n), opts.maxUnconfirmed ?? 64);
+      record(conn, conn);
+      return conn as Conn<StackTop<S>>;
     }
   }
   return (await oneRtt(client, 0)).top as Conn<StackTop<S>>;
@@ -84,8 +85,15 @@ function fits(info: StackInfo, pick: AgreedPick): boolean {
 
 async function open<A>(c: Client<A>): Promise<{ ch: Channel; local: string }> {
   const conn = await c.base.connect(c.addr, c.opts.signal ? { signal: c.opts.signal } : undefined);
-  // Nothing counts malformed messages on the client: they are dropped.
-  return { ch: openChannel(conn, c.base.datagram, () => undefined), local: c.base.format(conn.local) };
+  const ch = openChannel(conn, c.base.datagram, {
+    codec: c.info.codec,
+    // Nothing counts malformed messages on the client: they are dropped.
+    onMalformed: () => undefined,
+    peer: c.server,
+    retransmit: c.opts.retransmit,
+    closeWaitMs: Math.min(c.request.timeoutMs, MAX_CLOSE_WAIT_MS),
+  });
+  return { ch, local: c.base.format(conn.local) };
 }
 
 /** Builds the client's variant of `pick` over `ch` and describes it. */
@@ -104,6 +112,7 @@ async function instantiate<A>(c: Client<A>, ch: Channel, local: string, pick: Ag
     decisions: pick.decisions,
     pick,
     rejections,
+    earlyData: undefined,
   };
   return { top, negotiation };
 }
@@ -143,7 +152,8 @@ async function attempt<A>(c: Client<A>, pick: AgreedPick, rejections: number): P
   const { ch, local } = await open(c);
   ch.accepted();
   const verdict = new Verdict();
-  const use = { t: 'use', nonce: nonce(), pick } as const;
+  // Nonce and token: the request's unique value for the server's replay protection; `at` bounds its lifetime.
+  const use = { t: 'use', nonce: nonce(), token: nonce(), at: Date.now(), pick } as const;
   const { timeoutMs, retransmit, peer } = c.request;
   // The connect's signal ends with the connect call; the verdict may come later.
   exchange(ch, use, USE_ANSWERS, { timeoutMs, retransmit, peer, signal: undefined, withData: true }, (err, answer) => {
@@ -176,6 +186,8 @@ async function renegotiate<A>(c: Client<A>, rejection: Rejection, rejections: nu
   if (rejections > maxRejections) {
     throw new NegotiationError('ERR_NEGOTIATION_REJECTED', `${c.server} rejected ${rejections} picks in a row (last: ${rejection.reason}): retry later; messages sent on this connection were not delivered`);
   }
+  // The server could not tell the request from a replay: a round trip proves this client is live.
+  if (rejection.oneRtt) return oneRtt(c, rejections);
   const outcome = pickVariants(rejection.offers, c.info.offers);
   // Without a compatible pair, a full offer lets the server report the error on its side too.
   if (!outcome.ok) return oneRtt(c, rejections);

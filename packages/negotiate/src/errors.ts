@@ -8,7 +8,9 @@ export type NegotiationErrorCode =
   /** The server refused a pick (a pre-registration, or 0-RTT picks it rejected too often). */
   | 'ERR_NEGOTIATION_REJECTED'
   /** The peer answered something this end cannot use (another protocol, or a pick for another stack). */
-  | 'ERR_NEGOTIATION_PROTOCOL';
+  | 'ERR_NEGOTIATION_PROTOCOL'
+  /** The server holds as many sessions as it allows (`maxSessions`): retry later. */
+  | 'ERR_NEGOTIATION_BUSY';
 
 /** Negotiation failed; `code` says how, `incompatibilities` say what did not match. */
 export class NegotiationError extends BerthaError {

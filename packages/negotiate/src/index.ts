@@ -6,8 +6,9 @@
  */
 export { connect, type ConnectOptions } from './connect.js';
 export { listen, type ListenOptions, type ListenerStats, type NegotiatedListener } from './listen.js';
+export type { ReplayProtectionOptions } from './strike-register.js';
 export { preRegister, type PreRegistration } from './pre-register.js';
-export { negotiated, confirmed, type Negotiation } from './negotiation.js';
+export { negotiated, confirmed, type EarlyData, type Negotiation } from './negotiation.js';
 export { NegotiationError, type NegotiationErrorCode } from './errors.js';
 export { memoryPickCache, type MemoryPickCacheOptions, type PickCache } from './pick-cache.js';
 export type { AgreedPick } from './pick.js';

@@ -1,5 +1,6 @@
 import {
   ConnClosedError,
+  InvalidArgumentError,
   MessageQueue,
   incompatibilities,
   pickVariants,
@@ -15,7 +16,7 @@ import {
   type VariantOffer,
 } from '@bertha/core';
 import { build } from './build.js';
-import { openChannel, type Channel } from './channel.js';
+import { MAX_CLOSE_WAIT_MS, PEER_CLOSES_WITHIN_MS, openChannel, type Channel, type ChannelOptions } from './channel.js';
 import { incompatibleError } from './errors.js';
 import { record, type Negotiation } from './negotiation.js';
 import type { FitsBase, NegotiateOptions } from './options.js';
@@ -23,13 +24,34 @@ import type { AgreedPick } from './pick.js';
 import { PreRegistry } from './pre-registry.js';
 import { checkTimeout } from './request.js';
 import { stackInfo, type StackInfo } from './stack-info.js';
-import type { WireMessage, WireType } from './wire.js';
+import { StrikeRegister, type ReplayProtectionOptions } from './strike-register.js';
+import { WireCodec, type WireMessage, type WireType } from './wire.js';
 
 export interface ListenOptions extends Omit<NegotiateOptions, 'retransmit'> {
   /** Called for every connection that failed to negotiate (incompatible stacks, a Chunnel that failed to wrap); the listener goes on. */
   readonly onError?: (err: Error, peer: string) => void;
   /** How long a pre-registration waits for its peer to connect. Default 60,000 ms. */
   readonly preRegistrationTtlMs?: number;
+  /**
+   * Most connections open at once (negotiating or negotiated). A client past
+   * it is refused with `ERR_NEGOTIATION_BUSY`. Default 10,000.
+   */
+  readonly maxSessions?: number;
+  /**
+   * Datagram transports: a connection whose peer sent nothing for this long
+   * is closed (the peer vanished without a `close`: UDP says nothing when a
+   * process dies); its reads end. Default 120,000 ms; `Infinity` keeps
+   * silent connections open. Stream transports end with the stream.
+   */
+  readonly idleTimeoutMs?: number;
+  /**
+   * 0-RTT replay protection (on by default): each 0-RTT request is accepted
+   * at most once within a time window; a replayed or stale one is rejected,
+   * and a real client behind it falls back to 1-RTT. `false` turns it off
+   * (a captured 0-RTT request then opens a new connection, and delivers its
+   * early data, every time it is replayed).
+   */
+  readonly replayProtection?: false | ReplayProtectionOptions;
 }
 
 /** What a listener did, for monitoring. Reading it is free. */
@@ -50,6 +72,14 @@ export interface ListenerStats {
   timedOut: number;
   /** Picked stacks that failed to build (a Chunnel's `picked` or `connectWrap` threw). */
   failed: number;
+  /** Connections open now: negotiating, or negotiated and not closed by either end. */
+  readonly open: number;
+  /** Clients refused because `maxSessions` connections were open. */
+  refused: number;
+  /** 0-RTT requests refused as replayed or stale (replay protection); the client negotiates again with a round trip. */
+  replayed: number;
+  /** Datagram connections closed after `idleTimeoutMs` of silence from the peer. */
+  idle: number;
 }
 
 /** Negotiated connections, one per client; closing the listener closes them all. */
@@ -73,8 +103,12 @@ export async function listen<S extends Stack, A>(
 ): Promise<NegotiatedListener<StackTop<S>, A>> {
   const info = stackInfo(stack);
   const timeoutMs = checkTimeout(opts.timeoutMs);
+  const maxSessions = opts.maxSessions ?? 10_000;
+  if (!(Number.isInteger(maxSessions) && maxSessions > 0)) throw new InvalidArgumentError(`maxSessions must be a positive integer, got ${String(opts.maxSessions)}`);
+  const idleMs = opts.idleTimeoutMs ?? 120_000;
+  if (!(idleMs > 0)) throw new InvalidArgumentError(`idleTimeoutMs must be a positive number of milliseconds (or Infinity), got ${String(opts.idleTimeoutMs)}`);
   const listener = await base.listen(addr, opts.signal ? { signal: opts.signal } : undefined);
-  return new NegotiatingListener<StackTop<S>, A>(info, base, listener, opts, timeoutMs);
+  return new NegotiatingListener<StackTop<S>, A>(info, base, listener, opts, { timeoutMs, maxSessions, idleMs });
 }
 
 /** What clients send to start a negotiation (on a datagram session, at most one per client). */
@@ -90,6 +124,11 @@ class Session {
   waiting = false;
   /** When the session times out if no negotiation message came (`Date.now()` ms). */
   deadline = 0;
+  /** Refused (`maxSessions`): its request gets `busy`, then it closes. */
+  refused = false;
+  /** Idle detection: datagrams heard by the last sweep, and when that count last moved. */
+  heard = 0;
+  heardAt = 0;
   constructor(
     readonly host: NegotiatingListener<unknown, unknown>,
     readonly ch: Channel,
@@ -113,7 +152,7 @@ class Session {
 }
 
 class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
-  readonly stats: ListenerStats = { oneRtt: 0, zeroRtt: 0, preRegistered: 0, rejected: 0, incompatible: 0, preRegistrations: 0, malformed: 0, timedOut: 0, failed: 0 };
+  readonly stats: ListenerStats;
   readonly #info: StackInfo;
   readonly #base: Transport<A>;
   readonly #listener: Listener<A>;
@@ -128,14 +167,48 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
   readonly #picks = new WeakMap<readonly VariantOffer[], { fingerprint: string; outcome: OfferOutcome }>();
   /** Why this server refuses a pick (undefined: it accepts), per pick: decoded `use` picks are shared (wire.ts). */
   readonly #verdicts = new WeakMap<AgreedPick, string | undefined>();
-  readonly #onMalformed = (): void => {
-    this.stats.malformed++;
-  };
+  readonly #channel: ChannelOptions;
+  readonly #codec = new WireCodec();
+  readonly #strikes: StrikeRegister | undefined;
+  readonly #maxSessions: number;
+  readonly #idleMs: number;
+  /** Connections open now (refused ones are not). */
+  readonly #open = new Set<Session>();
+  #idleSweeper: NodeJS.Timeout | undefined;
   /** The last local address formatted: every connection of a datagram listener has the same. */
   #local: { addr: A; text: string } | undefined;
   #closed = false;
 
-  constructor(info: StackInfo, base: Transport<A>, listener: Listener<A>, opts: ListenOptions, timeoutMs: number) {
+  constructor(info: StackInfo, base: Transport<A>, listener: Listener<A>, opts: ListenOptions, limits: { timeoutMs: number; maxSessions: number; idleMs: number }) {
+    const timeoutMs = limits.timeoutMs;
+    const stats = {
+      oneRtt: 0,
+      zeroRtt: 0,
+      preRegistered: 0,
+      rejected: 0,
+      incompatible: 0,
+      preRegistrations: 0,
+      malformed: 0,
+      timedOut: 0,
+      failed: 0,
+      refused: 0,
+      replayed: 0,
+      idle: 0,
+    };
+    this.stats = Object.defineProperty(stats, 'open', { get: () => this.#prune(), enumerable: true }) as ListenerStats;
+    this.#maxSessions = limits.maxSessions;
+    this.#idleMs = limits.idleMs;
+    this.#strikes = opts.replayProtection === false ? undefined : new StrikeRegister(opts.replayProtection);
+    this.#channel = {
+      codec: this.#codec,
+      onMalformed: () => void this.stats.malformed++,
+      peer: '',
+      retransmit: undefined,
+      closeWaitMs: Math.min(timeoutMs, MAX_CLOSE_WAIT_MS),
+      // The client closes first in most protocols: a server that closes right after its last reply
+      // would cross the client's `close` (four datagrams, work left over on both ends). Wait for it.
+      peerClosesWithinMs: PEER_CLOSES_WITHIN_MS,
+    };
     this.#info = info;
     this.#base = base;
     this.#listener = listener;
@@ -157,7 +230,11 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#sweeper);
+    clearTimeout(this.#idleSweeper);
     this.#waiting.clear();
+    // Tell each peer (best effort: the socket closes right after the first `close`).
+    for (const s of this.#open) void s.ch.closeNow();
+    this.#open.clear();
     this.#ready.end(new ConnClosedError('listener is closed: listen again to accept connections'));
     await this.#listener.close();
   }
@@ -184,9 +261,11 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
   #session(conn: BaseConn<A>): void {
     const peer = this.#base.format(conn.remote);
     if (this.#local?.addr !== conn.local) this.#local = { addr: conn.local, text: this.#base.format(conn.local) };
-    const ch = openChannel(conn, this.#base.datagram, this.#onMalformed);
+    const ch = openChannel(conn, this.#base.datagram, { ...this.#channel, peer });
     const s = new Session(this as NegotiatingListener<unknown, unknown>, ch, this.#local.text, peer);
-    const pre = this.#registry.take(peer);
+    if (this.#open.size >= this.#maxSessions && this.#prune() >= this.#maxSessions) s.refused = true;
+    else this.#opened(s);
+    const pre = s.refused ? undefined : this.#registry.take(peer);
     if (pre) {
       ch.read();
       this.#accept(s, pre, 'pre-registered');
@@ -202,7 +281,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     this.#waiting.add(s);
     if (this.#sweeper === undefined) this.#armSweeper(this.#timeoutMs);
     // Datagram data may arrive before a late pre-registration for its peer: adopt it then.
-    if (ch.datagram) this.#registry.wait(peer, s);
+    if (ch.datagram && !s.refused) this.#registry.wait(peer, s);
   }
 
   #armSweeper(ms: number): void {
@@ -221,9 +300,47 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
       }
       this.#settled(s);
       this.stats.timedOut++;
-      void s.ch.close();
+      void s.ch.drop();
     }
   };
+
+  #opened(s: Session): void {
+    this.#open.add(s);
+    if (!s.ch.datagram || this.#idleMs === Infinity) return;
+    s.heardAt = Date.now();
+    if (this.#idleSweeper === undefined) this.#armIdleSweeper();
+  }
+
+  #armIdleSweeper(): void {
+    // A quarter of the timeout between sweeps: a silent peer is dropped after 1 to 1.25 timeouts.
+    this.#idleSweeper = setTimeout(this.#sweepIdle, Math.max(1, this.#idleMs / 4));
+    this.#idleSweeper.unref();
+  }
+
+  /** Drops the datagram connections whose peer has been silent for `idleTimeoutMs`. */
+  readonly #sweepIdle = (): void => {
+    this.#idleSweeper = undefined;
+    const now = Date.now();
+    let datagram = false;
+    for (const s of this.#open) {
+      if (!s.ch.datagram) continue;
+      datagram = true;
+      if (s.ch.heard !== s.heard) {
+        s.heard = s.ch.heard;
+        s.heardAt = now;
+      } else if (now - s.heardAt >= this.#idleMs) {
+        this.stats.idle++;
+        void s.ch.drop();
+      }
+    }
+    if (datagram && !this.#closed) this.#armIdleSweeper();
+  };
+
+  /** Open connections, after dropping the closed stream ones (a listener does not see their reads end; datagram ones leave at once). */
+  #prune(): number {
+    for (const s of this.#open) if (s.ch.closed) this.#open.delete(s);
+    return this.#open.size;
+  }
 
   #answer(s: Session, to: WireType, msg: WireMessage): void {
     s.answered = { to, nonce: msg.nonce, msg };
@@ -243,12 +360,21 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
 
   /** After a refusal, keep answering duplicates (datagram) until the client surely gave up. */
   #linger(ch: Channel): void {
-    if (ch.datagram) setTimeout(() => void ch.close(), this.#timeoutMs).unref();
-    else void ch.close();
+    if (ch.datagram) setTimeout(() => void ch.drop(), this.#timeoutMs).unref();
+    else void ch.drop();
+  }
+
+  /** Too many sessions: any request gets `busy`, then the connection closes. */
+  #refuse(s: Session, m: WireMessage): void {
+    if (!REQUESTS.has(m.t)) return;
+    this.stats.refused++;
+    this.#answer(s, m.t, { t: 'busy', nonce: m.nonce, reason: `it has ${this.#maxSessions} connections open (maxSessions): retry later` });
+    void s.ch.drop();
   }
 
   /** @internal Session → listener. */
   onMessage(s: Session, m: WireMessage): void {
+    if (s.refused) return this.#refuse(s, m);
     const answered = s.answered;
     if (answered) {
       if (m.t === answered.to && m.nonce === answered.nonce) s.ch.sendMessage(answered.msg).catch(() => undefined);
@@ -259,10 +385,13 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
         // next re-send open a session of its own; a 0-RTT client is rejected instead, so it
         // re-sends its early data, which the old connection dropped, from a new port.
         if (m.t === 'use') {
+          // Spent: a re-send of this `use` that reaches a fresh session is a replay, refused there too.
+          this.#strikes?.admit(m.nonce, m.token, m.at, Date.now());
           const reason = 'this address belonged to a client that is gone: connect again';
-          s.ch.sendMessage({ t: 'reject', nonce: m.nonce, reason, fingerprint: this.#info.fingerprint, offers: this.#info.offers }).catch(() => undefined);
+          s.ch.sendMessage({ t: 'reject', nonce: m.nonce, reason, oneRtt: false, fingerprint: this.#info.fingerprint, offers: this.#info.offers }).catch(() => undefined);
         }
-        void s.ch.close();
+        // Not a word to the peer: the port is the new client's now.
+        void s.ch.drop();
       }
       return;
     }
@@ -282,12 +411,15 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
       }
       case 'use': {
         const refused = this.#refuses(m.pick);
-        if (refused === undefined) {
+        const stale = refused === undefined ? this.#strikes?.admit(m.nonce, m.token, m.at, Date.now()) : undefined;
+        if (refused === undefined && stale === undefined) {
           this.#answer(s, 'use', { t: 'ack', nonce: m.nonce });
           this.#accept(s, m.pick, '0-rtt');
         } else {
-          this.#answer(s, 'use', { t: 'reject', nonce: m.nonce, reason: refused, fingerprint: this.#info.fingerprint, offers: this.#info.offers });
-          this.stats.rejected++;
+          const reason = refused ?? stale!;
+          this.#answer(s, 'use', { t: 'reject', nonce: m.nonce, reason, oneRtt: refused === undefined, fingerprint: this.#info.fingerprint, offers: this.#info.offers });
+          if (refused === undefined) this.stats.replayed++;
+          else this.stats.rejected++;
           this.#linger(s.ch);
         }
         return;
@@ -302,15 +434,20 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
         this.#linger(s.ch);
         return;
       }
+      case 'closed':
+        // A late answer to a `close` of a connection already released: nothing to keep.
+        void s.ch.drop();
+        return;
       default:
         // Answers are for clients; a server receiving one drops it.
         this.stats.malformed++;
     }
   }
 
-  /** @internal Session → listener: its base connection ended. */
+  /** @internal Session → listener: its connection ended (either end closed it, or the base went away). */
   onEnd(s: Session): void {
     this.#settled(s);
+    this.#open.delete(s);
   }
 
   /** @internal Session → listener: a pre-registration arrived after the peer's first data. */
@@ -375,6 +512,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
           decisions: pick.decisions,
           pick,
           rejections: 0,
+          earlyData: mode === '0-rtt' ? ch.early : undefined,
         };
         record(top, negotiation);
         if (mode === '1-rtt') this.stats.oneRtt++;
@@ -386,7 +524,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
       (err: unknown) => {
         this.stats.failed++;
         this.#opts.onError?.(err instanceof Error ? err : new Error(String(err)), peer);
-        void ch.close();
+        void ch.drop();
       },
     );
   }

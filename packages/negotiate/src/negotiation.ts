@@ -1,5 +1,4 @@
 import type { Conn, Role, SelectDecision } from '@bertha/core';
-import { OptimisticConn } from './optimistic-conn.js';
 import type { AgreedPick } from './pick.js';
 
 /** How a connection's stack came about. */
@@ -20,6 +19,19 @@ export interface Negotiation {
   readonly pick: AgreedPick;
   /** Client, 0-RTT: how many cached picks the server rejected before this one. */
   readonly rejections: number;
+  /** Server, 0-RTT: what of the data arrived as 0-RTT early data (live); undefined for other connections. */
+  readonly earlyData: EarlyData | undefined;
+}
+
+/**
+ * A server connection's 0-RTT early data: what the client sent before it knew
+ * the server accepted its pick. The listener accepts each 0-RTT request once
+ * (replay protection), but early data is still for idempotent requests, as
+ * in TLS 1.3: a client whose request was lost may send it again.
+ */
+export interface EarlyData {
+  /** Data messages received so far that the client sent as early data (they come first, unless the network reorders them). */
+  readonly messages: number;
 }
 
 /** A connection whose negotiation may still change or fail (0-RTT). */
@@ -29,23 +41,22 @@ export interface LiveNegotiation {
 }
 
 /**
- * Where a settled negotiation is kept: on the connection, under a symbol (a
- * WeakMap entry per connection showed in set-up profiles, and in GC); in a
- * WeakMap only for a connection that cannot take a property. A connection
- * whose negotiation may still change (0-RTT) is an `OptimisticConn`, which
- * tells it itself.
+ * Where a negotiation is kept: on the connection, under a symbol (a WeakMap
+ * entry per connection showed in set-up profiles, and in GC); in a WeakMap
+ * only for a connection that cannot take a property. A connection whose
+ * negotiation may still change (0-RTT) is recorded as its own live
+ * negotiation.
  */
 const NEGOTIATION = Symbol('bertha.negotiation');
-type Recorded = { [NEGOTIATION]?: Negotiation };
-const sealed = new WeakMap<object, Negotiation>();
+type Recorded = { [NEGOTIATION]?: Negotiation | LiveNegotiation };
+const sealed = new WeakMap<object, Negotiation | LiveNegotiation>();
 
-export function record(conn: object, n: Negotiation): void {
+export function record(conn: object, n: Negotiation | LiveNegotiation): void {
   if (Object.isExtensible(conn)) (conn as Recorded)[NEGOTIATION] = n;
   else sealed.set(conn, n);
 }
 
 function entry(conn: Conn<unknown>): Negotiation | LiveNegotiation | undefined {
-  if (conn instanceof OptimisticConn) return conn;
   return (conn as Recorded)[NEGOTIATION] ?? sealed.get(conn);
 }
 

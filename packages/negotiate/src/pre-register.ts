@@ -1,10 +1,10 @@
 import type { Transport } from '@bertha/core';
-import { openChannel } from './channel.js';
+import { MAX_CLOSE_WAIT_MS, openChannel } from './channel.js';
 import { NegotiationError } from './errors.js';
 import type { NegotiateOptions } from './options.js';
 import type { AgreedPick } from './pick.js';
 import { checkTimeout, request } from './request.js';
-import { nonce } from './wire.js';
+import { WireCodec, nonce } from './wire.js';
 
 export interface PreRegistration<A> {
   /** The address the server will see the peer connect from. */
@@ -25,7 +25,13 @@ export async function preRegister<A>(base: Transport<A>, server: A, reg: PreRegi
   const where = base.format(server);
   const timeoutMs = checkTimeout(opts.timeoutMs);
   const conn = await base.connect(server, opts.signal ? { signal: opts.signal } : undefined);
-  const ch = openChannel(conn, base.datagram, () => undefined);
+  const ch = openChannel(conn, base.datagram, {
+    codec: new WireCodec(),
+    onMalformed: () => undefined,
+    peer: where,
+    retransmit: opts.retransmit,
+    closeWaitMs: Math.min(timeoutMs, MAX_CLOSE_WAIT_MS),
+  });
   try {
     const peer = base.format(reg.peer);
     const answer = await request(ch, { t: 'prereg', nonce: nonce(), peer, pick: reg.pick }, ['prereg-ack'], {

@@ -1,5 +1,6 @@
 import { AbortError, ConnClosedError, InvalidArgumentError } from '@bertha/core';
-import { idle, type Channel, type ChannelHandler } from './channel.js';
+import type { Channel } from './channel.js';
+import { idle, type ChannelHandler } from './handler.js';
 import { NegotiationError } from './errors.js';
 import type { WireMessage, WireType } from './wire.js';
 
@@ -158,7 +159,9 @@ class Exchange<T extends WireType> implements ChannelHandler, Timed {
 
   // ChannelHandler
   message(m: WireMessage): void {
-    if (m.nonce === this.msg.nonce && (this.answers as readonly string[]).includes(m.t)) this.#finish(undefined, m as Extract<WireMessage, { t: T }>);
+    if (m.nonce !== this.msg.nonce) return;
+    if ((this.answers as readonly string[]).includes(m.t)) this.#finish(undefined, m as Extract<WireMessage, { t: T }>);
+    else if (m.t === 'busy') this.#finish(new NegotiationError('ERR_NEGOTIATION_BUSY', `${this.opts.peer} refused the connection: ${m.reason}`), undefined);
   }
 
   end(err: Error | undefined): void {
@@ -198,7 +201,6 @@ class Exchange<T extends WireType> implements ChannelHandler, Timed {
   #sendAlone(): void {
     this.ch.sendMessage(this.msg).catch((err: unknown) => this.#finish(err instanceof Error ? err : new Error(String(err)), undefined));
   }
-
 
   #finish(err: Error | undefined, answer: Extract<WireMessage, { t: T }> | undefined): void {
     if (this.#done) return;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describeVariant, variants, type Stack, type Variant, type VariantOffer } from '@bertha/core';
+import { WireCodec } from './wire.js';
 
 /** What negotiation needs of a stack, computed once per Stack object. */
 export interface StackInfo {
@@ -9,6 +10,8 @@ export interface StackInfo {
   readonly names: readonly (readonly string[])[];
   /** Stable hash of `offers`: equal stacks (even in different processes) have equal fingerprints. */
   readonly fingerprint: string;
+  /** Encodes and decodes the negotiation messages of this stack's client connections. */
+  readonly codec: WireCodec;
 }
 
 const infos = new WeakMap<Stack, StackInfo>();
@@ -18,7 +21,7 @@ export function stackInfo(stack: Stack): StackInfo {
   if (!info) {
     const vs = variants(stack);
     const offers = vs.map(describeVariant);
-    info = { variants: vs, offers, names: vs.map((v) => v.chunnels.map((c) => c.name)), fingerprint: fingerprint(offers) };
+    info = { variants: vs, offers, names: vs.map((v) => v.chunnels.map((c) => c.name)), fingerprint: fingerprint(offers), codec: new WireCodec() };
     infos.set(stack, info);
   }
   return info;

@@ -1,20 +1,37 @@
 /**
- * Negotiation wire messages (version 1). See README.md, "Wire format".
+ * Negotiation wire format (version 2). See README.md, "Wire format".
  *
- * A negotiation message is the tag byte `TAG_NEGOTIATION` followed by one
- * MessagePack map `{ v: 1, t: <type>, nonce, … }`. On datagram transports
- * every data message is `TAG_DATA` followed by the payload; on stream
- * transports data follows the handshake untagged.
+ * A negotiation message is a fixed 12-byte header of ours, a 12-byte stamp
+ * for `use` only, then a MessagePack body with the fields of its kind:
+ *
+ *     0  u8   MAGIC (0xB7)          4  u32  nonce
+ *     1  u8   WIRE_VERSION (2)      8  u32  body length n
+ *     2  u8   kind (KINDS)         12  [use: u32 token, u64 sent-at ms]
+ *     3  u8   flags (bit 0: data follows the body)
+ *
+ * Everything a receiver needs to recognise and route a message (magic,
+ * version, kind, nonce, where the body and any data start) is read at fixed
+ * offsets, never from MessagePack. The body of `offer`, `pick` and `use` is
+ * the same bytes from connection to connection (the nonce and stamp are in
+ * the header), so a codec encodes it once per object and decodes and
+ * validates it once per distinct bytes. On datagram transports, data
+ * messages are `TAG_DATA` followed by the payload.
  */
-import { MAX_VARIANTS, type Capability, type Choice, type Incompatibility, type SelectDecision, type VariantOffer } from '@bertha/core';
+import { DecodeError, MAX_VARIANTS, type Capability, type Choice, type Incompatibility, type SelectDecision, type VariantOffer } from '@bertha/core';
 import { Packr } from 'msgpackr';
 import type { AgreedPick } from './pick.js';
 
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
+/** First byte of a negotiation message. */
+export const MAGIC = 0xb7;
+/** First byte of a data message on a datagram transport. */
 export const TAG_DATA = 0x00;
-export const TAG_NEGOTIATION = 0x01;
-/** Datagram transports: a negotiation message (u16 big-endian length, then the message) followed by one data message. */
-export const TAG_NEGOTIATION_WITH_DATA = 0x02;
+/** First byte of a data message a 0-RTT client sent before it knew the server's verdict (datagram transports). */
+export const TAG_EARLY_DATA = 0x01;
+export const HEADER_BYTES = 12;
+/** `use` only: u32 token and u64 sent-at (ms since the Unix epoch, client clock), for replay protection. */
+export const STAMP_BYTES = 12;
+const FLAG_DATA = 0x01;
 
 export type WireMessage =
   /** Client → server: every variant of the client's stack. */
@@ -23,219 +40,197 @@ export type WireMessage =
   | { readonly t: 'pick'; readonly nonce: number; readonly pick: AgreedPick }
   /** Server → client: no pair of variants fits (answers `offer`). */
   | { readonly t: 'error'; readonly nonce: number; readonly incompatibilities: readonly Incompatibility[] }
-  /** Client → server, 0-RTT: "use this pick"; data follows without waiting. */
-  | { readonly t: 'use'; readonly nonce: number; readonly pick: AgreedPick }
-  /** Server → client: the pick of `use` (or of `prereg`) is accepted. */
+  /** Client → server, 0-RTT: "use this pick"; data follows without waiting. `token` and `at` make it single-use. */
+  | { readonly t: 'use'; readonly nonce: number; readonly token: number; readonly at: number; readonly pick: AgreedPick }
+  /** Server → client: the pick of `use` is accepted. */
   | { readonly t: 'ack'; readonly nonce: number }
-  /** Server → client: the pick of `use` is refused; here are the server's offers to pick again from. */
-  | { readonly t: 'reject'; readonly nonce: number; readonly reason: string; readonly fingerprint: string; readonly offers: readonly VariantOffer[] }
+  /**
+   * Server → client: the pick of `use` is refused; here are the server's
+   * offers to pick again from. `oneRtt`: the pick is fine but this 0-RTT
+   * request could not be shown to be fresh (replay protection): negotiate
+   * with a round trip.
+   */
+  | { readonly t: 'reject'; readonly nonce: number; readonly reason: string; readonly oneRtt: boolean; readonly fingerprint: string; readonly offers: readonly VariantOffer[] }
   /** Third party → server: connections from `peer` will use `pick`. */
   | { readonly t: 'prereg'; readonly nonce: number; readonly peer: string; readonly pick: AgreedPick }
   /** Server → third party: answer to `prereg`. */
-  | { readonly t: 'prereg-ack'; readonly nonce: number; readonly ok: boolean; readonly reason: string };
+  | { readonly t: 'prereg-ack'; readonly nonce: number; readonly ok: boolean; readonly reason: string }
+  /** Server → client: too many sessions; answers any request. */
+  | { readonly t: 'busy'; readonly nonce: number; readonly reason: string }
+  /** Either end, datagram transports: this end closed the connection. Re-sent until answered. */
+  | { readonly t: 'close'; readonly nonce: number }
+  /** Answer to `close`. */
+  | { readonly t: 'closed'; readonly nonce: number };
 
 export type WireType = WireMessage['t'];
 
-// Plain MessagePack (no records extension), so any MessagePack decoder reads it.
+/** Kind numbers on the wire: index + 1. Append only. */
+const KINDS = ['offer', 'pick', 'error', 'use', 'ack', 'reject', 'prereg', 'prereg-ack', 'busy', 'close', 'closed'] as const satisfies readonly WireType[];
+const KIND_OF = new Map<WireType, number>(KINDS.map((t, i) => [t, i + 1]));
+const USE = KIND_OF.get('use')!;
+
+// Plain MessagePack (no records extension), so any MessagePack decoder reads a body.
 const packr = new Packr({ useRecords: false, structuredClone: false });
 
-export function encodeMessage(msg: WireMessage): Uint8Array {
-  const out = packBody(msg, 1, undefined);
-  out[0] = TAG_NEGOTIATION;
-  return out;
-}
+/** The body fields of a kind: the message without `t`, `nonce` and the stamp. */
+type Fields = Record<string, unknown>;
 
-/**
- * Messages whose fields other than `nonce` repeat from connection to
- * connection: every 1-RTT client of a stack offers the same, the server
- * answers with the same pick, every 0-RTT client sends the same pick. They
- * are laid out as `{ v: 1, t, nonce: <uint32, always 5 bytes>, …rest }`
- * (still plain MessagePack), so the sender encodes `rest` once per object
- * and the receiver decodes and validates it once per distinct bytes.
- */
+/** Messages whose body repeats from connection to connection: encoded once per object, decoded once per distinct bytes. */
 type Repeating = Extract<WireMessage, { t: 'offer' | 'pick' | 'use' }>;
-const REPEATING: ReadonlySet<string> = new Set<WireType>(['offer', 'pick', 'use']);
-const isRepeating = (m: WireMessage): m is Repeating => REPEATING.has(m.t);
+
+/** Decoded bodies kept per codec: a server sees the same few over and over. */
+const RECENT_MAX = 8;
 
 /**
- * Encoded repeating messages by the object their `rest` comes from (the
- * offers, with their fingerprint, or the pick): the whole body with a
- * placeholder nonce, so encoding one is a copy and a nonce write.
+ * Encodes and decodes negotiation messages. Each listener, and each stack
+ * that connects, has its own: what it remembers (encoded bodies by object,
+ * the last few decoded bodies) is that endpoint's, bounded, and shared by no
+ * one else. Decoded bodies are shared by the messages that carry them:
+ * read-only.
  */
-const templates = new WeakMap<object, { readonly t: WireType; readonly fingerprint: string | undefined; readonly body: Uint8Array }>();
-const NONCE_KEY = Uint8Array.of(0xa5, 0x6e, 0x6f, 0x6e, 0x63, 0x65, 0xce); // "nonce", then uint32
+export class WireCodec {
+  /** Encoded bodies by the object they come from (a stack's offers, a pick). */
+  readonly #bodies = new WeakMap<object, { readonly fingerprint: string | undefined; readonly body: Uint8Array }>();
+  /** The last bodies decoded, most recent first. */
+  readonly #recent: { readonly kind: number; readonly bytes: Buffer; readonly fields: Fields }[] = [];
 
-function templateOf(msg: Repeating): Uint8Array {
-  const from = msg.t === 'offer' ? msg.offers : msg.pick;
-  const fingerprint = msg.t === 'offer' ? msg.fingerprint : undefined;
-  const known = templates.get(from);
-  if (known && known.t === msg.t && known.fingerprint === fingerprint) return known.body;
-  const { t, nonce: _nonce, ...rest } = msg;
-  // A map of one or two entries: keep the entries, drop the header (msgpackr writes map16, 3 bytes, or a fixmap, 1).
-  const packed = packr.pack(rest);
-  const entries = packed.subarray(packed[0] === 0xde ? 3 : 1);
-  // Not from the shared pool: a template lives as long as its pick.
-  const body = Buffer.alloc(nonceOffset(t) + 4 + entries.length);
-  body[0] = 0x80 | (t === 'offer' ? 5 : 4);
-  body[1] = 0xa1;
-  body[2] = 0x76; // "v"
-  body[3] = WIRE_VERSION;
-  body[4] = 0xa1;
-  body[5] = 0x74; // "t"
-  body[6] = 0xa0 | t.length;
-  body.write(t, 7, 'latin1');
-  body.set(NONCE_KEY, 7 + t.length);
-  body.set(entries, nonceOffset(t) + 4);
-  templates.set(from, { t, fingerprint, body });
-  return body;
+  /** `msg` as bytes; with `data`, one datagram carrying both (0-RTT: "use this pick" with the first data). */
+  encode(msg: WireMessage, data?: Uint8Array): Buffer {
+    const kind = KIND_OF.get(msg.t)!;
+    const body = this.#body(msg);
+    const stamp = kind === USE ? STAMP_BYTES : 0;
+    const at = HEADER_BYTES + stamp;
+    const out = Buffer.allocUnsafe(at + body.byteLength + (data?.byteLength ?? 0));
+    out[0] = MAGIC;
+    out[1] = WIRE_VERSION;
+    out[2] = kind;
+    out[3] = data ? FLAG_DATA : 0;
+    out.writeUInt32BE(msg.nonce, 4);
+    out.writeUInt32BE(body.byteLength, 8);
+    if (msg.t === 'use') {
+      out.writeUInt32BE(msg.token, 12);
+      out.writeUInt32BE(Math.floor(msg.at / 0x1_0000_0000), 16);
+      out.writeUInt32BE(msg.at >>> 0, 20);
+    }
+    out.set(body, at);
+    if (data) out.set(data, at + body.byteLength);
+    return out;
+  }
+
+  #body(msg: WireMessage): Uint8Array {
+    switch (msg.t) {
+      case 'offer':
+      case 'pick':
+      case 'use':
+        return this.#repeating(msg);
+      case 'ack':
+      case 'close':
+      case 'closed':
+        return EMPTY;
+      default: {
+        const { t: _t, nonce: _nonce, ...fields } = msg;
+        return packr.pack(fields);
+      }
+    }
+  }
+
+  #repeating(msg: Repeating): Uint8Array {
+    const from = msg.t === 'offer' ? msg.offers : msg.pick;
+    const fingerprint = msg.t === 'offer' ? msg.fingerprint : undefined;
+    const known = this.#bodies.get(from);
+    if (known && known.fingerprint === fingerprint) return known.body;
+    const body = packr.pack(msg.t === 'offer' ? { fingerprint: msg.fingerprint, offers: msg.offers } : { pick: msg.pick });
+    // A copy: packr's result may be a view of its shared buffer, and this one is kept.
+    const kept = Uint8Array.from(body);
+    this.#bodies.set(from, { fingerprint, body: kept });
+    return kept;
+  }
+
+  /** The negotiation message `bytes` starts with; throws `DecodeError` for anything else. */
+  decode(bytes: Uint8Array): WireMessage {
+    const len = bytes.byteLength;
+    if (len < HEADER_BYTES) throw malformed(`${len} bytes, shorter than the ${HEADER_BYTES}-byte header`);
+    const b = asBuffer(bytes);
+    if (b[0] !== MAGIC) throw malformed(`magic byte 0x${b[0]!.toString(16)}, expected 0x${MAGIC.toString(16)}`);
+    if (b[1] !== WIRE_VERSION) throw malformed(`wire version ${b[1]}, this end speaks ${WIRE_VERSION}: upgrade the older end`);
+    const kind = b[2]!;
+    const t = KINDS[kind - 1];
+    if (t === undefined) throw malformed(`unknown kind ${kind}`);
+    const flags = b[3]!;
+    if ((flags & ~FLAG_DATA) !== 0) throw malformed(`unknown flags 0x${flags.toString(16)}`);
+    const nonce = b.readUInt32BE(4);
+    const n = b.readUInt32BE(8);
+    const at = HEADER_BYTES + (kind === USE ? STAMP_BYTES : 0);
+    const end = at + n;
+    if (end > len) throw malformed(`body of ${n} bytes overruns the ${len}-byte message`);
+    if (end !== len && (flags & FLAG_DATA) === 0) throw malformed(`${len - end} bytes after the body and no data flag`);
+    switch (t) {
+      case 'ack':
+      case 'close':
+      case 'closed':
+        if (n !== 0) throw malformed(`a ${t} has no body, got ${n} bytes`);
+        return { t, nonce };
+      case 'use': {
+        const hi = b.readUInt32BE(16);
+        if (hi > 0x1f_ffff) throw malformed('sent-at time beyond 2^53 ms');
+        const fields = this.#fields(kind, t, b, at, end);
+        return { t, nonce, token: b.readUInt32BE(12), at: hi * 0x1_0000_0000 + b.readUInt32BE(20), pick: fields['pick'] as AgreedPick };
+      }
+      default:
+        return { t, nonce, ...this.#fields(kind, t, b, at, end) } as WireMessage;
+    }
+  }
+
+  /** The validated fields of the body `b[start, end)` of kind `t`; from the recent bodies when it repeats one. */
+  #fields(kind: number, t: WireType, b: Buffer, start: number, end: number): Fields {
+    const recent = this.#recent;
+    const size = end - start;
+    for (let i = 0; i < recent.length; i++) {
+      const r = recent[i]!;
+      if (r.kind === kind && r.bytes.length === size && r.bytes.compare(b, start, end) === 0) {
+        if (i > 0) {
+          recent.splice(i, 1);
+          recent.unshift(r);
+        }
+        return r.fields;
+      }
+    }
+    let fields: unknown;
+    try {
+      fields = packr.unpack(b.subarray(start, end));
+    } catch (err) {
+      throw malformed(`the ${t} body is not MessagePack (${err instanceof Error ? err.message : String(err)})`);
+    }
+    if (!isObj(fields) || !VALID[t](fields)) throw malformed(`the ${t} body lacks or mistypes its fields`);
+    if (t === 'offer' || t === 'pick' || t === 'use') {
+      recent.unshift({ kind, bytes: Buffer.from(b.subarray(start, end)), fields });
+      if (recent.length > RECENT_MAX) recent.pop();
+    }
+    return fields;
+  }
 }
 
-/** Where the nonce of a repeating message of type `t` starts in its body. */
-function nonceOffset(t: WireType): number {
-  return 7 + t.length + NONCE_KEY.length;
+const EMPTY = new Uint8Array(0);
+
+/** Whether `bytes` claims to be a negotiation message (its first byte). */
+export function isNegotiation(bytes: Uint8Array): boolean {
+  return bytes[0] === MAGIC;
 }
 
-/**
- * `msg` encoded into one new buffer, after `head` bytes left for the caller
- * and before `data` (0-RTT's first data message): no second copy.
- */
-function packBody(msg: WireMessage, head: number, data: Uint8Array | undefined): Buffer {
-  const tail = data?.byteLength ?? 0;
-  const repeating = isRepeating(msg);
-  const body = repeating ? templateOf(msg) : packr.pack({ v: WIRE_VERSION, ...msg });
-  const out = Buffer.allocUnsafe(head + body.length + tail);
-  out.set(body, head);
-  if (repeating) out.writeUInt32BE(msg.nonce, head + nonceOffset(msg.t));
-  if (data) out.set(data, head + body.length);
-  return out;
+/** Where the data of a message that `decode` accepted starts; -1 when none follows. */
+export function dataStart(bytes: Uint8Array): number {
+  if ((bytes[3]! & FLAG_DATA) === 0) return -1;
+  const b = asBuffer(bytes);
+  return HEADER_BYTES + (b[2] === USE ? STAMP_BYTES : 0) + b.readUInt32BE(8);
 }
 
-/** One datagram carrying `msg` and the data message `data` (0-RTT: "use this pick" with the first data). */
-export function encodeMessageWithData(msg: WireMessage, data: Uint8Array): Uint8Array | undefined {
-  const out = packBody(msg, 3, data);
-  const bodyLength = out.length - 3 - data.byteLength;
-  if (bodyLength > 0xffff) return undefined;
-  out[0] = TAG_NEGOTIATION_WITH_DATA;
-  out.writeUInt16BE(bodyLength, 1);
-  return out;
-}
-
-/** Where the data of a `TAG_NEGOTIATION_WITH_DATA` datagram starts; -1 when it is too short to say. */
-export function withDataStart(bytes: Uint8Array): number {
-  if (bytes.byteLength < 3) return -1;
-  const start = 3 + ((bytes[1]! << 8) | bytes[2]!);
-  return start <= bytes.byteLength ? start : -1;
-}
-
-/** The negotiation message of a `TAG_NEGOTIATION_WITH_DATA` datagram (its data starts at `withDataStart`); undefined when malformed. */
-export function decodeMessageWithData(bytes: Uint8Array): WireMessage | undefined {
-  const end = withDataStart(bytes);
-  return end < 0 ? undefined : decodeBody(asBuffer(bytes), 3, end);
-}
-
-/** Decodes a tagged negotiation message; undefined for anything malformed (the caller drops and counts it). */
-export function decodeMessage(bytes: Uint8Array): WireMessage | undefined {
-  return bytes.byteLength >= 2 && bytes[0] === TAG_NEGOTIATION ? decodeBody(asBuffer(bytes), 1, bytes.byteLength) : undefined;
+function malformed(why: string): DecodeError {
+  return new DecodeError(`malformed negotiation message: ${why}`);
 }
 
 /** Datagrams from our transports are Buffers already: no view is made for them. */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/**
- * Repeating messages already decoded and validated, by their bytes without
- * the nonce. Bounded: a peer sending ever new ones only evicts older ones.
- * Messages share the decoded objects (picks, offers): they are read-only.
- */
-const known = new Map<string, Repeating>();
-const KNOWN_MAX = 256;
-
-/** Where the nonce of a body laid out as `packBody` writes repeating messages starts, and its cache key; undefined for any other layout. */
-function repeatingLayout(body: Buffer): { nonceAt: number; key: string } | undefined {
-  if (body.byteLength < 24 || body[1] !== 0xa1 || body[2] !== 0x76 || body[3] !== WIRE_VERSION || body[4] !== 0xa1 || body[5] !== 0x74) return undefined;
-  const len = body[6]! ^ 0xa0;
-  if (len > 5) return undefined;
-  const keyAt = 7 + len;
-  for (let i = 0; i < NONCE_KEY.length; i++) if (body[keyAt + i] !== NONCE_KEY[i]) return undefined;
-  const nonceAt = keyAt + NONCE_KEY.length;
-  if (body.byteLength <= nonceAt + 4) return undefined;
-  return { nonceAt, key: body.toString('latin1', 0, keyAt) + body.toString('latin1', nonceAt + 4) };
-}
-
-/**
- * The last few repeating messages decoded, with their bytes, most recent
- * first: clients mostly send what others sent just before (a server sees the
- * same `offer` and `use` over and over), and comparing bytes costs a quarter
- * of building the cache key (a `use` carries the client's whole offer).
- */
-const recent: { readonly bytes: Buffer; readonly nonceAt: number; readonly msg: Repeating }[] = [];
-const RECENT_MAX = 4;
-
-/** Decodes the message body in `bytes` from `start` to `end`, by its bytes when one of the last few repeats. */
-function decodeBody(bytes: Buffer, start: number, end: number): WireMessage | undefined {
-  for (const r of recent) {
-    if (sameButNonce(bytes, start, end, r.bytes, r.nonceAt)) return withNonce(r.msg, bytes.readUInt32BE(start + r.nonceAt));
-  }
-  const body = bytes.subarray(start, end);
-  const layout = repeatingLayout(body);
-  if (!layout) return decodeUnknown(body);
-  let msg = known.get(layout.key);
-  if (!msg) {
-    const decoded = decodeUnknown(body);
-    if (!decoded || !isRepeating(decoded)) return decoded;
-    msg = decoded;
-    known.set(layout.key, msg);
-    if (known.size > KNOWN_MAX) known.delete(known.keys().next().value as string);
-  }
-  recent.unshift({ bytes: Buffer.from(body), nonceAt: layout.nonceAt, msg });
-  if (recent.length > RECENT_MAX) recent.pop();
-  return withNonce(msg, body.readUInt32BE(layout.nonceAt));
-}
-
-/** `bytes[start, end)` equals `known` but for the nonce at `nonceAt`. */
-function sameButNonce(bytes: Buffer, start: number, end: number, known: Buffer, nonceAt: number): boolean {
-  return (
-    end - start === known.length &&
-    known.compare(bytes, start, start + nonceAt, 0, nonceAt) === 0 &&
-    known.compare(bytes, start + nonceAt + 4, end, nonceAt + 4, known.length) === 0
-  );
-}
-
-/** A repeating message with its own nonce; the rest is shared with earlier ones. */
-function withNonce(msg: Repeating, nonce: number): Repeating {
-  return msg.t === 'offer' ? { t: 'offer', nonce, fingerprint: msg.fingerprint, offers: msg.offers } : { t: msg.t, nonce, pick: msg.pick };
-}
-
-function decodeUnknown(body: Uint8Array): WireMessage | undefined {
-  let m: unknown;
-  try {
-    m = packr.unpack(body);
-  } catch {
-    return undefined;
-  }
-  if (!isObj(m) || m['v'] !== WIRE_VERSION || !isNonce(m['nonce'])) return undefined;
-  switch (m['t']) {
-    case 'offer':
-      return isStr(m['fingerprint']) && arrayOf(m['offers'], isVariantOffer, MAX_VARIANTS) && m['offers'].length > 0 ? (m as WireMessage) : undefined;
-    case 'pick':
-    case 'use':
-      return isPick(m['pick']) ? (m as WireMessage) : undefined;
-    case 'error':
-      return arrayOf(m['incompatibilities'], isIncompatibility, 256) ? (m as WireMessage) : undefined;
-    case 'ack':
-      return m as WireMessage;
-    case 'reject':
-      return isStr(m['reason']) && isStr(m['fingerprint']) && arrayOf(m['offers'], isVariantOffer, MAX_VARIANTS) && m['offers'].length > 0
-        ? (m as WireMessage)
-        : undefined;
-    case 'prereg':
-      return isStr(m['peer']) && isPick(m['pick']) ? (m as WireMessage) : undefined;
-    case 'prereg-ack':
-      return typeof m['ok'] === 'boolean' && isStr(m['reason']) ? (m as WireMessage) : undefined;
-    default:
-      return undefined;
-  }
 }
 
 /** A fresh nonce: matches answers to the request they answer. */
@@ -248,6 +243,22 @@ export function nonce(): number {
 const MAX_STRING = 4096;
 const MAX_ITEMS = 256;
 
+/** Per kind: whether a decoded body has the kind's fields. */
+const VALID: Record<WireType, (m: Fields) => boolean> = {
+  offer: (m) => isStr(m['fingerprint']) && arrayOf(m['offers'], isVariantOffer, MAX_VARIANTS) && m['offers'].length > 0,
+  pick: (m) => isPick(m['pick']),
+  use: (m) => isPick(m['pick']),
+  error: (m) => arrayOf(m['incompatibilities'], isIncompatibility),
+  reject: (m) =>
+    isStr(m['reason']) && typeof m['oneRtt'] === 'boolean' && isStr(m['fingerprint']) && arrayOf(m['offers'], isVariantOffer, MAX_VARIANTS) && m['offers'].length > 0,
+  prereg: (m) => isStr(m['peer']) && isPick(m['pick']),
+  'prereg-ack': (m) => typeof m['ok'] === 'boolean' && isStr(m['reason']),
+  busy: (m) => isStr(m['reason']),
+  ack: () => true,
+  close: () => true,
+  closed: () => true,
+};
+
 function isObj(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array);
 }
@@ -256,9 +267,6 @@ function isStr(x: unknown): x is string {
 }
 function isNat(x: unknown): x is number {
   return Number.isSafeInteger(x) && (x as number) >= 0;
-}
-function isNonce(x: unknown): x is number {
-  return isNat(x) && x <= 0xffff_ffff;
 }
 function arrayOf<T>(x: unknown, item: (y: unknown) => y is T, max = MAX_ITEMS): x is T[] {
   return Array.isArray(x) && x.length <= max && x.every(item);

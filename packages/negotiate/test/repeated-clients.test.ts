@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { makeStack, select, twoSided, udp, type SocketAddress } from '@bertha/core';
 import { connect, listen, memoryPickCache, negotiated } from '@bertha/negotiate';
 import { stackInfo } from '../src/stack-info.js';
-import { decodeMessage, encodeMessage, encodeMessageWithData } from '../src/wire.js';
+import { WireCodec } from '../src/wire.js';
 import { echo, layer, recvWithin, text } from './helpers.js';
 
 const enc = (label: string) => twoSided('encryption', label);
+const codec = new WireCodec();
 
 describe('a listener answering many clients with the same and with different stacks', () => {
   it('gives each client the pick for its own stack, 1-RTT and 0-RTT, however they interleave', async () => {
@@ -38,7 +39,7 @@ describe('a new client on the UDP port of a vanished one', () => {
     const stack = makeStack(text(), layer('tls', [enc('tls')]));
     const server = await listen(stack, udp(), { host: '127.0.0.1', port: 0 });
     const info = stackInfo(stack);
-    const offer = (nonce: number) => encodeMessage({ t: 'offer', nonce, fingerprint: info.fingerprint, offers: info.offers });
+    const offer = (nonce: number) => codec.encode({ t: 'offer', nonce, fingerprint: info.fingerprint, offers: info.offers });
     // The old client negotiates, then vanishes without a word (UDP has no close).
     const old = await boundSocket(0);
     const port = old.address().port;
@@ -64,13 +65,13 @@ describe('a new 0-RTT client on the UDP port of a vanished one', () => {
     const info = stackInfo(stack);
     const old = await boundSocket(0);
     const port = old.address().port;
-    expect(await negotiateRaw(old, encodeMessage({ t: 'offer', nonce: 1, fingerprint: info.fingerprint, offers: info.offers }), 1, server.address)).toBe('pick');
+    expect(await negotiateRaw(old, codec.encode({ t: 'offer', nonce: 1, fingerprint: info.fingerprint, offers: info.offers }), 1, server.address)).toBe('pick');
     const oldConn = await server.accept();
     const pick = negotiated(oldConn)!.pick;
     await new Promise<void>((resolve) => old.close(resolve));
     const fresh = await boundSocket(port);
-    const use = encodeMessageWithData({ t: 'use', nonce: 2, pick }, Buffer.from('early'));
-    expect(await negotiateRaw(fresh, use!, 2, server.address)).toBe('reject');
+    const use = codec.encode({ t: 'use', nonce: 2, token: 3, at: Date.now(), pick }, Buffer.from('early'));
+    expect(await negotiateRaw(fresh, use, 2, server.address)).toBe('reject');
     await expect(oldConn.recv()).rejects.toThrow();
     expect(server.stats.zeroRtt).toBe(0);
     fresh.close();
@@ -89,8 +90,8 @@ function negotiateRaw(s: Socket, request: Uint8Array, nonce: number, to: SocketA
     const send = (): void => s.send(request, to.port, to.host);
     const timer = setInterval(send, 20);
     s.on('message', (m: Buffer) => {
-      const answer = decodeMessage(m);
-      if (answer?.nonce !== nonce) return;
+      const answer = codec.decode(m);
+      if (answer.nonce !== nonce) return;
       clearInterval(timer);
       s.removeAllListeners('message');
       resolve(answer.t);

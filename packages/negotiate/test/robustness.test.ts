@@ -1,15 +1,27 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createConnection, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { makeStack, mem, memNetwork, tcp, twoSided, udp, type Transport } from '@bertha/core';
 import { NegotiationError, connect, listen, memoryPickCache } from '@bertha/negotiate';
-import { TAG_DATA, TAG_NEGOTIATION } from '../src/wire.js';
 import { Packr } from 'msgpackr';
+import { MAGIC, TAG_DATA } from '../src/wire.js';
 import { echo, layer, recvWithin, text } from './helpers.js';
 
 const stack = makeStack(text(), layer('tls', [twoSided('encryption', 'tls')]));
 const packr = new Packr({ useRecords: false });
-const neg = (v: unknown): Uint8Array => Uint8Array.of(TAG_NEGOTIATION, ...packr.pack(v));
+/** A negotiation message of `kind` (wire version `version`) with `body` packed as it is. */
+const neg = (kind: number, body: unknown, version = 2): Uint8Array => {
+  const packed = body === undefined ? new Uint8Array(0) : packr.pack(body);
+  const head = Buffer.alloc(12 + (kind === 4 ? 12 : 0));
+  head.writeUInt8(MAGIC, 0);
+  head.writeUInt8(version, 1);
+  head.writeUInt8(kind, 2);
+  head.writeUInt32BE(1, 4);
+  head.writeUInt32BE(packed.byteLength, 8);
+  return Buffer.concat([head, packed]);
+};
 
 describe('malformed negotiation packets', () => {
   it('are dropped and counted on datagram transports; the listener keeps serving', async () => {
@@ -20,17 +32,18 @@ describe('malformed negotiation packets', () => {
     await raw.sendBatch([
       new Uint8Array(0),
       Uint8Array.of(0x7f, 1, 2, 3),
-      Uint8Array.of(TAG_NEGOTIATION),
-      Uint8Array.of(TAG_NEGOTIATION, 0xc1),
-      Uint8Array.of(TAG_NEGOTIATION, 0x92, 0x01),
-      neg({ v: 99, t: 'offer', nonce: 1, fingerprint: 'x', offers: [{ chunnels: [], choices: [] }] }),
-      neg({ v: 1, t: 'offer', nonce: 1, fingerprint: 'x', offers: [] }),
-      neg({ v: 1, t: 'offer', nonce: 1, fingerprint: 'x', offers: [{ chunnels: [{ name: 5 }], choices: [] }] }),
-      neg({ v: 1, t: 'use', nonce: -4, pick: {} }),
-      neg({ v: 1, t: 'ack', nonce: 1 }),
-      neg('just a string'),
+      Uint8Array.of(MAGIC),
+      Uint8Array.of(MAGIC, 2, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0xc1),
+      Uint8Array.of(MAGIC, 2, 1, 0, 0, 0, 0, 1, 0, 0, 0, 9, 0x92, 0x01),
+      neg(1, { fingerprint: 'x', offers: [{ chunnels: [], choices: [] }] }, 1),
+      neg(1, { fingerprint: 'x', offers: [] }),
+      neg(1, { fingerprint: 'x', offers: [{ chunnels: [{ name: 5 }], choices: [] }] }),
+      neg(4, { pick: {} }),
+      neg(5, undefined),
+      neg(2, 'just a string'),
+      neg(99, {}),
     ]);
-    await expect.poll(() => server.stats.malformed).toBe(11);
+    await expect.poll(() => server.stats.malformed).toBe(12);
     const conn = await connect(stack, t, server.address, { cache: memoryPickCache() });
     await conn.send('ok');
     expect(await recvWithin(conn)).toBe('ok');
@@ -53,6 +66,33 @@ describe('malformed negotiation packets', () => {
     await conn.close();
     await server.close();
   });
+});
+
+describe('random bytes on a TCP listener', () => {
+  it('are counted as malformed (or, when they read as a frame still to come, time out); the listener keeps serving', async () => {
+    const t = tcp();
+    const server = await listen(stack, t, { host: '127.0.0.1', port: 0 }, { timeoutMs: 500 });
+    void echo(server);
+    const sockets: Socket[] = [];
+    await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const s = createConnection(server.address.port, server.address.host);
+        s.on('error', () => undefined);
+        sockets.push(s);
+        await new Promise<void>((resolve) => s.once('connect', resolve));
+        s.write(randomBytes(64));
+      }),
+    );
+    // The first 4 bytes are a frame length: above the 64 MiB limit (most), or a frame whose rest never comes.
+    await expect.poll(() => server.stats.malformed + server.stats.timedOut, { timeout: 20_000 }).toBe(200);
+    expect(server.stats.malformed).toBeGreaterThan(150);
+    const conn = await connect(stack, t, server.address, { cache: memoryPickCache() });
+    await conn.send('ok');
+    expect(await recvWithin(conn)).toBe('ok');
+    await conn.close();
+    for (const s of sockets) s.destroy();
+    await server.close();
+  }, 60_000);
 });
 
 describe('timeouts and cancellation', () => {
