@@ -71,9 +71,7 @@ export class RedisStreamsDriver implements QueueDriver<string> {
       if (m.group !== undefined) fields.push(GROUP, m.group);
       p.call('XADD', this.#o.stream, ...trim, '*', ...fields);
     }
-    const res = await p.exec();
-    const failed = res?.find(([err]) => err !== null);
-    if (failed !== undefined) throw failed[0];
+    for (const [err] of (await p.exec()) ?? []) if (err !== null) throw err;
     return [];
   }
 
