@@ -12,6 +12,7 @@ const examples: ReadonlyArray<readonly [title: string, file: string, args?: read
   ['Typed stacks over a lossy network and UDP (@bertha/core)', 'core/typed-stack.ts'],
   ['Negotiated echo microservice, 1-RTT and 0-RTT (@bertha/negotiate)', 'negotiate/echo.ts'],
   ['Pub/sub with runtime reconfiguration on the SQS emulator (@bertha/chunnels-pubsub, rendezvous)', 'pubsub-reconfig/main.ts'],
+  ['One queue application on every service: in-process, SQS, Redis Streams, Azure, GCP (@bertha/chunnels-pubsub)', 'pubsub-services/main.ts'],
   ['CCP agent driving a datapath in one process (@bertha/ccp)', 'ccp/agent-in-process.ts'],
   ['CCP transport in the simulator, with a plot (ccp-sim)', 'ccp/sim-demo.ts'],
 ];

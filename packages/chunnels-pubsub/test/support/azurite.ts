@@ -59,3 +59,9 @@ async function kill(child: ChildProcess): Promise<void> {
   await exited;
   clearTimeout(timer);
 }
+
+/** Creates a queue (for examples and benches that do not import the SDK themselves). */
+export async function createAzureQueue(connectionString: string, name: string): Promise<void> {
+  const { QueueClient } = await import('@azure/storage-queue');
+  await new QueueClient(connectionString, name).create();
+}

@@ -69,3 +69,11 @@ async function kill(child: ChildProcess): Promise<void> {
   await exited;
   clearTimeout(timer);
 }
+
+/** Creates a topic on the emulator at `host` (for examples that do not import the SDK themselves). */
+export async function createTopic(host: string, projectId: string, name: string): Promise<void> {
+  const { PubSub } = await import('@google-cloud/pubsub');
+  const admin = new PubSub({ projectId, apiEndpoint: host, emulatorMode: true });
+  await admin.createTopic(name);
+  await admin.close();
+}
