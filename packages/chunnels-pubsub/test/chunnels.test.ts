@@ -1,4 +1,4 @@
-import { makeStack, wrap } from '@bertha/core';
+import { atMostOnce, makeStack, wrap, type Conn } from '@bertha/core';
 import { describe, expect, it } from 'vitest';
 import { appendGroup, memoryBroker, memoryQueue, QueueError, receiverOrdering, serviceOrdering, splitGroup } from '../src/index.js';
 
@@ -62,6 +62,35 @@ describe('queue Chunnels over memoryQueue', () => {
     const got: string[] = [];
     while (got.length < sent.length) got.push(...(await rx.recvBatch(30, { signal: AbortSignal.timeout(5_000) })).map((b) => dec.decode(b)));
     for (const g of ['g0', 'g1', 'g2']) expect(got.filter((s) => s.startsWith(g))).toEqual(sent.filter((s) => s.startsWith(g)));
+    await Promise.all([tx.close(), rx.close()]);
+  });
+});
+
+describe('at most once over an at-least-once queue', () => {
+  it("core's atMostOnce() drops a redelivered copy", async () => {
+    const broker = memoryBroker();
+    const txBase = memoryQueue({ broker, consume: false });
+    // A spy below the Chunnel sends every frame twice, as a redelivery would deliver it twice.
+    const twice: Conn<Uint8Array> = {
+      send: (m) => txBase.sendBatch([m, m]),
+      sendBatch: (msgs) => txBase.sendBatch([...msgs, ...msgs]),
+      recv: (o) => txBase.recv(o),
+      recvBatch: (n, o) => txBase.recvBatch(n, o),
+      close: () => txBase.close(),
+      get closed() {
+        return txBase.closed;
+      },
+      [Symbol.asyncIterator]: () => txBase[Symbol.asyncIterator](),
+    };
+    const tx = await wrap(makeStack(atMostOnce()), twice);
+    const rxBase = memoryQueue({ broker });
+    const rx = await wrap(makeStack(atMostOnce()), rxBase, { role: 'server' });
+    await tx.send(enc.encode('once'));
+    await tx.send(enc.encode('end'));
+    const got: string[] = [];
+    while (!got.includes('end')) got.push(...(await rx.recvBatch(10, { signal: AbortSignal.timeout(5_000) })).map((b) => dec.decode(b)));
+    expect(got).toEqual(['once', 'end']);
+    expect(rx.dedupStats.duplicates).toBeGreaterThanOrEqual(1);
     await Promise.all([tx.close(), rx.close()]);
   });
 });
