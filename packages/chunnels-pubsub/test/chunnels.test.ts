@@ -84,7 +84,7 @@ describe('at most once over an at-least-once queue', () => {
     };
     const tx = await wrap(makeStack(atMostOnce()), twice);
     const rxBase = memoryQueue({ broker });
-    const rx = await wrap(makeStack(atMostOnce()), rxBase, { role: 'server' });
+    const rx = await atMostOnce().connectWrap(rxBase, { role: 'server' });
     await tx.send(enc.encode('once'));
     await tx.send(enc.encode('end'));
     const got: string[] = [];

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { sqs } from '@bertha/chunnels-pubsub/sqs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { QueueNotFoundError, QueueUnavailableError } from '../src/index.js';
@@ -9,10 +9,9 @@ import { startSqsEmulator } from './support/sqs-emulator.js';
 
 const endpoint = inject('sqsEndpoint');
 const client = { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+// The emulator lives in the setup process: queues are made through the API.
 const admin = new SQSClient({ ...client, maxAttempts: 1 });
 const leaseMs = 1_000;
-// The emulator lives in the setup process: queues are made through the API.
-const { CreateQueueCommand, DeleteQueueCommand } = await import('@aws-sdk/client-sqs');
 
 async function createQueue(fifo: boolean): Promise<string> {
   const name = `t-${randomUUID()}${fifo ? '.fifo' : ''}`;

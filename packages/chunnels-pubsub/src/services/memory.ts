@@ -201,7 +201,7 @@ export interface MemoryQueueOptions extends QueueConnOptions {
   readonly topic?: string;
   /**
    * Receivers of one subscription compete for messages; every subscription
-   * gets every message (fan-out). Created when a receiver first names it;
+   * gets every message (fan-out). Created when a connection first names it;
    * 'default' (the default) always exists, so nothing sent is lost.
    */
   readonly subscription?: string;
