@@ -27,5 +27,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Google's Pub/Sub emulator (@bertha/chunnels-pubsub tests; required under CI=true) needs Java 17 and
+# the Google Cloud SDK component, from Google's apt repository where it is configured.
+if [ ! -x /usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator ] && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq google-cloud-cli-pubsub-emulator >/dev/null ||
+    echo "the Pub/Sub emulator is not installable here (add Google's Cloud SDK apt repository): its tests are skipped outside CI" >&2
+fi
+
 pnpm install --frozen-lockfile --reporter=append-only
 bash scripts/native-addons.sh
