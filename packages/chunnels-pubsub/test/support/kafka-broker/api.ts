@@ -1,7 +1,7 @@
 // The APIs this broker speaks, the versions it advertises, and the error codes it answers with.
 // The ranges reach up to what kafkajs 2.x asks for, stop before the first flexible
-// (tagged-field) version of each API, and start where record batches (magic 2) begin
-// for Produce and Fetch.
+// (tagged-field) version of each API — except ApiVersions v3, librdkafka's first
+// request — and start where record batches (magic 2) begin for Produce and Fetch.
 
 export const ApiKey = {
   Produce: 0,
@@ -32,7 +32,7 @@ export const SUPPORTED_VERSIONS: ReadonlyMap<ApiKey, { readonly min: number; rea
   [ApiKey.Heartbeat, { min: 0, max: 3 }],
   [ApiKey.LeaveGroup, { min: 0, max: 3 }],
   [ApiKey.SyncGroup, { min: 0, max: 3 }],
-  [ApiKey.ApiVersions, { min: 0, max: 2 }],
+  [ApiKey.ApiVersions, { min: 0, max: 3 }],
   [ApiKey.CreateTopics, { min: 0, max: 3 }],
 ]);
 

@@ -1,7 +1,7 @@
 // Kafka's primitive encodings (big-endian integers, int16-length strings,
-// int32-length bytes and arrays; null is length -1). Only the non-flexible
-// ("classic") encodings: the broker advertises no flexible version, so no
-// compact strings or tagged fields ever reach a codec.
+// int32-length bytes and arrays; null is length -1). The broker advertises one
+// flexible (tagged-field) version only, ApiVersions v3, whose response needs the
+// unsigned varint below; no request it decodes is flexible.
 
 /** A request that does not decode: the connection that sent it is closed, as a real broker does. */
 export class MalformedRequestError extends Error {
@@ -106,6 +106,13 @@ export class Writer {
   }
   boolean(v: boolean): this {
     return this.int8(v ? 1 : 0);
+  }
+  /** Unsigned LEB128, for flexible versions' compact lengths and tagged-field counts. */
+  uvarint(v: number): this {
+    const out: number[] = [];
+    for (; v >= 0x80; v = Math.floor(v / 0x80)) out.push((v & 0x7f) | 0x80);
+    out.push(v);
+    return this.push(Buffer.from(out));
   }
   string(v: string | null): this {
     if (v === null) return this.int16(-1);
