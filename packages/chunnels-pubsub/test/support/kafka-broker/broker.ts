@@ -7,7 +7,7 @@
 // connection). A request that does not decode, or an API or version not offered by
 // ApiVersions, closes that connection only.
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { FrameSplitter, responseFrame } from './framing.js';
 import { GroupCoordinator, type GroupSnapshot } from './group-coordinator.js';
 import { handle, type BrokerContext } from './handlers.js';

@@ -42,6 +42,8 @@ interface Member {
   sessionTimer: NodeJS.Timeout | undefined;
 }
 
+type Committed = Map<number, { offset: number; metadata: string | null }>;
+
 interface Group {
   readonly id: string;
   state: GroupState;
@@ -53,7 +55,7 @@ interface Group {
   /** Ids handed out with MEMBER_ID_REQUIRED, not yet used to join. */
   readonly pendingIds: Set<string>;
   rebalanceTimer: NodeJS.Timeout | undefined;
-  readonly offsets: Map<string, Map<number, { offset: number; metadata: string | null }>>;
+  readonly offsets: Map<string, Committed>;
 }
 
 /** A read-only view of a group, for tests. */
@@ -174,7 +176,7 @@ export class GroupCoordinator {
           if (errorCode !== ErrorCode.NONE) return { partition: p.partition, errorCode };
           if (!this.options.partitionExists(t.name, p.partition)) return { partition: p.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
           let topic = group.offsets.get(t.name);
-          if (topic === undefined) group.offsets.set(t.name, (topic = new Map()));
+          if (topic === undefined) group.offsets.set(t.name, (topic = new Map() as Committed));
           topic.set(p.partition, { offset: p.offset, metadata: p.metadata });
           return { partition: p.partition, errorCode: ErrorCode.NONE };
         }),
@@ -183,7 +185,7 @@ export class GroupCoordinator {
   }
 
   fetchOffsets(req: OffsetFetchRequest): OffsetFetchResponse {
-    const offsets = this.groups.get(req.groupId)?.offsets ?? new Map<string, Map<number, { offset: number; metadata: string | null }>>();
+    const offsets = this.groups.get(req.groupId)?.offsets ?? new Map<string, Committed>();
     const wanted = req.topics ?? [...offsets].map(([name, parts]) => ({ name, partitions: [...parts.keys()] }));
     return {
       errorCode: ErrorCode.NONE,
