@@ -1,0 +1,10 @@
+export type { Delivery, QueueMessage, Undecodable } from './message.js';
+export { queueCapabilities, type QueueLimits, type QueueSemantics } from './semantics.js';
+export { QueueAuthError, QueueCapabilityError, QueueError, QueueNotFoundError, QueueUnavailableError, type QueueErrorCode } from './errors.js';
+export type { IncomingMessage, OutgoingMessage, QueueDriver } from './driver.js';
+export { QueueConn, type ApiCalls, type QueueConnOptions, type QueueStats, type RetryOptions } from './queue-conn.js';
+export { appendGroup, splitGroup, MAX_GROUP_BYTES } from './group-trailer.js';
+export { memoryQueue, memoryBroker, MemoryBroker, type MemoryQueueOptions } from './services/memory.js';
+export { serviceOrdering, type QueueService, type ServiceOrderingOptions } from './chunnels/service-ordering.js';
+export { receiverOrdering, type ReceiverOrderingOptions } from './chunnels/receiver-ordering.js';
+export { fanOut } from './chunnels/fan-out.js';
