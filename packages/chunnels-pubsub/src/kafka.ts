@@ -43,7 +43,8 @@ export async function kafka(opts: KafkaOptions): Promise<QueueConn> {
   // The connection retries sends itself (QueueConn), so that `calls` counts every Produce.
   const producer = client.producer({ retry: { retries: 0 }, allowAutoTopicCreation: false });
   const consume = opts.consume ?? true;
-  const consumerConfig = { heartbeatInterval: 1_000, ...opts.consumer };
+  // A fetch waits no longer than a receive call would (it also bounds how long close() waits for one).
+  const consumerConfig = { heartbeatInterval: 1_000, maxWaitTimeInMs: opts.waitMs ?? 1_000, ...opts.consumer };
   const consumer = consume ? client.consumer({ ...consumerConfig, groupId: opts.groupId ?? `bertha-${opts.topic}`, allowAutoTopicCreation: false }) : undefined;
   const disconnect = async () => {
     await Promise.allSettled([admin.disconnect(), producer.disconnect(), consumer?.disconnect()]);

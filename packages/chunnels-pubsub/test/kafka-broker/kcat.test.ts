@@ -1,6 +1,6 @@
 // Fidelity of the Kafka test broker with an independent client: kcat, built on
 // librdkafka, which negotiates its own versions (ApiVersions v3, Metadata v4,
-// ListOffsets v2, LeaveGroup v1 …) and runs its own group state machine. kcat and
+// ListOffsets v2, OffsetFetch v4, LeaveGroup v1 …) and runs its own group state machine. kcat and
 // kafkajs read what the other wrote, and two kcat members share a group's partitions.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -125,6 +125,13 @@ describe('kcat (librdkafka) against the test broker', () => {
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
     await admin.disconnect();
     expect(committed!.partitions.map((p) => p.offset).sort()).toEqual(['10', '10', '10']);
+
+    // Without -o, kcat resumes from the group's commits (OffsetFetch): only what came since.
+    const more = kafka.producer();
+    await more.connect();
+    await more.send({ topic, messages: [{ value: 'later', partition: 1 }] });
+    await more.disconnect();
+    expect(await kcat(['-G', groupId, '-e', '-f', '%s\\n', topic])).toBe('later\n');
   });
 
   it('two kcat members split a group partitions between them, and one takes them all back when the other leaves', async () => {

@@ -103,6 +103,8 @@ export class GroupCoordinator {
       // From v4 a new member first learns its id, then joins with it (KIP-394).
       if (version >= 4) {
         group.pendingIds.add(id);
+        // An id never used within a session timeout is forgotten (a client that keeps asking costs no memory).
+        setTimeout(() => group.pendingIds.delete(id), req.sessionTimeoutMs).unref();
         return fail(ErrorCode.MEMBER_ID_REQUIRED, id);
       }
       member = this.addMember(group, id, req);
