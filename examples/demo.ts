@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const examples: ReadonlyArray<readonly [title: string, file: string, args?: readonly string[]]> = [
   ['Typed stacks over a lossy network and UDP (@bertha/core)', 'core/typed-stack.ts'],
   ['Negotiated echo microservice, 1-RTT and 0-RTT (@bertha/negotiate)', 'negotiate/echo.ts'],
-  ['Pub/sub with runtime reconfiguration (@bertha/negotiate rendezvous)', 'pubsub-reconfig/main.ts'],
+  ['Pub/sub with runtime reconfiguration on the SQS emulator (@bertha/chunnels-pubsub, rendezvous)', 'pubsub-reconfig/main.ts'],
   ['CCP agent driving a datapath in one process (@bertha/ccp)', 'ccp/agent-in-process.ts'],
   ['CCP transport in the simulator, with a plot (ccp-sim)', 'ccp/sim-demo.ts'],
 ];

@@ -387,6 +387,8 @@ export class QueueConn implements Conn<Uint8Array> {
         this.#held.add(h);
         this.#inbox.push(h);
       }
+      // Let other work of this process run (a competing receiver's poll, the application) before polling again.
+      if (got.length > 0) await new Promise((r) => setImmediate(r));
     }
   }
 
