@@ -85,6 +85,23 @@ describe('kafka batching and counters', () => {
 });
 
 describe('kafka faults', () => {
+  it('a tombstone (null value) another producer wrote is reported, committed past, and receiving goes on', { timeout: 30_000 }, async () => {
+    const topic = await freshTopic(1);
+    const producer = client.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [{ key: 'k', value: null }] });
+    await producer.disconnect();
+    const tx = await kafka({ topic, client, consume: false });
+    const reported: string[] = [];
+    const rx = await kafka({ topic, client, consumer, onUndecodable: (u) => void reported.push(u.reason) });
+    await tx.send(enc.encode('good'));
+    expect(dec.decode(await rx.recv({ signal: AbortSignal.timeout(20_000) }))).toBe('good');
+    expect(reported).toEqual([expect.stringContaining('tombstone')]);
+    await Promise.all([tx.close(), rx.close()]);
+    const [committed] = await admin.fetchOffsets({ groupId: `bertha-${topic}`, topics: [topic] });
+    expect(committed!.partitions[0]!.offset).toBe('2');
+  });
+
   it('a broker that goes away: sends report QueueUnavailableError, retry with backoff, and arrive once it is back', { timeout: 40_000 }, async () => {
     const own = await startKafkaBroker();
     own.createTopic('kept', 1);
