@@ -44,6 +44,12 @@ export interface QueueDriver<H = unknown> {
    * holds them for the consumer's session instead (Kafka).
    */
   readonly leaseMs: number;
+  /**
+   * Services without long polling (Azure Storage Queues): after a receive
+   * that found nothing, `QueueConn` waits this long before the next. Absent:
+   * `receive` itself waits up to `waitMs`.
+   */
+  readonly pollIntervalMs?: number;
   /** Size of `msg` as the service counts it against `limits` (e.g. base64 text plus attributes). */
   size(msg: OutgoingMessage): number;
   /**

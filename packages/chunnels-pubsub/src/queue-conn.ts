@@ -389,6 +389,7 @@ export class QueueConn implements Conn<Uint8Array> {
       }
       // Let other work of this process run (a competing receiver's poll, the application) before polling again.
       if (got.length > 0) await new Promise((r) => setImmediate(r));
+      else if (this.#driver.pollIntervalMs !== undefined) await sleep(this.#driver.pollIntervalMs, undefined, { signal }).catch(() => undefined);
     }
   }
 
