@@ -14,6 +14,9 @@ import { handle, type BrokerContext } from './handlers.js';
 import { TopicStore, validTopicName } from './log.js';
 import { Reader } from './wire.js';
 
+/** Requests read ahead of the one being answered, per connection. */
+const MAX_QUEUED_REQUESTS = 64;
+
 export interface KafkaBrokerOptions {
   /** 0 (default): a free port. */
   readonly port?: number;
@@ -81,6 +84,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
       busy = true;
       while (queue.length > 0 && !socket.destroyed) {
         const frame = queue.shift()!;
+        if (queue.length < MAX_QUEUED_REQUESTS && socket.isPaused()) socket.resume();
         const header = new Reader(frame);
         // Request header v1: api key, api version, correlation id, client id.
         const apiKey = header.int16();
@@ -101,6 +105,8 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
         fail(err);
         return;
       }
+      // A client that sends faster than it is answered waits in TCP, not in our memory.
+      if (queue.length >= MAX_QUEUED_REQUESTS) socket.pause();
       if (!busy) drain().catch(fail);
     });
     socket.on('error', () => socket.destroy());
