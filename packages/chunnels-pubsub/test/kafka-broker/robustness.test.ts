@@ -89,6 +89,16 @@ describe('Kafka test broker: bad input', () => {
     await stillServes();
   });
 
+  it('answers 1,000 pipelined requests in order (reading ahead a bounded number)', async () => {
+    const c = await raw();
+    const answers: number[] = [];
+    const all = Promise.all(Array.from({ length: 1000 }, () => c.response().then((r) => void answers.push(r.int32()))));
+    c.send(Buffer.concat(Array.from({ length: 1000 }, (_, i) => request(ApiKey.ApiVersions, 2, () => undefined, i))));
+    await all;
+    expect(answers).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    c.socket.destroy();
+  });
+
   it('answers an ApiVersions newer than it speaks with UNSUPPORTED_VERSION and its list (KIP-511)', async () => {
     const c = await raw();
     c.send(request(ApiKey.ApiVersions, 9, () => undefined));
