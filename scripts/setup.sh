@@ -6,6 +6,8 @@
 #   redis-server  the real Redis of the rendezvous and Redis Streams tests
 #   openssl       @bertha/chunnels-tls's test certificates
 #   ip            network namespaces for the multi-host tests (iproute2)
+#   kcat          an independent Kafka client for the Kafka test broker's fidelity tests
+# and Google's Pub/Sub emulator where Google's apt repository is configured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +17,7 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$pnpm_version" ]; then
 fi
 
 missing=()
-for need in redis-server:redis-server openssl:openssl ip:iproute2; do
+for need in redis-server:redis-server openssl:openssl ip:iproute2 kcat:kcat; do
   command -v "${need%%:*}" >/dev/null 2>&1 || missing+=("${need##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -27,8 +29,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# Google's Pub/Sub emulator (@bertha/chunnels-pubsub tests; required under CI=true) needs Java 17 and
-# the Google Cloud SDK component, from Google's apt repository where it is configured.
 if [ ! -x /usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator ] && [ "$(id -u)" = 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null || true

@@ -11,14 +11,16 @@
  * ordering groups, 3 × 100 messages 25 ms apart. Run:
  *   pnpm tsx examples/pubsub-reconfig/main.ts            # SQS emulator
  *   pnpm tsx examples/pubsub-reconfig/main.ts --memory   # in-process queue
- *   pnpm tsx examples/pubsub-reconfig/main.ts --kafka    # (hook: see openKafka)
+ *   pnpm tsx examples/pubsub-reconfig/main.ts --kafka    # Kafka test broker (partition order per key)
  * Checks: every message arrives exactly once, and each receiver gets each
  * group's messages in the order they were sent, across both switches.
  */
 import { makeStack, select } from '@bertha/core';
 import { memoryQueue, receiverOrdering, serviceOrdering, type QueueConn } from '@bertha/chunnels-pubsub';
+import { kafka } from '@bertha/chunnels-pubsub/kafka';
 import { sqs } from '@bertha/chunnels-pubsub/sqs';
 import { join, numPeersAtMost } from '@bertha/negotiate';
+import { startKafkaBroker } from '../../packages/chunnels-pubsub/test/support/kafka-broker/index.js';
 import { startSqsEmulator } from '../../packages/chunnels-pubsub/test/support/sqs-emulator.js';
 
 /** A queue service for the example: opens publisher (send-only) and receiver connections. */
@@ -40,11 +42,20 @@ async function openMemory(): Promise<Service> {
   return { name: 'in-process queue', open: async (consume) => memoryQueue({ topic: 'orders', consume, groups: 'trailer' }), stop: async () => undefined };
 }
 
-// Hook for --kafka: return a Service whose `open` makes `kafka(...)` base
-// connections (@bertha/chunnels-pubsub/kafka, groups: 'trailer') over the
-// Kafka test broker, as openSqs does for SQS.
+// Kafka: the wire-protocol test broker in this process, a topic of 5
+// partitions; the ordering group is the message key, receivers share one
+// consumer group (short heartbeats, so a joining or leaving receiver
+// rebalances the group quickly).
 async function openKafka(): Promise<Service> {
-  throw new Error('--kafka: the Kafka base connection is not wired into this example yet (see openKafka in examples/pubsub-reconfig/main.ts)');
+  const broker = await startKafkaBroker();
+  broker.createTopic('orders', 5);
+  const client = { brokers: [broker.bootstrap] };
+  const consumer = { sessionTimeout: 6_000, heartbeatInterval: 300 };
+  return {
+    name: 'Kafka (wire-protocol test broker)',
+    open: (consume) => kafka({ topic: 'orders', client, consume, groups: 'trailer', groupId: 'orders-receivers', consumer }),
+    stop: () => broker.stop(),
+  };
 }
 
 const args = new Set(process.argv.slice(2));
