@@ -35,7 +35,7 @@ export class CubicFlow extends WindowFlow {
   private origin = 0;
 
   constructor(dp: DatapathHandle<GenericProgram>, info: FlowInfo, options: CubicOptions = {}) {
-    super(dp, info, options);
+    super(dp, info, options, true); // HyStart++ on by default
     this.c = options.c ?? 0.4;
     this.beta = options.beta ?? 0.7;
     this.fastConvergence = options.fastConvergence ?? true;

@@ -1,11 +1,16 @@
 /** TCP Reno (RFC 5681): cwnd grows by one MSS per window of ACKs and halves on loss. */
-import type { Algorithm } from '../agent/algorithm.js';
+import type { Algorithm, DatapathHandle } from '../agent/algorithm.js';
+import type { FlowInfo } from '../agent/flow-info.js';
 import type { GenericProgram, Measurements } from './programs.js';
 import { windowAlgorithm, WindowFlow, type WindowOptions } from './window.js';
 
 export type RenoOptions = WindowOptions;
 
 export class RenoFlow extends WindowFlow {
+  constructor(dp: DatapathHandle<GenericProgram>, info: FlowInfo, options: RenoOptions = {}) {
+    super(dp, info, options, true); // HyStart++ on by default
+  }
+
   protected increase(_m: Measurements, acked: number): void {
     this.cwnd += (this.mss * acked) / this.cwnd;
   }

@@ -7,6 +7,7 @@
 import type { Algorithm, DatapathHandle, Flow } from '../agent/algorithm.js';
 import type { FlowInfo } from '../agent/flow-info.js';
 import type { Report } from '../agent/report.js';
+import { HyStart, type HyStartOptions } from './hystart.js';
 import {
   checkReportMode,
   GENERIC_PROGRAMS,
@@ -28,6 +29,12 @@ export interface WindowOptions {
   readonly initCwnd?: number;
   /** Initial slow-start threshold, bytes (default: none, slow start until the first loss). */
   readonly ssthresh?: number;
+  /**
+   * Leave the agent's slow start by HyStart++ (RFC 9406), with these
+   * constants, rather than at the first loss; `false` turns it off. Default
+   * on for Reno and Cubic, off for the others. Not used with datapath slow start.
+   */
+  readonly hystart?: boolean | HyStartOptions;
 }
 
 export abstract class WindowFlow implements Flow {
@@ -64,11 +71,14 @@ export abstract class WindowFlow implements Flow {
   protected growthFromUs = 0;
   private readonly reportMode: ReportMode;
   private readonly slowStartMode: SlowStartMode;
+  /** HyStart++ in the agent's initial slow start; undefined when off. */
+  readonly hystart: HyStart | undefined;
 
   constructor(
     protected readonly datapath: DatapathHandle<GenericProgram>,
     info: FlowInfo,
     options: WindowOptions = {},
+    hystartByDefault = false,
   ) {
     this.mss = info.mss;
     this.initCwnd = options.initCwnd ?? info.initCwnd;
@@ -76,6 +86,8 @@ export abstract class WindowFlow implements Flow {
     this.ssthresh = options.ssthresh ?? Infinity;
     this.reportMode = options.report ?? 'rtt';
     this.slowStartMode = options.slowStart ?? 'agent';
+    const hs = options.hystart ?? hystartByDefault;
+    this.hystart = hs === false || this.slowStartMode !== 'agent' ? undefined : new HyStart(hs === true ? {} : hs);
     if (this.slowStartMode !== 'agent' && this.cwnd < this.ssthresh) {
       installSlowStart(datapath, this.slowStartMode);
       this.inDatapathSlowStart = true;
@@ -116,17 +128,37 @@ export abstract class WindowFlow implements Flow {
 
   /** Slow start, congestion avoidance, then loss reduction; subclasses may add steps around it. */
   protected update(m: Measurements): void {
-    const acked = this.slowStart(this.ackedAfterRecovery(m));
+    const acked = this.slowStart(m, this.ackedAfterRecovery(m));
     if (acked > 0) this.increase(m, acked);
     this.reactToLoss(m);
   }
 
-  /** Grows cwnd by the acked bytes up to ssthresh; returns the bytes left for congestion avoidance. */
-  protected slowStart(acked: number): number {
+  /**
+   * Grows cwnd by the acked bytes up to ssthresh (by a fraction of them in
+   * HyStart++'s conservative slow start); returns the bytes left for
+   * congestion avoidance.
+   */
+  protected slowStart(m: Measurements, acked: number): number {
     if (this.cwnd >= this.ssthresh) return acked;
+    let grow = acked;
+    const hs = this.hystart;
+    if (hs !== undefined && hs.active()) {
+      // Reports carry no send times: the newest data acked was sent one RTT ago, and each acked packet gave a sample.
+      grow = hs.onAck({
+        acked,
+        ackedPosition: m.time - m.rtt,
+        nextPosition: m.time,
+        rttSamples: m.rtt > 0 ? Math.max(1, Math.round(m.acked / this.mss)) : 0,
+        rtt: m.minRtt || m.rtt,
+      });
+      if (!hs.active()) {
+        this.ssthresh = this.cwnd;
+        return acked;
+      }
+    }
     const room = this.ssthresh - this.cwnd;
-    if (acked <= room) {
-      this.cwnd += acked;
+    if (grow <= room) {
+      this.cwnd += grow;
       return 0;
     }
     this.cwnd = this.ssthresh;
@@ -149,6 +181,7 @@ export abstract class WindowFlow implements Flow {
   /** One reduction per recovery period. */
   protected reactToLoss(m: Measurements): void {
     if (m.loss === 0 || m.time < this.recoveryEndUs + this.lossGraceUs) return;
+    this.hystart?.exit();
     this.reduce(m);
     this.cwnd = Math.max(this.cwnd, 2 * this.mss);
     this.ssthresh = this.cwnd;
@@ -161,6 +194,7 @@ export abstract class WindowFlow implements Flow {
    * lost, so later losses are of packets sent since: no recovery period.
    */
   protected onTimeout(): void {
+    this.hystart?.exit();
     this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
     this.cwnd = this.initCwnd;
     this.recoveryEndUs = -Infinity;

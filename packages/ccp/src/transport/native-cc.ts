@@ -8,7 +8,10 @@
  * per round trip of losses, and a lost retransmission or a window still too
  * large after the first cut gets the next one; ACKs of packets sent before
  * the period began do not grow the window (RFC 6675, RFC 9438 §4.6).
+ * Slow start leaves through HyStart++ (RFC 9406) unless turned off.
  */
+import { HyStart } from '../algorithms/hystart.js';
+
 export type NativeAlgorithm = 'reno' | 'cubic';
 
 /** What one ACK (or a loss timer) tells the controller. */
@@ -24,6 +27,8 @@ export interface NativeAckInput {
   readonly lostSentUs: number;
   /** Smoothed RTT, µs (0 before the first sample). */
   readonly srttUs: number;
+  /** The RTT sample this ACK gave, µs (0 when it gave none). */
+  readonly rttUs: number;
 }
 
 export class NativeCongestionControl {
@@ -43,8 +48,11 @@ export class NativeCongestionControl {
   #origin = 0;
   #wEst = 0;
   #epochStart: number | undefined;
+  /** HyStart++ during the initial slow start; undefined when turned off. */
+  readonly #hystart: HyStart | undefined;
 
-  constructor(algorithm: NativeAlgorithm, mss: number, initCwnd: number, cwnd = initCwnd, ssthresh = Infinity) {
+  constructor(algorithm: NativeAlgorithm, mss: number, initCwnd: number, cwnd = initCwnd, ssthresh = Infinity, hystart = true) {
+    this.#hystart = hystart ? new HyStart() : undefined;
     this.algorithm = algorithm;
     this.mss = mss;
     this.initCwnd = initCwnd;
@@ -56,6 +64,7 @@ export class NativeCongestionControl {
   onAck(a: NativeAckInput): void {
     if (a.ackedBytes > 0 && a.ackedSentUs > this.#recoveryStartUs) this.#grow(a, a.ackedBytes);
     if (a.lostPackets > 0 && a.lostSentUs > this.#recoveryStartUs) {
+      this.#hystart?.exit();
       this.#reduce();
       this.cwnd = Math.max(this.cwnd, 2 * this.mss);
       this.ssthresh = this.cwnd;
@@ -65,10 +74,17 @@ export class NativeCongestionControl {
 
   #grow(a: NativeAckInput, ackedBytes: number): void {
     let acked = ackedBytes;
+    let grow = acked;
+    const hs = this.#hystart;
+    if (this.cwnd < this.ssthresh && hs !== undefined && hs.active()) {
+      // Send times mark the rounds: a round ends when an ACK covers a packet sent since it began.
+      grow = hs.onAck({ acked, ackedPosition: a.ackedSentUs, nextPosition: a.nowUs, rttSamples: a.rttUs > 0 ? 1 : 0, rtt: a.rttUs });
+      if (!hs.active()) this.ssthresh = this.cwnd;
+    }
     if (this.cwnd < this.ssthresh) {
       const room = this.ssthresh - this.cwnd;
-      if (acked <= room) {
-        this.cwnd += acked;
+      if (grow <= room) {
+        this.cwnd += grow;
         return;
       }
       this.cwnd = this.ssthresh;
@@ -84,6 +100,7 @@ export class NativeCongestionControl {
    * losses of packets sent since start a new recovery period.
    */
   onTimeout(nowUs: number): void {
+    this.#hystart?.exit();
     this.ssthresh = Math.max(this.cwnd / 2, 2 * this.mss);
     this.cwnd = this.initCwnd;
     this.#epochStart = undefined;

@@ -26,6 +26,8 @@ export interface CcpControlOptions extends Omit<CcpHostOptions, 'clock'> {
 export interface NativeControlOptions {
   readonly kind: 'native';
   readonly algorithm: NativeAlgorithm;
+  /** Leave slow start by HyStart++ (RFC 9406) rather than at the first loss (default true). */
+  readonly hystart?: boolean;
 }
 
 /** One point of a flow's trace, passed to `onSample` after every ACK. */

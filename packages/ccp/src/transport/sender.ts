@@ -25,7 +25,7 @@ import { RangeSet } from './range-set.js';
 import { decodeAck, encodeData, FLAG_FIRST, FLAG_LAST, type AckFrame } from './wire.js';
 
 /** How the sender's window is controlled, once a CCP host is resolved. */
-export type SenderControl = { readonly kind: 'native'; readonly algorithm: NativeAlgorithm } | { readonly kind: 'ccp'; readonly host: CcpHost; readonly algorithm: string };
+export type SenderControl = { readonly kind: 'native'; readonly algorithm: NativeAlgorithm; readonly hystart?: boolean } | { readonly kind: 'ccp'; readonly host: CcpHost; readonly algorithm: string };
 
 /** Addresses reported to the agent in CREATE (IPv4 as a host-order u32). */
 export interface FlowEndpoints {
@@ -151,7 +151,7 @@ export class TransportSender {
     this.#rackTimer = clock.timer(this.#onRackTimer);
     this.#paceTimer = clock.timer(() => this.#pump());
     if (control.kind === 'native') {
-      this.#native = new NativeCongestionControl(control.algorithm, o.mss, o.initCwnd);
+      this.#native = new NativeCongestionControl(control.algorithm, o.mss, o.initCwnd, o.initCwnd, Infinity, control.hystart ?? true);
     } else {
       this.#host = control.host;
       const ep = extra.endpoints ?? { srcIp: 0, srcPort: 0, dstIp: 0, dstPort: 0 };
@@ -474,6 +474,7 @@ export class TransportSender {
           lostPackets: p.lostPktsSample ?? 0,
           lostSentUs: this.#rack.lostSentUs,
           srttUs: this.#rtt.srtt ?? 0,
+          rttUs: (p.packetsAcked ?? 0) + (p.packetsMisordered ?? 0) > 0 ? (p.rttSampleUs ?? 0) : 0,
         });
       }
       this.cwnd = n.cwnd;

@@ -15,6 +15,7 @@ const ack = (nowUs: number, extra: Partial<NativeAckInput> = {}): NativeAckInput
   lostPackets: 0,
   lostSentUs: -Infinity,
   srttUs: RTT,
+  rttUs: RTT,
   ...extra,
 });
 

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { HyStart } from '../../src/algorithms/hystart.js';
+
+/** Feeds one round of `n` ACKs with RTT `rtt`, each acking 1 unit; positions are round numbers. */
+function round(hs: HyStart, r: number, rtt: number, n = 8): number {
+  let grown = 0;
+  for (let i = 0; i < n; i++) grown += hs.onAck({ acked: 1, ackedPosition: r, nextPosition: r + 1, rttSamples: 1, rtt });
+  return grown;
+}
+
+describe('HyStart++ (RFC 9406)', () => {
+  it('counts a round when an ACK covers data sent since the round began', () => {
+    const hs = new HyStart();
+    hs.onAck({ acked: 1, ackedPosition: 0, nextPosition: 10, rttSamples: 1, rtt: 20_000 });
+    expect(hs.rounds).toBe(1);
+    hs.onAck({ acked: 1, ackedPosition: 9, nextPosition: 20, rttSamples: 1, rtt: 20_000 });
+    expect(hs.rounds).toBe(1);
+    hs.onAck({ acked: 1, ackedPosition: 10, nextPosition: 30, rttSamples: 1, rtt: 20_000 });
+    expect(hs.rounds).toBe(2);
+  });
+
+  it('stays in slow start while the RTT rises less than the threshold, and grows by all acked', () => {
+    const hs = new HyStart();
+    expect(round(hs, 0, 20_000)).toBe(8);
+    expect(round(hs, 1, 23_900)).toBe(8); // +3.9 ms < MIN_RTT_THRESH 4 ms
+    expect(hs.phase).toBe('slow-start');
+  });
+
+  it('needs N_RTT_SAMPLE samples before it compares rounds', () => {
+    const hs = new HyStart();
+    round(hs, 0, 20_000);
+    round(hs, 1, 40_000, 7);
+    expect(hs.phase).toBe('slow-start');
+    round(hs, 1, 40_000, 1);
+    expect(hs.phase).toBe('css');
+  });
+
+  it('enters CSS on a rise of the clamped threshold and grows by acked / CSS_GROWTH_DIVISOR', () => {
+    const hs = new HyStart();
+    round(hs, 0, 200_000); // threshold min(200/8, 16) = 16 ms
+    round(hs, 1, 215_000);
+    expect(hs.phase).toBe('slow-start');
+    round(hs, 2, 232_000);
+    expect(hs.phase).toBe('css');
+    expect(round(hs, 3, 232_000)).toBe(2);
+  });
+
+  it('goes back to slow start when the RTT falls below the CSS baseline', () => {
+    const hs = new HyStart();
+    round(hs, 0, 20_000);
+    round(hs, 1, 30_000);
+    expect(hs.phase).toBe('css');
+    round(hs, 2, 25_000);
+    expect(hs.phase).toBe('slow-start');
+  });
+
+  it('leaves for congestion avoidance after CSS_ROUNDS rounds of CSS, and for good on a loss', () => {
+    const hs = new HyStart();
+    round(hs, 0, 20_000);
+    round(hs, 1, 30_000);
+    for (let r = 2; r < 6; r++) {
+      round(hs, r, 30_000);
+      expect(hs.phase).toBe('css');
+    }
+    expect(round(hs, 6, 30_000)).toBe(0);
+    expect(hs.active()).toBe(false);
+    const lost = new HyStart();
+    lost.exit();
+    expect(round(lost, 0, 20_000)).toBe(0);
+    expect(lost.phase).toBe('done');
+  });
+});
