@@ -3,6 +3,7 @@
  * callbacks, `createFlow` when a connection starts, `invoke` on every ACK,
  * `receive` for each datagram from the agent, `closeFlow` at the end.
  */
+import { InvalidArgumentError } from '@bertha/core';
 import { CcpError, IpcDecodeError, LimitError } from '../errors.js';
 import { Implicit, RegType } from '../program.js';
 import type { CompiledProgram } from '../program.js';
@@ -10,6 +11,7 @@ import { encodeMessage, decodeMessages } from '../ipc/codec.js';
 import { type CcpMessage, type CreateInfo, MAX_VALUE, type UpdateField } from '../ipc/messages.js';
 import { checkUpdate } from './check.js';
 import { ArithmeticFaultError, UnknownFlowError, UnknownProgramError } from './errors.js';
+import { compileProgram } from './codegen.js';
 import { initBank, type LoadedProgram, loadProgram, type MachineState, resetVolatile, runEvents, Slot } from './machine.js';
 
 /** What the datapath provides. All times are µs on one monotonic clock. */
@@ -34,6 +36,27 @@ export interface DatapathOptions {
   readonly datapathId?: number;
   /** How long a flow waits for the agent before falling back (default 1 s, as libccp). */
   readonly fallbackTimeoutUs?: number;
+  /**
+   * How programs run: `'compiled'` (default) turns each installed program
+   * into a JavaScript function once; `'interpreter'` is the reference it is
+   * tested against. The environment variable `BERTHA_CCP_RUNTIME` sets the
+   * default, for cross-checking a whole run (e.g. a simulation) without code changes.
+   */
+  readonly runtime?: DatapathRuntime;
+}
+
+export type DatapathRuntime = 'compiled' | 'interpreter';
+
+function defaultRuntime(): DatapathRuntime {
+  const env = typeof process === 'undefined' ? undefined : process.env.BERTHA_CCP_RUNTIME;
+  if (env === undefined || env === '' || env === 'compiled') return 'compiled';
+  if (env === 'interpreter') return 'interpreter';
+  throw new InvalidArgumentError(`BERTHA_CCP_RUNTIME is ${JSON.stringify(env)}: set it to "compiled" or "interpreter", or unset it`);
+}
+
+/** A loaded program and how it runs (compiled or interpreted). */
+interface InstalledProgram extends LoadedProgram {
+  readonly run: (s: MachineState) => void;
 }
 
 /** Per-ACK signals, read-only to programs (spec §1); missing ones read as 0. */
@@ -76,8 +99,8 @@ const MAX_SOCKET_ID = 0xffff_ffff;
 interface Flow extends MachineState {
   readonly id: number;
   readonly info: CreateInfo;
-  program: LoadedProgram | undefined;
-  staged: LoadedProgram | undefined;
+  program: InstalledProgram | undefined;
+  staged: InstalledProgram | undefined;
   readonly pendingControl: Map<number, number>;
   pendingCwnd: number | undefined;
   pendingRate: number | undefined;
@@ -102,7 +125,8 @@ export class Datapath {
   readonly #fallbackUs: number;
   readonly #datapathId: number;
   readonly #timeZero: number;
-  readonly #programs = new Map<number, LoadedProgram>();
+  readonly #runtime: DatapathRuntime;
+  readonly #programs = new Map<number, InstalledProgram>();
   readonly #flows = new Map<number, Flow>();
   #nextId = 1;
   /** The agent went away: send READY (rate-limited) before the next CREATE. */
@@ -114,6 +138,7 @@ export class Datapath {
     this.#cb = callbacks;
     this.#fallbackUs = options.fallbackTimeoutUs ?? DEFAULT_FALLBACK_US;
     this.#datapathId = options.datapathId ?? 0;
+    this.#runtime = options.runtime ?? defaultRuntime();
     this.#timeZero = callbacks.now();
     this.#sendReady(this.#timeZero);
   }
@@ -132,7 +157,14 @@ export class Datapath {
     if (!this.#programs.has(uid) && this.#programs.size >= MAX_PROGRAMS) {
       throw new LimitError(`${MAX_PROGRAMS} programs are installed already: reuse uids`);
     }
-    this.#programs.set(uid, loadProgram(uid, program));
+    const p = loadProgram(uid, program);
+    const compiled = this.#runtime === 'compiled' ? compileProgram(p) : undefined;
+    this.#programs.set(uid, { ...p, run: compiled ?? ((s) => runEvents(p, s)) });
+  }
+
+  /** How installed programs run (see `DatapathOptions.runtime`). */
+  get runtime(): DatapathRuntime {
+    return this.#runtime;
   }
 
   /** Starts a flow, sends CREATE, and returns its socket id (≥ 1). Until the agent answers, `invoke` runs no program. */
@@ -198,7 +230,7 @@ export class Datapath {
     if (p === undefined) return undefined;
     this.#loadSignals(f, prims, now);
     try {
-      runEvents(p, f);
+      p.run(f);
     } catch (err) {
       if (!(err instanceof ArithmeticFaultError)) throw err;
       this.stats.arithmeticFaults++;

@@ -3,6 +3,7 @@ export {
   Datapath,
   type DatapathCallbacks,
   type DatapathOptions,
+  type DatapathRuntime,
   type DatapathStats,
   type Primitives,
 } from './datapath.js';
