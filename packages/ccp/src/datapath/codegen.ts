@@ -103,6 +103,15 @@ export function generateSource(p: LoadedProgram): string | undefined {
   return lines.join('\n');
 }
 
+/** Wire indices of the primitives `p` reads: the compiled runtime loads only these per ACK. */
+export function primitivesRead(p: LoadedProgram): Set<number> {
+  const read = new Set<number>();
+  for (const slots of [p.left, p.right]) {
+    for (const s of slots) if (s >= Slot.primitive && s < Slot.immediate) read.add(s - Slot.primitive);
+  }
+  return read;
+}
+
 /** Compiles `p` once; undefined when it is too large to expand (run it with the interpreter). */
 export function compileProgram(p: LoadedProgram): CompiledRun | undefined {
   const body = generateSource(p);

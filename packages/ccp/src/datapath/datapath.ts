@@ -11,8 +11,9 @@ import { encodeMessage, decodeMessages } from '../ipc/codec.js';
 import { type CcpMessage, type CreateInfo, MAX_VALUE, type UpdateField } from '../ipc/messages.js';
 import { checkUpdate } from './check.js';
 import { ArithmeticFaultError, UnknownFlowError, UnknownProgramError } from './errors.js';
-import { compileProgram } from './codegen.js';
+import { compileProgram, primitivesRead } from './codegen.js';
 import { initBank, type LoadedProgram, loadProgram, type MachineState, resetVolatile, runEvents, Slot } from './machine.js';
+import { loadAllSignals, makeLoader, type SignalLoader, val } from './signals.js';
 
 /** What the datapath provides. All times are µs on one monotonic clock. */
 export interface DatapathCallbacks {
@@ -57,6 +58,7 @@ function defaultRuntime(): DatapathRuntime {
 /** A loaded program and how it runs (compiled or interpreted). */
 interface InstalledProgram extends LoadedProgram {
   readonly run: (s: MachineState) => void;
+  readonly load: SignalLoader;
 }
 
 /** Per-ACK signals, read-only to programs (spec §1); missing ones read as 0. */
@@ -113,12 +115,6 @@ interface Flow extends MachineState {
   inFallback: boolean;
 }
 
-// Clamp transport-supplied numbers into the value range; NaN and negatives read as 0.
-function val(v: number | undefined): number {
-  if (v === undefined || !(v >= 0)) return 0;
-  return v > MAX_VALUE ? MAX_VALUE : Math.floor(v);
-}
-
 export class Datapath {
   readonly stats: DatapathStats = { messagesReceived: 0, rejected: 0, arithmeticFaults: 0, reportsSent: 0, createsSent: 0 };
   readonly #cb: DatapathCallbacks;
@@ -159,7 +155,10 @@ export class Datapath {
     }
     const p = loadProgram(uid, program);
     const compiled = this.#runtime === 'compiled' ? compileProgram(p) : undefined;
-    this.#programs.set(uid, { ...p, run: compiled ?? ((s) => runEvents(p, s)) });
+    this.#programs.set(
+      uid,
+      compiled === undefined ? { ...p, run: (s) => runEvents(p, s), load: loadAllSignals } : { ...p, run: compiled, load: makeLoader(primitivesRead(p)) },
+    );
   }
 
   /** How installed programs run (see `DatapathOptions.runtime`). */
@@ -222,13 +221,18 @@ export class Datapath {
       if (!f.inFallback && now - f.waitingSince >= this.#fallbackUs) this.#setFallback(f, true);
     }
     if (f.inFallback) return undefined;
-    const bank = f.bank;
-    bank[Slot.implicit + Implicit.Cwnd] = val(prims.cwnd);
-    bank[Slot.implicit + Implicit.Rate] = val(prims.rate);
+    f.bank[Slot.implicit + Implicit.Cwnd] = val(prims.cwnd);
+    f.bank[Slot.implicit + Implicit.Rate] = val(prims.rate);
     this.#applyStaged(f, now);
     const p = f.program;
     if (p === undefined) return undefined;
-    this.#loadSignals(f, prims, now);
+    const b = f.bank; // read after #applyStaged: a program change replaces the bank
+    // Spec §4 step 3, then the primitives the program reads.
+    b[Slot.implicit + Implicit.EventFlag] = 0;
+    b[Slot.implicit + Implicit.ShouldContinue] = 0;
+    b[Slot.implicit + Implicit.ShouldReport] = 0;
+    b[Slot.implicit + Implicit.Micros] = val(now - f.timeZero);
+    p.load(b, prims, val(now - this.#timeZero));
     try {
       p.run(f);
     } catch (err) {
@@ -237,7 +241,6 @@ export class Datapath {
       this.#cb.onError?.(err, socketId);
       return err;
     }
-    const b = f.bank; // not `bank`: a program change above may have replaced it
     const cwnd = b[Slot.implicit + Implicit.Cwnd]!;
     const rate = b[Slot.implicit + Implicit.Rate]!;
     if (cwnd > 0) this.#cb.setCwnd(socketId, cwnd);
@@ -365,32 +368,6 @@ export class Datapath {
       if (f.pendingRate !== 0) this.#cb.setRate(f.id, f.pendingRate);
       f.pendingRate = undefined;
     }
-  }
-
-  /** Spec §4 step 3 and the primitives. */
-  #loadSignals(f: Flow, p: Primitives, now: number): void {
-    const b = f.bank;
-    const i = Slot.implicit;
-    b[i + Implicit.EventFlag] = 0;
-    b[i + Implicit.ShouldContinue] = 0;
-    b[i + Implicit.ShouldReport] = 0;
-    b[i + Implicit.Micros] = val(now - f.timeZero);
-    const s = Slot.primitive; // indices as in PRIMITIVES
-    b[s] = val(p.bytesAcked);
-    b[s + 1] = val(p.bytesMisordered);
-    b[s + 2] = val(p.ecnBytes);
-    b[s + 3] = val(p.ecnPackets);
-    b[s + 4] = val(p.lostPktsSample);
-    b[s + 5] = val(now - this.#timeZero);
-    b[s + 6] = val(p.packetsAcked);
-    b[s + 7] = val(p.packetsMisordered);
-    b[s + 8] = val(p.bytesInFlight);
-    b[s + 9] = val(p.bytesPending);
-    b[s + 10] = val(p.packetsInFlight);
-    b[s + 11] = val(p.rateIncoming);
-    b[s + 12] = val(p.rateOutgoing);
-    b[s + 13] = p.rttSampleUs ? val(p.rttSampleUs) : 0xffff_ffff;
-    b[s + 14] = p.wasTimeout === true ? 1 : 0;
   }
 
   #sendCreate(f: Flow, now: number, bytes = encodeMessage({ type: 'create', socketId: f.id, ...f.info })): void {
