@@ -37,15 +37,15 @@ function emitInstruction(p: LoadedProgram, i: number): string {
   const slot = (s: number): string => {
     const n = checkedInt(s, p.bankSize - 1);
     // Immediates are never written (checked at install), so their value is a constant.
-    return s >= Slot.immediate ? checkedInt(p.immediates[s - Slot.immediate]!, 0xffff_ffff) : `b[${n}]`;
+    return s >= Slot.immediate ? checkedInt(p.immediates[s - Slot.immediate]!, 0xffff_ffff) : `r${n}`;
   };
   const d = checkedInt(p.res[i]!, Slot.immediate - 1);
   const a = slot(p.left[i]!);
   const c = slot(p.right[i]!);
   const at = checkedInt(i, 0xffff);
   const max = String(MAX_VALUE);
-  const micros = p.res[i] === MICROS_SLOT ? ` s.timeZero = s.now - b[${d}];` : '';
-  const set = (v: string): string => `b[${d}] = ${v};${micros}`;
+  const micros = p.res[i] === MICROS_SLOT ? ` s.timeZero = s.now - r${d};` : '';
+  const set = (v: string): string => `r${d} = ${v};${micros}`;
   switch (p.op[i]) {
     case Opcode.Add:
       return `{ const x = ${a}, y = ${c}, v = x + y; if (v > ${max}) F.add(x, y, ${at}); ${set('v')} }`;
@@ -57,7 +57,7 @@ function emitInstruction(p: LoadedProgram, i: number): string {
       return set(`${a} === ${c} ? 1 : 0`);
     case Opcode.Ewma:
       return (
-        `{ const w = ${a}, y = ${c}, o = b[${d}]; if (w > 10) F.ewmaWeight(w, ${at}); ` +
+        `{ const w = ${a}, y = ${c}, o = r${d}; if (w > 10) F.ewmaWeight(w, ${at}); ` +
         `if (o === 0) { ${set('y')} } else { const n = w * o + (10 - w) * y; if (n > ${max}) F.ewma(w, o, y, ${at}); ` +
         `const q = Math.floor(n / 10); ${set('q * 10 > n ? q - 1 : q')} } }`
       );
@@ -90,17 +90,35 @@ export function generateSource(p: LoadedProgram): string | undefined {
   let emitted = 0;
   for (let e = 0; e < ev.length; e += 4) emitted += ev[e + 1]! - ev[e]! + ev[e + 3]! - ev[e + 2]!;
   if (emitted > MAX_EMITTED_INSTRUCTIONS) return undefined;
+  // Registers live in locals r<slot> for the run: loaded at entry, written back
+  // in `finally`, so a fault leaves the registers written before it, as the interpreter does.
+  const used = new Set<number>([FLAG, CONT]);
+  const written = new Set<number>();
   const range = (from: number, to: number): string[] => {
     const out: string[] = [];
-    for (let i = from; i < to; i++) out.push(emitInstruction(p, i));
+    for (let i = from; i < to; i++) {
+      out.push(emitInstruction(p, i));
+      if (p.op[i] === Opcode.Def) continue;
+      written.add(p.res[i]!);
+      for (const r of [p.res[i]!, p.left[i]!, p.right[i]!]) if (r < Slot.immediate) used.add(r);
+    }
     return out;
   };
-  const lines = ['const b = s.bank;'];
+  const body: string[] = [];
   for (let e = 0; e < ev.length; e += 4) {
-    lines.push(`// event ${e / 4}`, ...range(ev[e]!, ev[e + 1]!));
-    lines.push(`if (b[${FLAG}] !== 0) {`, ...range(ev[e + 2]!, ev[e + 3]!), `if (b[${FLAG}] !== 0 && b[${CONT}] === 0) return;`, '}');
+    body.push(`// event ${e / 4}`, ...range(ev[e]!, ev[e + 1]!));
+    body.push(`if (r${FLAG} !== 0) {`, ...range(ev[e + 2]!, ev[e + 3]!), `if (r${FLAG} !== 0 && r${CONT} === 0) return;`, '}');
   }
-  return lines.join('\n');
+  const slots = [...used].sort((x, y) => x - y);
+  return [
+    'const b = s.bank;',
+    `let ${slots.map((r) => `r${r} = b[${r}]`).join(', ')};`,
+    'try {',
+    ...body,
+    '} finally {',
+    ...[...written].sort((x, y) => x - y).map((r) => `b[${r}] = r${r};`),
+    '}',
+  ].join('\n');
 }
 
 /** Wire indices of the primitives `p` reads: the compiled runtime loads only these per ACK. */

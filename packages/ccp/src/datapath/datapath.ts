@@ -8,7 +8,7 @@ import { CcpError, IpcDecodeError, LimitError } from '../errors.js';
 import { Implicit, RegType } from '../program.js';
 import type { CompiledProgram } from '../program.js';
 import { encodeMessage, decodeMessages } from '../ipc/codec.js';
-import { type CcpMessage, type CreateInfo, MAX_VALUE, type UpdateField } from '../ipc/messages.js';
+import type { CcpMessage, CreateInfo, UpdateField } from '../ipc/messages.js';
 import { checkUpdate } from './check.js';
 import { ArithmeticFaultError, UnknownFlowError, UnknownProgramError } from './errors.js';
 import { compileProgram, primitivesRead } from './codegen.js';
@@ -124,6 +124,7 @@ export class Datapath {
   readonly #runtime: DatapathRuntime;
   readonly #programs = new Map<number, InstalledProgram>();
   readonly #flows = new Map<number, Flow>();
+  #last: Flow | undefined;
   #nextId = 1;
   /** The agent went away: send READY (rate-limited) before the next CREATE. */
   #needReady = false;
@@ -199,6 +200,7 @@ export class Datapath {
   /** Ends a flow and tells the agent (MEASURE with no fields). */
   closeFlow(socketId: number): void {
     if (!this.#flows.delete(socketId)) throw new UnknownFlowError(socketId);
+    if (this.#last?.id === socketId) this.#last = undefined;
     this.#send(encodeMessage({ type: 'close', socketId }));
   }
 
@@ -310,8 +312,12 @@ export class Datapath {
   }
 
   #flow(socketId: number): Flow {
+    // ACKs come in runs of one flow: a one-entry cache saves the map lookup on the per-ACK path.
+    const last = this.#last;
+    if (last !== undefined && last.id === socketId) return last;
     const f = this.#flows.get(socketId);
     if (f === undefined) throw new UnknownFlowError(socketId);
+    this.#last = f;
     return f;
   }
 

@@ -11,8 +11,8 @@ import { Slot } from './machine.js';
 
 /** Clamps a transport-supplied number into the value range; NaN and negatives read as 0. */
 export function val(v: number | undefined): number {
-  if (v === undefined || !(v >= 0)) return 0;
-  return v > MAX_VALUE ? MAX_VALUE : Math.floor(v);
+  // `undefined >= 0` and `NaN >= 0` are false: one comparison covers them.
+  return v !== undefined && v >= 0 ? (v > MAX_VALUE ? MAX_VALUE : Math.floor(v)) : 0;
 }
 
 /** Each primitive's value, by wire index, as an expression over `p` (the Primitives) and `ackNow` (Ack.now, µs). */
