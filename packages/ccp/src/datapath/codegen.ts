@@ -9,23 +9,31 @@
  *
  * Safety: the source is built only from opcodes, bank slots and immediate
  * values, each checked here to be an integer in its range before it is
- * written into the source; no name or string from a program reaches it. There
+ * written into the source, and the fixed primitive expressions of
+ * signals.ts; no name or string from a program reaches it. There
  * are no loops, and a program whose events would expand past
  * `MAX_EMITTED_INSTRUCTIONS` (events may share or overlap instruction ranges)
  * is not compiled: it keeps the interpreter.
  */
 import { Implicit, Opcode } from '../program.js';
 import { MAX_VALUE } from '../ipc/messages.js';
-import { faults, type LoadedProgram, type MachineState, maxWrap, MICROS_SLOT, Slot } from './machine.js';
-
-/** Runs one ACK's events on `s.bank`, as `runEvents`. Throws `ArithmeticFaultError`. */
-export type CompiledRun = (s: MachineState) => void;
+import { faults, type LoadedProgram, maxWrap, MICROS_SLOT, Slot } from './machine.js';
+import { primitiveExpression, type ProgramRun, val } from './signals.js';
 
 /** Emitted instructions (conditions and bodies over all events) a compiled program may have: a well-formed program emits each at most once. */
 export const MAX_EMITTED_INSTRUCTIONS = 1024;
 
 const FLAG = Slot.implicit + Implicit.EventFlag;
 const CONT = Slot.implicit + Implicit.ShouldContinue;
+const REPORT = Slot.implicit + Implicit.ShouldReport;
+
+/** A register's value at entry: step 3 resets, a primitive from the ACK, else the bank. */
+function initial(r: number): string {
+  if (r === FLAG || r === CONT || r === REPORT) return '0';
+  if (r === MICROS_SLOT) return 'val(s.now - s.timeZero)';
+  if (r >= Slot.primitive) return primitiveExpression(r - Slot.primitive);
+  return `b[${r}]`;
+}
 
 function checkedInt(n: number, max: number): string {
   if (!Number.isInteger(n) || n < 0 || n > max) throw new RangeError(`codegen: ${n} is not an integer in 0..${max}`);
@@ -90,10 +98,12 @@ export function generateSource(p: LoadedProgram): string | undefined {
   let emitted = 0;
   for (let e = 0; e < ev.length; e += 4) emitted += ev[e + 1]! - ev[e]! + ev[e + 3]! - ev[e + 2]!;
   if (emitted > MAX_EMITTED_INSTRUCTIONS) return undefined;
-  // Registers live in locals r<slot> for the run: loaded at entry, written back
-  // in `finally`, so a fault leaves the registers written before it, as the interpreter does.
-  const used = new Set<number>([FLAG, CONT]);
-  const written = new Set<number>();
+  // Registers live in locals r<slot> for the run: set at entry, written back
+  // in `finally`, so a fault leaves the registers written before it, as the
+  // interpreter does. Primitives are read-only: they never reach the bank.
+  const reset = [FLAG, CONT, REPORT, MICROS_SLOT];
+  const used = new Set<number>(reset);
+  const written = new Set<number>(reset);
   const range = (from: number, to: number): string[] => {
     const out: string[] = [];
     for (let i = from; i < to; i++) {
@@ -112,7 +122,7 @@ export function generateSource(p: LoadedProgram): string | undefined {
   const slots = [...used].sort((x, y) => x - y);
   return [
     'const b = s.bank;',
-    `let ${slots.map((r) => `r${r} = b[${r}]`).join(', ')};`,
+    `let ${slots.map((r) => `r${r} = ${initial(r)}`).join(', ')};`,
     'try {',
     ...body,
     '} finally {',
@@ -121,21 +131,16 @@ export function generateSource(p: LoadedProgram): string | undefined {
   ].join('\n');
 }
 
-/** Wire indices of the primitives `p` reads: the compiled runtime loads only these per ACK. */
-export function primitivesRead(p: LoadedProgram): Set<number> {
-  const read = new Set<number>();
-  for (const slots of [p.left, p.right]) {
-    for (const s of slots) if (s >= Slot.primitive && s < Slot.immediate) read.add(s - Slot.primitive);
-  }
-  return read;
-}
-
 /** Compiles `p` once; undefined when it is too large to expand (run it with the interpreter). */
-export function compileProgram(p: LoadedProgram): CompiledRun | undefined {
+export function compileProgram(p: LoadedProgram): ProgramRun | undefined {
   const body = generateSource(p);
   if (body === undefined) return undefined;
-  // The only free names of the body are the bank, the state and these helpers.
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- source built from checked integers only (see above)
-  const make = new Function('F', 'maxWrap', `'use strict';\nreturn function run(s) {\n${body}\n};`) as (f: typeof faults, mw: typeof maxWrap) => CompiledRun;
-  return make(faults, maxWrap);
+  // The only free names of the body are its parameters and these helpers.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- source built from checked integers and fixed expressions only (see above)
+  const make = new Function('F', 'maxWrap', 'val', `'use strict';\nreturn function run(s, p, ackNow) {\n${body}\n};`) as (
+    f: typeof faults,
+    mw: typeof maxWrap,
+    v: typeof val,
+  ) => ProgramRun;
+  return make(faults, maxWrap, val);
 }

@@ -11,9 +11,9 @@ import { encodeMessage, decodeMessages } from '../ipc/codec.js';
 import type { CcpMessage, CreateInfo, UpdateField } from '../ipc/messages.js';
 import { checkUpdate } from './check.js';
 import { ArithmeticFaultError, UnknownFlowError, UnknownProgramError } from './errors.js';
-import { compileProgram, primitivesRead } from './codegen.js';
-import { initBank, type LoadedProgram, loadProgram, type MachineState, resetVolatile, runEvents, Slot } from './machine.js';
-import { loadAllSignals, makeLoader, type SignalLoader, val } from './signals.js';
+import { compileProgram } from './codegen.js';
+import { initBank, type LoadedProgram, loadProgram, type MachineState, resetVolatile, Slot } from './machine.js';
+import { interpreterRun, type ProgramRun, val } from './signals.js';
 
 /** What the datapath provides. All times are µs on one monotonic clock. */
 export interface DatapathCallbacks {
@@ -57,8 +57,7 @@ function defaultRuntime(): DatapathRuntime {
 
 /** A loaded program and how it runs (compiled or interpreted). */
 interface InstalledProgram extends LoadedProgram {
-  readonly run: (s: MachineState) => void;
-  readonly load: SignalLoader;
+  readonly run: ProgramRun;
 }
 
 /** Per-ACK signals, read-only to programs (spec §1); missing ones read as 0. */
@@ -156,10 +155,7 @@ export class Datapath {
     }
     const p = loadProgram(uid, program);
     const compiled = this.#runtime === 'compiled' ? compileProgram(p) : undefined;
-    this.#programs.set(
-      uid,
-      compiled === undefined ? { ...p, run: (s) => runEvents(p, s), load: loadAllSignals } : { ...p, run: compiled, load: makeLoader(primitivesRead(p)) },
-    );
+    this.#programs.set(uid, { ...p, run: compiled ?? interpreterRun(p) });
   }
 
   /** How installed programs run (see `DatapathOptions.runtime`). */
@@ -228,21 +224,15 @@ export class Datapath {
     this.#applyStaged(f, now);
     const p = f.program;
     if (p === undefined) return undefined;
-    const b = f.bank; // read after #applyStaged: a program change replaces the bank
-    // Spec §4 step 3, then the primitives the program reads.
-    b[Slot.implicit + Implicit.EventFlag] = 0;
-    b[Slot.implicit + Implicit.ShouldContinue] = 0;
-    b[Slot.implicit + Implicit.ShouldReport] = 0;
-    b[Slot.implicit + Implicit.Micros] = val(now - f.timeZero);
-    p.load(b, prims, val(now - this.#timeZero));
     try {
-      p.run(f);
+      p.run(f, prims, val(now - this.#timeZero));
     } catch (err) {
       if (!(err instanceof ArithmeticFaultError)) throw err;
       this.stats.arithmeticFaults++;
       this.#cb.onError?.(err, socketId);
       return err;
     }
+    const b = f.bank; // read after #applyStaged: a program change replaces the bank
     const cwnd = b[Slot.implicit + Implicit.Cwnd]!;
     const rate = b[Slot.implicit + Implicit.Rate]!;
     if (cwnd > 0) this.#cb.setCwnd(socketId, cwnd);

@@ -1,13 +1,14 @@
 /**
- * Loading an ACK's signals (the read-only primitives of spec §1) into a
- * register bank. The loader is generated from one table of fixed
- * expressions: the interpreter loads all of them, a compiled program only
- * those it reads (unread primitive registers are never observed).
+ * What each ACK sets before the events run (spec §4 step 3 and the read-only
+ * primitives of spec §1), and the interpreter's whole per-ACK run. The
+ * primitives come from one table of fixed expressions: the interpreter loads
+ * all of them into the bank, a compiled program reads into locals only those
+ * it uses (codegen.ts).
  */
 import { MAX_VALUE } from '../ipc/messages.js';
-import { PRIMITIVES } from '../program.js';
+import { Implicit, PRIMITIVES } from '../program.js';
 import type { Primitives } from './datapath.js';
-import { Slot } from './machine.js';
+import { type LoadedProgram, type MachineState, runEvents, Slot } from './machine.js';
 
 /** Clamps a transport-supplied number into the value range; NaN and negatives read as 0. */
 export function val(v: number | undefined): number {
@@ -34,20 +35,30 @@ const EXPRESSIONS: readonly string[] = [
   'p.wasTimeout === true ? 1 : 0',
 ];
 
-/** Writes the primitives of one ACK into `bank`. */
-export type SignalLoader = (bank: Float64Array, p: Primitives, ackNow: number) => void;
-
-/** A loader for the primitives at `indices` (wire indices, checked); the source holds only the fixed table and slot numbers. */
-export function makeLoader(indices: Iterable<number>): SignalLoader {
-  const lines: string[] = [];
-  for (const i of indices) {
-    if (!Number.isInteger(i) || i < 0 || i >= PRIMITIVES.length) throw new RangeError(`no primitive ${i}`);
-    lines.push(`b[${Slot.primitive + i}] = ${EXPRESSIONS[i]!};`);
-  }
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- fixed expressions and integer slots only
-  const make = new Function('val', `'use strict';\nreturn function load(b, p, ackNow) {\n${lines.join('\n')}\n};`) as (v: typeof val) => SignalLoader;
-  return make(val);
+/** The expression for primitive `i` (a checked wire index). */
+export function primitiveExpression(i: number): string {
+  if (!Number.isInteger(i) || i < 0 || i >= PRIMITIVES.length) throw new RangeError(`no primitive ${i}`);
+  return EXPRESSIONS[i]!;
 }
 
-/** Loads every primitive (the interpreter's loader). */
-export const loadAllSignals: SignalLoader = makeLoader(PRIMITIVES.keys());
+/** One ACK of a program (spec §4 steps 3–4): `ackNow` is Ack.now; `s.now` the invocation's clock. Throws `ArithmeticFaultError`. */
+export type ProgramRun = (s: MachineState, prims: Primitives, ackNow: number) => void;
+
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- the fixed table and integer slots only
+const loadAll = new Function(
+  'val',
+  `'use strict';\nreturn function load(b, p, ackNow) {\n${PRIMITIVES.map((_, i) => `b[${Slot.primitive + i}] = ${EXPRESSIONS[i]!};`).join('\n')}\n};`,
+)(val) as (bank: Float64Array, p: Primitives, ackNow: number) => void;
+
+/** The interpreter's run: every primitive into the bank, then `runEvents`. */
+export function interpreterRun(p: LoadedProgram): ProgramRun {
+  return (s, prims, ackNow) => {
+    const b = s.bank;
+    b[Slot.implicit + Implicit.EventFlag] = 0;
+    b[Slot.implicit + Implicit.ShouldContinue] = 0;
+    b[Slot.implicit + Implicit.ShouldReport] = 0;
+    b[Slot.implicit + Implicit.Micros] = val(s.now - s.timeZero);
+    loadAll(b, prims, ackNow);
+    runEvents(p, s);
+  };
+}
