@@ -45,10 +45,11 @@ export function primitiveExpression(i: number): string {
 export type ProgramRun = (s: MachineState, prims: Primitives, ackNow: number) => void;
 
 // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the fixed table and integer slots only
-const loadAll = new Function(
+const makeLoadAll = new Function(
   'val',
   `'use strict';\nreturn function load(b, p, ackNow) {\n${PRIMITIVES.map((_, i) => `b[${Slot.primitive + i}] = ${EXPRESSIONS[i]!};`).join('\n')}\n};`,
-)(val) as (bank: Float64Array, p: Primitives, ackNow: number) => void;
+) as (v: typeof val) => (bank: Float64Array, p: Primitives, ackNow: number) => void;
+const loadAll = makeLoadAll(val);
 
 /** The interpreter's run: every primitive into the bank, then `runEvents`. */
 export function interpreterRun(p: LoadedProgram): ProgramRun {
