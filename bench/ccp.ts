@@ -11,11 +11,15 @@
  *     virtual time, fed to the agent in this process as fast as it takes
  *     them. Baselines: the 200,000/s target, the 1,000,000/s those flows need
  *     in real time, and decoding the same datagrams alone.
- * (c) Datapath runtime per ACK: the interpreter running Reno's default
- *     program (the generic per-RTT report), and a Reno that moves Cwnd in the
- *     datapath, each against the same arithmetic written natively in TS.
+ * (c) Datapath runtime per ACK: Reno's default program (the generic per-RTT
+ *     report) and a Reno that moves Cwnd in the datapath, each run by the
+ *     compiled runtime and by the interpreter, against the same arithmetic
+ *     written natively in TS; the three rotate within each repetition, rows
+ *     give the median of per-repetition ratios and their p25–p75.
+ * (d) Simulation in CCP mode: simulated seconds per wall second of a fixed
+ *     scenario, compiled runtime vs interpreter, alternating run by run.
  *
- *   pnpm bench ccp [--rounds 20000] [--seconds 3]
+ *   pnpm bench ccp [--rounds 20000] [--seconds 3] [--reps 15] [--only ipc,agent,runtime,sim]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,10 +40,12 @@ import {
   openAgentSocket,
   openDatapathSocket,
   reno,
+  type DatapathRuntime,
   type IpcChannel,
   type Primitives,
 } from '@bertha/ccp';
-import { percentile, report, result, type Result } from './lib/results.js';
+import { runScenario } from '@bertha/ccp-lab';
+import { pairedResult, percentile, report, result, type Result } from './lib/results.js';
 
 const MSS = 1448;
 const RTT_US = 10_000;
@@ -227,12 +233,12 @@ interface AckTarget {
   readonly cwnd: number;
 }
 
-/** The interpreter with `source` installed on one flow. */
-function interpreted(source: string): AckTarget & { instructions: number } {
+/** A Datapath running `source` on one flow, compiled or interpreted. */
+function onDatapath(source: string, runtime: DatapathRuntime): AckTarget & { instructions: number } {
   const program = compile(source);
   let cwnd = 10 * MSS;
   let time = 0;
-  const dp = new Datapath({ now: () => time, setCwnd: (_id, b) => (cwnd = b), setRate: () => {}, send: sink });
+  const dp = new Datapath({ now: () => time, setCwnd: (_id, b) => (cwnd = b), setRate: () => {}, send: sink }, { runtime });
   dp.install(1, program);
   const sid = dp.createFlow({ initCwnd: cwnd, mss: MSS, srcIp: 1, srcPort: 2, dstIp: 3, dstPort: 4, algorithm: 'reno' });
   dp.handleMessage({ type: 'changeProg', socketId: sid, programUid: 1, updates: [] });
@@ -303,42 +309,91 @@ function nativeReno(): AckTarget {
   };
 }
 
-/** ns per ACK: an ACK every 10 µs (a per-RTT report every 1,000 ACKs), a loss every 5,000; median of alternating blocks. */
-function perAck(a: AckTarget, b: AckTarget): [number, number] {
+/**
+ * ns per ACK of each target: an ACK every 10 µs (a per-RTT report every 1,000
+ * ACKs), a loss every 5,000. Each repetition runs every target once, in an
+ * order rotated per repetition; returns the per-repetition figures per target.
+ * Time is this process's CPU time, not wall time: on a shared, overloaded
+ * machine wall time mostly measures how long the process waited for a core.
+ */
+function perAck(targets: readonly AckTarget[], reps: number, acks: number): number[][] {
   const prims = { cwnd: 10 * MSS, bytesAcked: MSS, packetsAcked: 1, packetsInFlight: 10, rttSampleUs: RTT_US, rateIncoming: 1_448_000, rateOutgoing: 1_448_000, lostPktsSample: 0 };
   const run = (t: AckTarget, n: number): number => {
     let now = 0;
-    const t0 = process.hrtime.bigint();
+    const t0 = process.cpuUsage();
     for (let i = 0; i < n; i++) {
       now += 10;
       prims.cwnd = t.cwnd;
       prims.lostPktsSample = i % 5000 === 4999 ? 1 : 0;
       t.ack(prims, now);
     }
-    return Number(process.hrtime.bigint() - t0) / n;
+    const cpu = process.cpuUsage(t0);
+    return ((cpu.user + cpu.system) * 1000) / n;
   };
-  run(a, 200_000);
-  run(b, 200_000);
-  const sa: number[] = [];
-  const sb: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    sa.push(run(a, 500_000));
-    sb.push(run(b, 500_000));
+  for (const t of targets) run(t, 200_000);
+  const out = targets.map((): number[] => []);
+  for (let r = 0; r < reps; r++) {
+    for (let k = 0; k < targets.length; k++) {
+      const j = (r + k) % targets.length;
+      out[j]!.push(run(targets[j]!, acks));
+    }
   }
-  const median = (s: number[]): number => percentile(s.sort((x, y) => x - y), 50);
-  return [median(sa), median(sb)];
+  return out;
 }
 
-function runtimeCosts(): Result[] {
-  const generic = interpreted(GENERIC_PROGRAMS.rtt);
-  const inDatapath = interpreted(RENO_IN_DATAPATH);
-  const [g, gn] = perAck(generic, nativeGeneric());
-  const [r, rn] = perAck(inDatapath, nativeReno());
-  if (reportBytes === 0) throw new Error('the runtime benchmark sent no reports');
-  return [
-    result(`(c) runtime ns/ACK, Reno's default program (generic per-RTT, ${generic.instructions} instr.) vs native TS`, g, gn, 'ns'),
-    result(`(c) runtime ns/ACK, Reno moving Cwnd in the datapath (${inDatapath.instructions} instr.) vs native TS`, r, rn, 'ns'),
+function runtimeCosts(reps: number): Result[] {
+  const cases = [
+    { label: `Reno's default program (generic per-RTT, ${compile(GENERIC_PROGRAMS.rtt).instructions.length} instr.)`, source: GENERIC_PROGRAMS.rtt, native: nativeGeneric() },
+    { label: `Reno moving Cwnd in the datapath (${compile(RENO_IN_DATAPATH).instructions.length} instr.)`, source: RENO_IN_DATAPATH, native: nativeReno() },
   ];
+  const rows: Result[] = [];
+  for (const c of cases) {
+    const [native, compiled, interpreted] = perAck([c.native, onDatapath(c.source, 'compiled'), onDatapath(c.source, 'interpreter')], reps, 300_000);
+    rows.push(
+      pairedResult(`(c) compiled runtime CPU ns/ACK, ${c.label} vs native TS`, compiled!, native!, 'ns'),
+      pairedResult(`(c) interpreter CPU ns/ACK, ${c.label} vs native TS`, interpreted!, native!, 'ns'),
+      pairedResult(`(c) compiled runtime CPU ns/ACK, ${c.label} vs interpreter`, compiled!, interpreted!, 'ns'),
+    );
+  }
+  if (reportBytes === 0) throw new Error('the runtime benchmark sent no reports');
+  return rows;
+}
+
+// ---------------------------------------------------------------- (d) simulation in CCP mode
+
+/**
+ * One Cubic flow driven by the in-process agent through a 48 Mbit/s, 20 ms
+ * RTT bottleneck for `seconds` of simulated time; returns simulated seconds
+ * per wall second. The runtime is picked through BERTHA_CCP_RUNTIME, which
+ * each Datapath reads when it is created.
+ */
+async function simSpeed(runtime: DatapathRuntime, seconds: number): Promise<number> {
+  process.env.BERTHA_CCP_RUNTIME = runtime;
+  const t0 = performance.now();
+  const r = await runScenario({
+    bottleneck: { rateBps: 48e6, delayUs: 10_000, bufferBytes: 120_000 },
+    flows: [{ cc: { kind: 'ccp', algorithm: 'cubic' } }],
+    durationUs: seconds * 1e6,
+    binUs: 20_000,
+  });
+  const wall = (performance.now() - t0) / 1000;
+  delete process.env.BERTHA_CCP_RUNTIME;
+  if (r.flows[0]!.deliveredBytes === 0) throw new Error('the simulated flow delivered nothing');
+  return seconds / wall;
+}
+
+async function simulation(reps: number): Promise<Result[]> {
+  await simSpeed('compiled', 1); // warm up
+  await simSpeed('interpreter', 1);
+  const compiled: number[] = [];
+  const interpreted: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    // ABBA…: alternate which goes first.
+    for (const runtime of r % 2 === 0 ? (['compiled', 'interpreter'] as const) : (['interpreter', 'compiled'] as const)) {
+      (runtime === 'compiled' ? compiled : interpreted).push(await simSpeed(runtime, 4));
+    }
+  }
+  return [pairedResult('(d) simulation in CCP mode (1 Cubic flow, 48 Mbit/s, 20 ms), simulated s per wall s: compiled runtime vs interpreter', compiled, interpreted, 's/s')];
 }
 
 // ---------------------------------------------------------------- main
@@ -347,8 +402,22 @@ const peerAt = process.argv.indexOf('--peer');
 if (peerAt >= 0) {
   await runPeer(process.argv[peerAt + 1]!);
 } else {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '20000' }, seconds: { type: 'string', default: '3' }, flows: { type: 'string', default: '10000' } } });
-  const results = [...(await ipcRoundTrips(Number(values.rounds))), ...agentThroughput(Number(values.flows), Number(values.seconds)), ...runtimeCosts()];
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '20000' },
+      seconds: { type: 'string', default: '3' },
+      flows: { type: 'string', default: '10000' },
+      reps: { type: 'string', default: '15' },
+      only: { type: 'string' },
+    },
+  });
+  const only = values.only;
+  const parts = only === undefined ? ['ipc', 'agent', 'runtime', 'sim'] : only.split(',');
+  const results: Result[] = [];
+  if (parts.includes('ipc')) results.push(...(await ipcRoundTrips(Number(values.rounds))));
+  if (parts.includes('agent')) results.push(...agentThroughput(Number(values.flows), Number(values.seconds)));
+  if (parts.includes('runtime')) results.push(...runtimeCosts(Number(values.reps)));
+  if (parts.includes('sim')) results.push(...(await simulation(Math.max(3, Math.floor(Number(values.reps) / 3)))));
   report('ccp', results);
   // Absolute figures move with machine load; the ratios to same-run baselines move much less.
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

@@ -26,7 +26,7 @@ export { disassemble } from './lang/disassemble.js';
 export type { ProgramAst } from './lang/ast.js';
 
 // The datapath runtime
-export { Datapath, type DatapathCallbacks, type DatapathOptions, type DatapathStats, type Primitives } from './datapath/datapath.js';
+export { Datapath, type DatapathCallbacks, type DatapathOptions, type DatapathRuntime, type DatapathStats, type Primitives } from './datapath/datapath.js';
 export { ArithmeticFaultError, UnknownFlowError, UnknownProgramError } from './datapath/errors.js';
 
 // IPC between datapaths and the agent

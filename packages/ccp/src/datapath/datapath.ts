@@ -8,10 +8,12 @@ import { CcpError, IpcDecodeError, LimitError } from '../errors.js';
 import { Implicit, RegType } from '../program.js';
 import type { CompiledProgram } from '../program.js';
 import { encodeMessage, decodeMessages } from '../ipc/codec.js';
-import { type CcpMessage, type CreateInfo, MAX_VALUE, type UpdateField } from '../ipc/messages.js';
+import type { CcpMessage, CreateInfo, UpdateField } from '../ipc/messages.js';
 import { checkUpdate } from '../check.js';
 import { ArithmeticFaultError, UnknownFlowError, UnknownProgramError } from './errors.js';
-import { initBank, type LoadedProgram, loadProgram, type MachineState, resetVolatile, runEvents, Slot } from './machine.js';
+import { compileProgram } from './codegen.js';
+import { initBank, type LoadedProgram, loadProgram, type MachineState, resetVolatile, Slot } from './machine.js';
+import { interpreterRun, type ProgramRun, val } from './signals.js';
 
 /** What the datapath provides. All times are µs on one monotonic clock. */
 export interface DatapathCallbacks {
@@ -41,6 +43,27 @@ export interface DatapathOptions {
    * uid reuses its slot. Default 256.
    */
   readonly maxPrograms?: number;
+  /**
+   * How programs run: `'compiled'` (default) turns each installed program
+   * into a JavaScript function once; `'interpreter'` is the reference it is
+   * tested against. The environment variable `BERTHA_CCP_RUNTIME` sets the
+   * default, for cross-checking a whole run (e.g. a simulation) without code changes.
+   */
+  readonly runtime?: DatapathRuntime;
+}
+
+export type DatapathRuntime = 'compiled' | 'interpreter';
+
+function defaultRuntime(): DatapathRuntime {
+  const env = typeof process === 'undefined' ? undefined : process.env.BERTHA_CCP_RUNTIME;
+  if (env === undefined || env === '' || env === 'compiled') return 'compiled';
+  if (env === 'interpreter') return 'interpreter';
+  throw new InvalidArgumentError(`BERTHA_CCP_RUNTIME is ${JSON.stringify(env)}: set it to "compiled" or "interpreter", or unset it`);
+}
+
+/** A loaded program and how it runs (compiled or interpreted). */
+interface InstalledProgram extends LoadedProgram {
+  readonly run: ProgramRun;
 }
 
 /** Per-ACK signals, read-only to programs (spec §1); missing ones read as 0. */
@@ -83,8 +106,8 @@ const MAX_SOCKET_ID = 0xffff_ffff;
 interface Flow extends MachineState {
   readonly id: number;
   readonly info: CreateInfo;
-  program: LoadedProgram | undefined;
-  staged: LoadedProgram | undefined;
+  program: InstalledProgram | undefined;
+  staged: InstalledProgram | undefined;
   readonly pendingControl: Map<number, number>;
   pendingCwnd: number | undefined;
   pendingRate: number | undefined;
@@ -97,12 +120,6 @@ interface Flow extends MachineState {
   inFallback: boolean;
 }
 
-// Clamp transport-supplied numbers into the value range; NaN and negatives read as 0.
-function val(v: number | undefined): number {
-  if (v === undefined || !(v >= 0)) return 0;
-  return v > MAX_VALUE ? MAX_VALUE : Math.floor(v);
-}
-
 export class Datapath {
   readonly stats: DatapathStats = { messagesReceived: 0, rejected: 0, arithmeticFaults: 0, reportsSent: 0, createsSent: 0 };
   readonly #cb: DatapathCallbacks;
@@ -110,8 +127,10 @@ export class Datapath {
   readonly #maxPrograms: number;
   readonly #datapathId: number;
   readonly #timeZero: number;
-  readonly #programs = new Map<number, LoadedProgram>();
+  readonly #runtime: DatapathRuntime;
+  readonly #programs = new Map<number, InstalledProgram>();
   readonly #flows = new Map<number, Flow>();
+  #last: Flow | undefined;
   #nextId = 1;
   /** The agent went away: send READY (rate-limited) before the next CREATE. */
   #needReady = false;
@@ -126,6 +145,7 @@ export class Datapath {
       throw new InvalidArgumentError(`maxPrograms must be a positive integer, got ${this.#maxPrograms}`);
     }
     this.#datapathId = options.datapathId ?? 0;
+    this.#runtime = options.runtime ?? defaultRuntime();
     this.#timeZero = callbacks.now();
     this.#sendReady(this.#timeZero);
   }
@@ -144,7 +164,14 @@ export class Datapath {
     if (!this.#programs.has(uid) && this.#programs.size >= this.#maxPrograms) {
       throw new LimitError(`unable to install program ${uid}: the table's ${this.#maxPrograms} slots are full; install fewer distinct programs or reuse uids`);
     }
-    this.#programs.set(uid, loadProgram(uid, program));
+    const p = loadProgram(uid, program);
+    const compiled = this.#runtime === 'compiled' ? compileProgram(p) : undefined;
+    this.#programs.set(uid, { ...p, run: compiled ?? interpreterRun(p) });
+  }
+
+  /** How installed programs run (see `DatapathOptions.runtime`). */
+  get runtime(): DatapathRuntime {
+    return this.#runtime;
   }
 
   /** Starts a flow, sends CREATE, and returns its socket id (≥ 1). Until the agent answers, `invoke` runs no program. */
@@ -180,6 +207,7 @@ export class Datapath {
   /** Ends a flow and tells the agent (MEASURE with no fields). */
   closeFlow(socketId: number): void {
     if (!this.#flows.delete(socketId)) throw new UnknownFlowError(socketId);
+    if (this.#last?.id === socketId) this.#last = undefined;
     this.#send(encodeMessage({ type: 'close', socketId }));
   }
 
@@ -202,22 +230,20 @@ export class Datapath {
       if (!f.inFallback && now - f.waitingSince >= this.#fallbackUs) this.#setFallback(f, true);
     }
     if (f.inFallback) return undefined;
-    const bank = f.bank;
-    bank[Slot.implicit + Implicit.Cwnd] = val(prims.cwnd);
-    bank[Slot.implicit + Implicit.Rate] = val(prims.rate);
+    f.bank[Slot.implicit + Implicit.Cwnd] = val(prims.cwnd);
+    f.bank[Slot.implicit + Implicit.Rate] = val(prims.rate);
     this.#applyStaged(f, now);
     const p = f.program;
     if (p === undefined) return undefined;
-    this.#loadSignals(f, prims, now);
     try {
-      runEvents(p, f);
+      p.run(f, prims, val(now - this.#timeZero));
     } catch (err) {
       if (!(err instanceof ArithmeticFaultError)) throw err;
       this.stats.arithmeticFaults++;
       this.#cb.onError?.(err, socketId);
       return err;
     }
-    const b = f.bank; // not `bank`: a program change above may have replaced it
+    const b = f.bank; // read after #applyStaged: a program change replaces the bank
     const cwnd = b[Slot.implicit + Implicit.Cwnd]!;
     const rate = b[Slot.implicit + Implicit.Rate]!;
     if (cwnd > 0) this.#cb.setCwnd(socketId, cwnd);
@@ -287,8 +313,12 @@ export class Datapath {
   }
 
   #flow(socketId: number): Flow {
+    // ACKs come in runs of one flow: a one-entry cache saves the map lookup on the per-ACK path.
+    const last = this.#last;
+    if (last !== undefined && last.id === socketId) return last;
     const f = this.#flows.get(socketId);
     if (f === undefined) throw new UnknownFlowError(socketId);
+    this.#last = f;
     return f;
   }
 
@@ -345,32 +375,6 @@ export class Datapath {
       if (f.pendingRate !== 0) this.#cb.setRate(f.id, f.pendingRate);
       f.pendingRate = undefined;
     }
-  }
-
-  /** Spec §4 step 3 and the primitives. */
-  #loadSignals(f: Flow, p: Primitives, now: number): void {
-    const b = f.bank;
-    const i = Slot.implicit;
-    b[i + Implicit.EventFlag] = 0;
-    b[i + Implicit.ShouldContinue] = 0;
-    b[i + Implicit.ShouldReport] = 0;
-    b[i + Implicit.Micros] = val(now - f.timeZero);
-    const s = Slot.primitive; // indices as in PRIMITIVES
-    b[s] = val(p.bytesAcked);
-    b[s + 1] = val(p.bytesMisordered);
-    b[s + 2] = val(p.ecnBytes);
-    b[s + 3] = val(p.ecnPackets);
-    b[s + 4] = val(p.lostPktsSample);
-    b[s + 5] = val(now - this.#timeZero);
-    b[s + 6] = val(p.packetsAcked);
-    b[s + 7] = val(p.packetsMisordered);
-    b[s + 8] = val(p.bytesInFlight);
-    b[s + 9] = val(p.bytesPending);
-    b[s + 10] = val(p.packetsInFlight);
-    b[s + 11] = val(p.rateIncoming);
-    b[s + 12] = val(p.rateOutgoing);
-    b[s + 13] = p.rttSampleUs ? val(p.rttSampleUs) : 0xffff_ffff;
-    b[s + 14] = p.wasTimeout === true ? 1 : 0;
   }
 
   #sendCreate(f: Flow, now: number, bytes = encodeMessage({ type: 'create', socketId: f.id, ...f.info })): void {

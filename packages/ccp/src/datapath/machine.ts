@@ -142,7 +142,8 @@ function dif32(l: number, r: number): number {
   return r > l ? r - l : 0xffff_ffff - l + r;
 }
 
-function maxWrap(a: number, b: number): number {
+/** MAXWRAP: the later of two u32 sequence numbers; 0 means unset. */
+export function maxWrap(a: number, b: number): number {
   if (a === 0) return b;
   if (b === 0) return a;
   const a32 = a % 0x1_0000_0000;
@@ -163,6 +164,16 @@ function fault(what: string, i: number): never {
   throw new ArithmeticFaultError(what, i);
 }
 
+/** The faults, shared with the compiled runtime so both throw the same errors. */
+export const faults = {
+  add: (a: number, b: number, i: number): never => fault(`overflow: ${a} + ${b}`, i),
+  mul: (a: number, b: number, i: number): never => fault(`overflow: ${a} * ${b}`, i),
+  sub: (a: number, b: number, i: number): never => fault(`underflow: ${a} - ${b}`, i),
+  div: (a: number, i: number): never => fault(`division by zero: ${a} / 0`, i),
+  ewmaWeight: (w: number, i: number): never => fault(`ewma weight ${w} is above ${EWMA_DENOM}`, i),
+  ewma: (w: number, old: number, v: number, i: number): never => fault(`overflow in ewma(${w}, ${old}, ${v})`, i),
+};
+
 function runRange(p: LoadedProgram, s: MachineState, from: number, to: number): void {
   const { op, res, left, right } = p;
   const bank = s.bank;
@@ -175,13 +186,13 @@ function runRange(p: LoadedProgram, s: MachineState, from: number, to: number): 
     switch (op[i]) {
       case Opcode.Add:
         v = a + b;
-        if (v > MAX_VALUE) fault(`overflow: ${a} + ${b}`, i);
+        if (v > MAX_VALUE) faults.add(a, b, i);
         break;
       case Opcode.Bind:
         v = b;
         break;
       case Opcode.Div:
-        if (b === 0) fault(`division by zero: ${a} / 0`, i);
+        if (b === 0) faults.div(a, i);
         v = div(a, b);
         break;
       case Opcode.Equiv:
@@ -190,13 +201,13 @@ function runRange(p: LoadedProgram, s: MachineState, from: number, to: number): 
       case Opcode.Ewma: {
         // dst ← v if dst = 0, else (a·dst + (10−a)·v) / 10, a = left = weight, v = right
         const old = bank[dst]!;
-        if (a > EWMA_DENOM) fault(`ewma weight ${a} is above ${EWMA_DENOM}`, i);
+        if (a > EWMA_DENOM) faults.ewmaWeight(a, i);
         if (old === 0) {
           v = b;
           break;
         }
         const num = a * old + (EWMA_DENOM - a) * b;
-        if (num > MAX_VALUE) fault(`overflow in ewma(${a}, ${old}, ${b})`, i);
+        if (num > MAX_VALUE) faults.ewma(a, old, b, i);
         v = div(num, EWMA_DENOM);
         break;
       }
@@ -221,7 +232,7 @@ function runRange(p: LoadedProgram, s: MachineState, from: number, to: number): 
         break;
       case Opcode.Mul:
         v = a * b;
-        if (v > MAX_VALUE) fault(`overflow: ${a} * ${b}`, i);
+        if (v > MAX_VALUE) faults.mul(a, b, i);
         break;
       case Opcode.NotIf:
         if (a !== 0) continue;
@@ -229,7 +240,7 @@ function runRange(p: LoadedProgram, s: MachineState, from: number, to: number): 
         break;
       case Opcode.Sub:
         v = a - b;
-        if (v < 0) fault(`underflow: ${a} - ${b}`, i);
+        if (v < 0) faults.sub(a, b, i);
         break;
       default:
         continue; // DEF: only the prologue, applied at program change (as libccp)

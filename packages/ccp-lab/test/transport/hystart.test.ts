@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { simulateFlow } from '../../src/transport/index.js';
-import { LINK } from './helpers.js';
+import { simulateFlow } from '../../src/sim/sim-path.js';
+
+/** 48 Mbit/s, 20 ms RTT, a drop-tail buffer of one BDP. */
+const LINK = { rateBps: 48e6, delayUs: 10_000, bufferBytes: (48e6 / 8) * 0.02 };
 
 const lossesAtExit = (algorithm: 'reno' | 'cubic', hystart: boolean, bufferBytes: number): number =>
   simulateFlow({ bottleneck: { ...LINK, bufferBytes }, durationUs: 1_000_000, flow: { cc: { kind: 'native', algorithm, hystart } } }).flow.sender.stats.lostPackets;

@@ -1,0 +1,146 @@
+/**
+ * The compiled runtime: each installed program becomes one JavaScript
+ * function, generated once at install from the checked, slot-resolved
+ * instruction list (`LoadedProgram`). It is straight-line code over the same
+ * register bank as the interpreter (machine.ts), with the same semantics
+ * instruction by instruction: faults, ewma, wrapped max, Micros moving time
+ * zero, condition/body/fallthrough structure. The interpreter stays the
+ * reference; test/datapath/codegen.test.ts checks they agree.
+ *
+ * Safety: the source is built only from opcodes, bank slots and immediate
+ * values, each checked here to be an integer in its range before it is
+ * written into the source, and the fixed primitive expressions of
+ * signals.ts; no name or string from a program reaches it. There
+ * are no loops, and a program whose events would expand past
+ * `MAX_EMITTED_INSTRUCTIONS` (events may share or overlap instruction ranges)
+ * is not compiled: it keeps the interpreter.
+ */
+import { Implicit, Opcode } from '../program.js';
+import { MAX_VALUE } from '../ipc/messages.js';
+import { faults, type LoadedProgram, maxWrap, MICROS_SLOT, Slot } from './machine.js';
+import { primitiveExpression, type ProgramRun, val } from './signals.js';
+
+/** Emitted instructions (conditions and bodies over all events) a compiled program may have: a well-formed program emits each at most once. */
+export const MAX_EMITTED_INSTRUCTIONS = 1024;
+
+const FLAG = Slot.implicit + Implicit.EventFlag;
+const CONT = Slot.implicit + Implicit.ShouldContinue;
+const REPORT = Slot.implicit + Implicit.ShouldReport;
+
+/** A register's value at entry: step 3 resets, a primitive from the ACK, else the bank. */
+function initial(r: number): string {
+  if (r === FLAG || r === CONT || r === REPORT) return '0';
+  if (r === MICROS_SLOT) return 'val(s.now - s.timeZero)';
+  if (r >= Slot.primitive) return primitiveExpression(r - Slot.primitive);
+  return `b[${r}]`;
+}
+
+function checkedInt(n: number, max: number): string {
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new RangeError(`codegen: ${n} is not an integer in 0..${max}`);
+  return String(n);
+}
+
+/** One instruction as a statement; operands are bank reads or immediate literals. */
+function emitInstruction(p: LoadedProgram, i: number): string {
+  const slot = (s: number): string => {
+    const n = checkedInt(s, p.bankSize - 1);
+    // Immediates are never written (checked at install), so their value is a constant.
+    return s >= Slot.immediate ? checkedInt(p.immediates[s - Slot.immediate]!, 0xffff_ffff) : `r${n}`;
+  };
+  const d = checkedInt(p.res[i]!, Slot.immediate - 1);
+  const a = slot(p.left[i]!);
+  const c = slot(p.right[i]!);
+  const at = checkedInt(i, 0xffff);
+  const max = String(MAX_VALUE);
+  const micros = p.res[i] === MICROS_SLOT ? ` s.timeZero = s.now - r${d};` : '';
+  const set = (v: string): string => `r${d} = ${v};${micros}`;
+  switch (p.op[i]) {
+    case Opcode.Add:
+      return `{ const x = ${a}, y = ${c}, v = x + y; if (v > ${max}) F.add(x, y, ${at}); ${set('v')} }`;
+    case Opcode.Bind:
+      return set(c);
+    case Opcode.Div:
+      return `{ const x = ${a}, y = ${c}; if (y === 0) F.div(x, ${at}); const q = Math.floor(x / y); ${set('q * y > x ? q - 1 : q')} }`;
+    case Opcode.Equiv:
+      return set(`${a} === ${c} ? 1 : 0`);
+    case Opcode.Ewma:
+      return (
+        `{ const w = ${a}, y = ${c}, o = r${d}; if (w > 10) F.ewmaWeight(w, ${at}); ` +
+        `if (o === 0) { ${set('y')} } else { const n = w * o + (10 - w) * y; if (n > ${max}) F.ewma(w, o, y, ${at}); ` +
+        `const q = Math.floor(n / 10); ${set('q * 10 > n ? q - 1 : q')} } }`
+      );
+    case Opcode.Gt:
+      return set(`${a} > ${c} ? 1 : 0`);
+    case Opcode.If:
+      return `if (${a} !== 0) { ${set(c)} }`;
+    case Opcode.Lt:
+      return set(`${a} < ${c} ? 1 : 0`);
+    case Opcode.Max:
+      return `{ const x = ${a}, y = ${c}; ${set('x > y ? x : y')} }`;
+    case Opcode.MaxWrap:
+      return set(`maxWrap(${a}, ${c})`);
+    case Opcode.Min:
+      return `{ const x = ${a}, y = ${c}; ${set('x < y ? x : y')} }`;
+    case Opcode.Mul:
+      return `{ const x = ${a}, y = ${c}, v = x * y; if (v > ${max}) F.mul(x, y, ${at}); ${set('v')} }`;
+    case Opcode.NotIf:
+      return `if (${a} === 0) { ${set(c)} }`;
+    case Opcode.Sub:
+      return `{ const x = ${a}, y = ${c}, v = x - y; if (v < 0) F.sub(x, y, ${at}); ${set('v')} }`;
+    default:
+      return ''; // DEF: applied at program change only
+  }
+}
+
+/** The function body for `p`, or undefined when it would exceed `MAX_EMITTED_INSTRUCTIONS`. */
+export function generateSource(p: LoadedProgram): string | undefined {
+  const ev = p.events;
+  let emitted = 0;
+  for (let e = 0; e < ev.length; e += 4) emitted += ev[e + 1]! - ev[e]! + ev[e + 3]! - ev[e + 2]!;
+  if (emitted > MAX_EMITTED_INSTRUCTIONS) return undefined;
+  // Registers live in locals r<slot> for the run: set at entry, written back
+  // in `finally`, so a fault leaves the registers written before it, as the
+  // interpreter does. Primitives are read-only: they never reach the bank.
+  const reset = [FLAG, CONT, REPORT, MICROS_SLOT];
+  const used = new Set<number>(reset);
+  const written = new Set<number>(reset);
+  const range = (from: number, to: number): string[] => {
+    const out: string[] = [];
+    for (let i = from; i < to; i++) {
+      out.push(emitInstruction(p, i));
+      if (p.op[i] === Opcode.Def) continue;
+      written.add(p.res[i]!);
+      for (const r of [p.res[i]!, p.left[i]!, p.right[i]!]) if (r < Slot.immediate) used.add(r);
+    }
+    return out;
+  };
+  const body: string[] = [];
+  for (let e = 0; e < ev.length; e += 4) {
+    body.push(`// event ${e / 4}`, ...range(ev[e]!, ev[e + 1]!));
+    body.push(`if (r${FLAG} !== 0) {`, ...range(ev[e + 2]!, ev[e + 3]!), `if (r${FLAG} !== 0 && r${CONT} === 0) return;`, '}');
+  }
+  const slots = [...used].sort((x, y) => x - y);
+  return [
+    'const b = s.bank;',
+    `let ${slots.map((r) => `r${r} = ${initial(r)}`).join(', ')};`,
+    'try {',
+    ...body,
+    '} finally {',
+    ...[...written].sort((x, y) => x - y).map((r) => `b[${r}] = r${r};`),
+    '}',
+  ].join('\n');
+}
+
+/** Compiles `p` once; undefined when it is too large to expand (run it with the interpreter). */
+export function compileProgram(p: LoadedProgram): ProgramRun | undefined {
+  const body = generateSource(p);
+  if (body === undefined) return undefined;
+  // The only free names of the body are its parameters and these helpers.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- source built from checked integers and fixed expressions only (see above)
+  const make = new Function('F', 'maxWrap', 'val', `'use strict';\nreturn function run(s, p, ackNow) {\n${body}\n};`) as (
+    f: typeof faults,
+    mw: typeof maxWrap,
+    v: typeof val,
+  ) => ProgramRun;
+  return make(faults, maxWrap, val);
+}

@@ -1,0 +1,259 @@
+/**
+ * The compiled runtime against the interpreter (the reference): the same
+ * registers, time zero and faults after every ACK (machine level), and the
+ * same reports, cwnd/rate pushes and errors through a whole Datapath.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { builtinAlgorithms, GENERIC_PROGRAMS } from '../../src/algorithms/index.js';
+import { compileProgram, generateSource, MAX_EMITTED_INSTRUCTIONS } from '../../src/datapath/codegen.js';
+import { Datapath } from '../../src/datapath/datapath.js';
+import { ArithmeticFaultError } from '../../src/datapath/errors.js';
+import { initBank, loadProgram, type MachineState, resetVolatile, Slot } from '../../src/datapath/machine.js';
+import { interpreterRun } from '../../src/datapath/signals.js';
+import type { Primitives } from '../../src/datapath/datapath.js';
+import { MAX_VALUE } from '../../src/ipc/messages.js';
+import { compile } from '../../src/lang/index.js';
+import { type CompiledProgram, Implicit, Opcode } from '../../src/program.js';
+import { createRng, generateProgram, type Rng } from '../lang/program-generator.js';
+import { cwnd, flag, imm, micros, op, report, shouldReport, tmp } from './asm.js';
+import { harness } from './harness.js';
+
+/** Mostly ordinary values, with zeros (division by zero) and huge ones (overflow). */
+function value(rng: Rng): number {
+  const r = rng();
+  if (r < 0.15) return 0;
+  if (r < 0.2) return 1;
+  if (r < 0.25) return MAX_VALUE - Math.floor(rng() * 1000);
+  if (r < 0.3) return Math.floor(rng() * 2 ** 40);
+  return Math.floor(rng() * 100_000);
+}
+
+interface Ack {
+  readonly dtUs: number;
+  readonly cwnd: number;
+  readonly rate: number;
+  readonly prims: number[];
+}
+
+function randomAck(rng: Rng): Ack {
+  const prims = Array.from({ length: 15 }, () => value(rng));
+  prims[14] = rng() < 0.1 ? 1 : 0; // Flow.was_timeout is a Bool
+  return { dtUs: Math.floor(rng() * 20_000), cwnd: value(rng), rate: value(rng), prims };
+}
+
+/** The ACK as the transport passes it. */
+function primitives(a: Ack): Primitives {
+  const [bytesAcked, bytesMisordered, ecnBytes, ecnPackets, lostPktsSample, , packetsAcked, packetsMisordered, bytesInFlight, bytesPending, packetsInFlight, rateIncoming, rateOutgoing, rttSampleUs, wasTimeout] = a.prims;
+  return {
+    cwnd: a.cwnd,
+    rate: a.rate,
+    bytesAcked,
+    bytesMisordered,
+    ecnBytes,
+    ecnPackets,
+    lostPktsSample,
+    packetsAcked,
+    packetsMisordered,
+    bytesInFlight,
+    bytesPending,
+    packetsInFlight,
+    rateIncoming,
+    rateOutgoing,
+    rttSampleUs,
+    wasTimeout: wasTimeout === 1,
+  };
+}
+
+/** Registers both runtimes keep in the bank: all but the primitives, which the compiled runtime reads into locals only. */
+const kept = (bank: Float64Array): number[] => [...bank.subarray(0, Slot.primitive), ...bank.subarray(Slot.immediate)];
+
+/** Runs `program` on the interpreter and the compiled function in lockstep; returns how many ACKs faulted. */
+function lockstep(program: CompiledProgram, acks: readonly Ack[]): number {
+  const p = loadProgram(1, program);
+  const run = compileProgram(p);
+  if (run === undefined) throw new Error('program was not compiled');
+  const states = [0, 1].map((): MachineState => ({ bank: initBank(p), timeZero: 0, now: 0 }));
+  const runs = [interpreterRun(p), run];
+  let now = 0;
+  let faults = 0;
+  for (const ack of acks) {
+    now += ack.dtUs;
+    const prims = primitives(ack);
+    const errs = states.map((s, k) => {
+      s.now = now;
+      s.bank[Slot.implicit + Implicit.Cwnd] = ack.cwnd;
+      s.bank[Slot.implicit + Implicit.Rate] = ack.rate;
+      try {
+        runs[k]!(s, prims, ack.prims[5]!);
+        return undefined;
+      } catch (err) {
+        if (!(err instanceof ArithmeticFaultError)) throw err;
+        return `${err.instruction}: ${err.message}`;
+      }
+    });
+    const [si, sc] = states as [MachineState, MachineState];
+    const [bi, bc] = [kept(si.bank), kept(sc.bank)];
+    // Compare by hand and call expect only on a difference: 100,000 ACKs go through here.
+    if (errs[0] !== errs[1] || si.timeZero !== sc.timeZero || bi.some((v, i) => bc[i] !== v)) {
+      expect({ err: errs[1], timeZero: sc.timeZero, bank: bc }).toEqual({ err: errs[0], timeZero: si.timeZero, bank: bi });
+    }
+    if (errs[0] !== undefined) faults++;
+    else if (si.bank[Slot.implicit + Implicit.ShouldReport] !== 0) states.forEach((s) => resetVolatile(p, s.bank));
+  }
+  return faults;
+}
+
+/** The same program and ACKs through a compiled and an interpreting Datapath: the same messages, pushes and errors. */
+function sameOutputs(program: CompiledProgram, acks: readonly Ack[]): void {
+  const hs = (['interpreter', 'compiled'] as const).map((runtime) => harness({ runtime }));
+  const outputs = hs.map((h) => {
+    expect(h.dp.runtime).toBe(h === hs[0] ? 'interpreter' : 'compiled');
+    const id = h.flowWith(program);
+    for (const a of acks) {
+      h.advance(a.dtUs);
+      h.dp.invoke(id, primitives(a));
+    }
+    return { sent: h.sent, cwnd: h.cwnd, rate: h.rate, errors: h.errors.map((e) => e.message), stats: h.dp.stats };
+  });
+  expect(outputs[1]).toEqual(outputs[0]);
+}
+
+const acksFor = (seed: number, n: number): Ack[] => {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, () => randomAck(rng));
+};
+
+/** Every distinct program the built-in algorithms install, in every reporting and slow-start mode: [name, source]. */
+function builtinPrograms(): [string, string][] {
+  const out = new Map<string, string>(Object.entries(GENERIC_PROGRAMS).map(([n, s]) => [s, `generic ${n}`]));
+  for (const report of [undefined, 'rtt', 'ack', { intervalUs: 10_000 }] as const) {
+    for (const slowStart of [undefined, 'agent', 'datapath-window', 'datapath-rate'] as const) {
+      for (const a of builtinAlgorithms({ report, slowStart })) {
+        for (const [name, src] of Object.entries(a.programs)) if (!out.has(src)) out.set(src, `${a.name} ${name} (${JSON.stringify(report)}, ${slowStart})`);
+      }
+    }
+  }
+  return [...out].map(([src, name]) => [name, src]);
+}
+
+/** The complete programs of the compiler's golden tests (the portus-compatible examples), plus one per operator. */
+function goldenPrograms(): string[] {
+  const text = readFileSync(new URL('../lang/golden.test.ts', import.meta.url), 'utf8');
+  const literals = [...text.matchAll(/'([^'\n]*)'|`([^`]*)`/g)].map((m) => m[1] ?? m[2]!).filter((s) => !s.includes('${'));
+  const frame = (body: string): string => `(def (Report (x 0) (b false))) (when true ${body})`;
+  const frames = [...text.matchAll(/frame\('([^']*)'\)/g)].map((m) => frame(m[1]!));
+  const ops = ['+', '-', '*', '/', 'max', 'min', 'wrapped_max'].map((o) => frame(`(:= Report.x (${o} 7 Ack.bytes_acked)) (:= Report.x (${o} Report.x Flow.rtt_sample_us))`));
+  const cmps = ['==', '>', '<'].map((o) => frame(`(:= Report.b (${o} Report.x 3)) (:= Report.x (+ Report.x Ack.bytes_acked))`));
+  const sources = [...literals.filter((s) => /^\s*\(def[\s\S]*\(when/.test(s)), ...frames, ...ops, ...cmps];
+  return sources.filter((s) => {
+    try {
+      compile(s);
+      return true;
+    } catch {
+      return false; // an error-case literal
+    }
+  });
+}
+
+describe('compiled runtime = interpreter', () => {
+  it('on every program of the built-in algorithms', () => {
+    const programs = builtinPrograms();
+    expect(programs.length).toBeGreaterThanOrEqual(4);
+    programs.forEach(([name, src], i) => {
+      const p = compile(src);
+      const acks = acksFor(100 + i, 200);
+      expect(() => lockstep(p, acks), name).not.toThrow();
+      sameOutputs(p, acks);
+    });
+  });
+
+  it('on the compiler golden examples and every operator', () => {
+    const programs = goldenPrograms();
+    expect(programs.length).toBeGreaterThan(20);
+    programs.forEach((src, i) => {
+      const p = compile(src);
+      const acks = acksFor(1000 + i, 50);
+      lockstep(p, acks);
+      sameOutputs(p, acks);
+    });
+  });
+
+  it('on 5,000 random programs × 20 ACKs, faults included', () => {
+    const rng = createRng(0xc0de);
+    let faults = 0;
+    let reports = 0;
+    for (let i = 0; i < 5000; i++) {
+      const p = compile(generateProgram(rng));
+      const acks = Array.from({ length: 20 }, () => randomAck(rng));
+      faults += lockstep(p, acks);
+      if (i % 10 === 0) sameOutputs(p, acks); // the Datapath around the program is the same code for both
+      reports += p.reports.length;
+    }
+    // The ACK values must exercise the fault paths, not only the happy one.
+    expect(faults).toBeGreaterThan(1000);
+    expect(reports).toBeGreaterThan(0);
+  }, 300_000); // 100,000 ACKs twice over on a loaded machine
+
+  it('on hand-built lists: Micros assignment, If/NotIf, ewma, overlapping event ranges', () => {
+    const p: CompiledProgram = {
+      instructions: [
+        op(Opcode.Def, report(0), report(0), imm(0)),
+        op(Opcode.Bind, flag, flag, imm(1)),
+        op(Opcode.Ewma, report(0), imm(3), cwnd),
+        op(Opcode.Gt, tmp(0), report(0), imm(5000)),
+        op(Opcode.If, micros, tmp(0), imm(7)),
+        op(Opcode.NotIf, shouldReport, tmp(0), imm(1)),
+        op(Opcode.Div, cwnd, cwnd, imm(2)),
+      ],
+      events: [
+        { flagIdx: 1, numFlag: 1, bodyIdx: 2, numBody: 4 },
+        { flagIdx: 1, numFlag: 5, bodyIdx: 2, numBody: 5 },
+      ],
+    };
+    lockstep(p, acksFor(7, 500));
+    sameOutputs(p, acksFor(7, 500));
+  });
+});
+
+describe('generated code', () => {
+  it('holds only bank reads, numbers, fault calls and fixed syntax', () => {
+    const p = loadProgram(1, compile(GENERIC_PROGRAMS.rtt));
+    const src = generateSource(p)!;
+    // Primitive reads are the fixed expressions of signals.ts (property names of `Primitives`).
+    const words = new Set(src.replace(/\/\/ event \d+/g, '').replace(/\bp\.\w+/g, 'p').match(/[A-Za-z_]\w*/g));
+    for (const w of words) if (!/^r\d+$/.test(w)) expect(['b', 's', 'try', 'finally', 'let', 'bank', 'const', 'if', 'else', 'return', 'x', 'y', 'v', 'q', 'w', 'o', 'n', 'F', 'add', 'sub', 'mul', 'div', 'ewma', 'ewmaWeight', 'Math', 'floor', 'maxWrap', 'timeZero', 'now', 'p', 'val', 'ackNow', 'true']).toContain(w);
+    expect(src).not.toMatch(/\b(for|while|do)\b/);
+  });
+
+  it('a program whose events expand past the bound keeps the interpreter', () => {
+    const body = Array.from({ length: 200 }, () => op(Opcode.Add, report(0), report(0), imm(1)));
+    const p: CompiledProgram = {
+      instructions: [op(Opcode.Def, report(0), report(0), imm(0)), ...body],
+      events: Array.from({ length: 6 }, () => ({ flagIdx: 1, numFlag: 0, bodyIdx: 1, numBody: 200 })),
+    };
+    expect(6 * 200).toBeGreaterThan(MAX_EMITTED_INSTRUCTIONS);
+    expect(compileProgram(loadProgram(1, p))).toBeUndefined();
+    const h = harness();
+    const id = h.flowWith(p);
+    h.dp.invoke(id, { cwnd: 1000 }); // the empty condition leaves eventFlag 0: nothing runs, nothing breaks
+    expect(h.errors).toEqual([]);
+  });
+
+  it('the runtime is chosen by option, else by BERTHA_CCP_RUNTIME, else compiled', () => {
+    const cb = { now: () => 0, setCwnd: () => {}, setRate: () => {}, send: () => true };
+    const saved = process.env.BERTHA_CCP_RUNTIME;
+    try {
+      delete process.env.BERTHA_CCP_RUNTIME;
+      expect(new Datapath(cb).runtime).toBe('compiled');
+      process.env.BERTHA_CCP_RUNTIME = 'interpreter';
+      expect(new Datapath(cb).runtime).toBe('interpreter');
+      expect(new Datapath(cb, { runtime: 'compiled' }).runtime).toBe('compiled');
+      process.env.BERTHA_CCP_RUNTIME = 'jit';
+      expect(() => new Datapath(cb)).toThrow(/BERTHA_CCP_RUNTIME/);
+    } finally {
+      if (saved === undefined) delete process.env.BERTHA_CCP_RUNTIME;
+      else process.env.BERTHA_CCP_RUNTIME = saved;
+    }
+  });
+});
