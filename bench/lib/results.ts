@@ -7,8 +7,11 @@ export interface Result {
   readonly value: number;
   readonly unit: string;
   readonly baseline: number;
-  /** value / baseline. */
+  /** value / baseline; for paired rows (lib/paired.ts) the median of per-repetition ratios. */
   readonly ratio: number;
+  /** Spread of the per-repetition ratios (p25 and p75), for paired rows. */
+  readonly ratioP25?: number;
+  readonly ratioP75?: number;
 }
 
 export function result(metric: string, value: number, baseline: number, unit: string): Result {
@@ -23,8 +26,9 @@ export function report(name: string, results: readonly Result[]): string {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  const rows = results.map((r) => [r.metric, fmt(r.value), fmt(r.baseline), r.unit, Number.isNaN(r.ratio) ? '-' : r.ratio.toFixed(3)]);
-  const head = ['metric', 'value', 'baseline', 'unit', 'ratio'];
+  const spread = (r: Result): string => (r.ratioP25 === undefined || r.ratioP75 === undefined ? '' : `${r.ratioP25.toFixed(3)}–${r.ratioP75.toFixed(3)}`);
+  const rows = results.map((r) => [r.metric, fmt(r.value), fmt(r.baseline), r.unit, Number.isNaN(r.ratio) ? '-' : r.ratio.toFixed(3), spread(r)]);
+  const head = ['metric', 'value', 'baseline', 'unit', 'ratio', 'p25–p75'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(`\n${name}\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
