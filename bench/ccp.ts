@@ -45,7 +45,8 @@ import {
   type Primitives,
 } from '@bertha/ccp';
 import { runScenario } from '@bertha/ccp-lab';
-import { pairedResult, percentile, report, result, type Result } from './lib/results.js';
+import { pairedResult } from './lib/paired.js';
+import { percentile, report, result, type Result } from './lib/results.js';
 
 const MSS = 1448;
 const RTT_US = 10_000;

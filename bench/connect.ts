@@ -19,7 +19,11 @@
  * function only after about a thousand calls of it; until then 0-RTT costs
  * about twice the raw time.
  *
- *   pnpm bench connect [trials=1000]
+ * Each kind's p50 row pairs it with its baseline round by round: its ratio
+ * is the median of the per-round ratios of block medians, with their
+ * p25–p75 (lib/paired.ts).
+ *
+ *   pnpm bench connect [trials=1000] [--quick]
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
@@ -28,12 +32,14 @@ import { connect, join, memoryPickCache, memoryStore, type RendezvousHandle, typ
 import { redisStore } from '@bertha/negotiate/redis';
 import { startRedis } from '../scripts/servers/redis.js';
 import { connectStack as stack, startServers } from './lib/connect-servers.js';
+import { median, pairedResult } from './lib/paired.js';
 import { percentile, report, result, type Result } from './lib/results.js';
 import { startWorker } from './lib/worker.js';
 
-const trials = Number(process.argv[2] ?? 1000);
+const quick = process.argv.includes('--quick');
+const trials = Number(process.argv.slice(2).find((a) => a !== '--quick') ?? (quick ? 250 : 1000));
 /** Unmeasured trials of each kind first: enough for V8 to optimize the per-connection code. */
-const warmup = 2000;
+const warmup = quick ? 1000 : 2000;
 /** Trials of one kind in a row: an application that connects over and over runs its connect path with warm caches. */
 const BLOCK = 25;
 const payload = new Uint8Array(8).fill(7);
@@ -157,16 +163,21 @@ function shuffled(): Kind[] {
 }
 
 const samples = Object.fromEntries(names.map((k) => [k, [] as number[]])) as Record<Kind, number[]>;
+/** Median of each measured block, per kind: blocks of one round are paired. */
+const blockP50 = Object.fromEntries(names.map((k) => [k, [] as number[]])) as Record<Kind, number[]>;
 try {
   for (let done = 0; done < warmup + trials; done += BLOCK) {
     for (const kind of shuffled()) {
+      const block: number[] = [];
       for (let i = done; i < Math.min(done + BLOCK, warmup + trials); i++) {
         const start = performance.now();
         const end = await kinds[kind]();
         const us = (performance.now() - start) * 1000;
         await end();
-        if (i >= warmup) samples[kind].push(us);
+        if (i >= warmup) block.push(us);
       }
+      samples[kind].push(...block);
+      if (block.length > 0) blockP50[kind].push(median(block));
     }
   }
 } finally {
@@ -180,7 +191,9 @@ for (const kind of names) {
   const sorted = [...samples[kind]].sort((a, b) => a - b);
   const base = [...samples[baselineOf(kind)]].sort((a, b) => a - b);
   for (const p of [5, 25, 50, 75, 95]) {
-    results.push(result(`${kind} connect+echo p${p}`, Math.round(percentile(sorted, p)), Math.round(percentile(base, p)), 'µs'));
+    const metric = `${kind} connect+echo p${p} vs ${baselineOf(kind)}`;
+    if (p === 50) results.push(pairedResult(metric, blockP50[kind], blockP50[baselineOf(kind)], 'µs'));
+    else results.push(result(metric, Math.round(percentile(sorted, p)), Math.round(percentile(base, p)), 'µs'));
   }
 }
 const redisP50 = Math.round(percentile([...samples['join (Redis)']].sort((a, b) => a - b), 50));

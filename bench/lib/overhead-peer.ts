@@ -1,13 +1,12 @@
 /**
  * The server half of the overhead benchmark, run in a worker thread: for one
- * transport, an echo server and a sink server per mode (raw, 1 and 5 no-op
- * Chunnels). The sink acknowledges UDP datagrams so the sender can keep a
+ * transport, an echo server and a sink server per mode (see `modesFor`). The sink acknowledges UDP datagrams so the sender can keep a
  * window, and answers a 1-byte FIN with the count it received.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { serve, type Addr, type Kind, type Link, type Mode, type PeerReady } from './overhead-links.js';
+import { modesFor, serve, type Kind, type Link, type PeerReady } from './overhead-links.js';
 
 const { kind, ackEvery, streamBytesPerConn } = (workerData as { data: { kind: Kind; ackEvery: number; streamBytesPerConn: number } }).data;
 
@@ -42,9 +41,8 @@ function sink(l: Link): void {
   });
 }
 
-const modes: Mode[] = ['raw', 'conn', 'noop1', 'noop5'];
-const ready: PeerReady = { echo: {} as Record<Mode, Addr>, sink: {} as Record<Mode, Addr> };
-for (const mode of modes) {
+const ready: PeerReady = { echo: {}, sink: {} };
+for (const mode of modesFor(kind)) {
   const path = (task: string): string => join(tmpdir(), `bertha-overhead-${process.pid}-${task}-${mode}.sock`);
   ready.echo[mode] = (await serve(kind, mode, path('echo'), echo)).addr;
   ready.sink[mode] = (await serve(kind, mode, path('sink'), sink)).addr;

@@ -7,34 +7,15 @@ export interface Result {
   readonly value: number;
   readonly unit: string;
   readonly baseline: number;
-  /** value / baseline; for `pairedResult` rows, the median of per-repetition ratios. */
+  /** value / baseline; for paired rows (lib/paired.ts) the median of per-repetition ratios. */
   readonly ratio: number;
-  /** Spread of the per-repetition ratios (`pairedResult`). */
-  readonly p25?: number;
-  readonly p75?: number;
+  /** Spread of the per-repetition ratios (p25 and p75), for paired rows. */
+  readonly ratioP25?: number;
+  readonly ratioP75?: number;
 }
 
 export function result(metric: string, value: number, baseline: number, unit: string): Result {
   return { metric, value, unit, baseline, ratio: baseline === 0 ? NaN : value / baseline };
-}
-
-/**
- * A row from repetitions that each ran baseline and subject back to back:
- * value and baseline are the medians, ratio the median of the per-repetition
- * ratios (robust to load that shifts between repetitions), with its p25–p75.
- */
-export function pairedResult(metric: string, values: readonly number[], baselines: readonly number[], unit: string): Result {
-  const sorted = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
-  const ratios = sorted(values.map((v, i) => v / baselines[i]!));
-  return {
-    metric,
-    value: percentile(sorted(values), 50),
-    unit,
-    baseline: percentile(sorted(baselines), 50),
-    ratio: percentile(ratios, 50),
-    p25: percentile(ratios, 25),
-    p75: percentile(ratios, 75),
-  };
 }
 
 const fmt = (n: number): string => (Number.isInteger(n) ? String(n) : n >= 100 ? n.toFixed(1) : n.toPrecision(4));
@@ -45,7 +26,7 @@ export function report(name: string, results: readonly Result[]): string {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  const spread = (r: Result): string => (r.p25 === undefined || r.p75 === undefined ? '' : `${r.p25.toFixed(3)}–${r.p75.toFixed(3)}`);
+  const spread = (r: Result): string => (r.ratioP25 === undefined || r.ratioP75 === undefined ? '' : `${r.ratioP25.toFixed(3)}–${r.ratioP75.toFixed(3)}`);
   const rows = results.map((r) => [r.metric, fmt(r.value), fmt(r.baseline), r.unit, Number.isNaN(r.ratio) ? '-' : r.ratio.toFixed(3), spread(r)]);
   const head = ['metric', 'value', 'baseline', 'unit', 'ratio', 'p25–p75'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
