@@ -29,12 +29,20 @@ const manifest = (dir: string): Manifest => JSON.parse(readFileSync(join(dir, 'p
 const packages = readdirSync(join(root, 'packages'))
   .map((folder) => ({ folder, dir: join(root, 'packages', folder), ...manifest(join(root, 'packages', folder)) }))
   .filter((p) => p.private !== true);
-/** Entry points a user imports: `.` and every subpath but `./testing` (which runs under vitest) and `./package.json`. */
-const entries = packages.flatMap((p) =>
-  Object.keys(p.exports ?? { '.': '' })
-    .filter((s) => s !== './testing' && s !== './package.json')
-    .map((s) => (s === '.' ? p.name : `${p.name}/${s.slice(2)}`)),
-);
+/**
+ * Cloud-queue subpaths whose SDK (an optional peer) this consumer does not
+ * install: each pulls tens of megabytes, and a user installs only the one they
+ * use. Their code is covered by the workspace's tests against real servers.
+ */
+const sdkSubpaths = new Set(['@bertha/chunnels-pubsub/sqs', '@bertha/chunnels-pubsub/azure', '@bertha/chunnels-pubsub/gcp', '@bertha/chunnels-pubsub/kafka']);
+/** Entry points a user imports: `.` and every subpath but `./testing` (which runs under vitest), `./package.json` and the cloud SDKs'. */
+const entries = packages
+  .flatMap((p) =>
+    Object.keys(p.exports ?? { '.': '' })
+      .filter((s) => s !== './testing' && s !== './package.json')
+      .map((s) => (s === '.' ? p.name : `${p.name}/${s.slice(2)}`)),
+  )
+  .filter((e) => !sdkSubpaths.has(e));
 
 /**
  * The environment of a user's shell: without what pnpm adds for scripts
