@@ -1,5 +1,5 @@
 import type { TLSSocket } from 'node:tls';
-import { AbortError, AbstractConn, ConnClosedError, FrameReader, MessageTooLargeError, throwIfAborted, type CallOptions } from '@bertha/core';
+import { AbstractConn, ConnClosedError, drained, FrameReader, MessageTooLargeError, throwIfAborted, type CallOptions } from '@bertha/core';
 
 const HEADER = 4;
 /** How long a closed connection may take to flush and say goodbye before it is torn down. */
@@ -105,29 +105,4 @@ export class TlsConn extends AbstractConn<Uint8Array> {
     socket.end(() => socket.destroy());
     setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
   }
-}
-
-function drained(socket: TLSSocket, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const done = (): void => {
-      socket.off('drain', onDrain);
-      socket.off('close', onClose);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const onDrain = (): void => {
-      done();
-      resolve();
-    };
-    const onClose = (): void => {
-      done();
-      reject(new ConnClosedError('connection closed while waiting to send'));
-    };
-    const onAbort = (): void => {
-      done();
-      reject(new AbortError(signal?.reason));
-    };
-    socket.on('drain', onDrain);
-    socket.on('close', onClose);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -49,6 +49,7 @@ export {
 } from './base/index.js';
 // For Chunnels that carry messages inside a byte stream of their own (chunnels-tls frames inside TLS).
 export { FrameReader } from './base/framing.js';
+export { drained } from './base/drained.js';
 
 // Stacks, select, passes
 export {

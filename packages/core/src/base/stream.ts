@@ -2,6 +2,7 @@ import { connect as netConnect, Socket, type NetConnectOpts, type OnReadOpts, ty
 import type { CallOptions } from '../conn/conn.js';
 import { AbstractConn } from '../conn/abstract-conn.js';
 import { AbortError, ConnClosedError, MessageTooLargeError, throwIfAborted } from '../errors.js';
+import { drained } from './drained.js';
 import { FRAME_HEADER, FrameReader } from './framing.js';
 import { ConnListener } from './listener.js';
 import { socketError } from './start.js';
@@ -84,7 +85,7 @@ export class StreamConn<A> extends AbstractConn<Uint8Array> implements BaseConn<
     if (bytes > 0) socket.write(coalesce(msgs, start, msgs.length, bytes));
     socket.uncork();
     this.stats.sent += msgs.length;
-    if (socket.writableNeedDrain) await this.#drained(opts?.signal);
+    if (socket.writableNeedDrain) await drained(socket, opts?.signal);
   }
 
   protected async onClose(): Promise<void> {
@@ -101,33 +102,6 @@ export class StreamConn<A> extends AbstractConn<Uint8Array> implements BaseConn<
   #gone(reason: () => Error): void {
     if (!this.closed) this.ended(reason());
     this.#listener?.forget(this);
-  }
-
-  /** Waits until the socket accepts more writes (backpressure). */
-  #drained(signal: AbortSignal | undefined): Promise<void> {
-    const socket = this.#socket;
-    return new Promise<void>((resolve, reject) => {
-      const done = (): void => {
-        socket.off('drain', onDrain);
-        socket.off('close', onClose);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onDrain = (): void => {
-        done();
-        resolve();
-      };
-      const onClose = (): void => {
-        done();
-        reject(new ConnClosedError('connection closed while waiting to send'));
-      };
-      const onAbort = (): void => {
-        done();
-        reject(new AbortError(signal?.reason));
-      };
-      socket.on('drain', onDrain);
-      socket.on('close', onClose);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
   }
 }
 
