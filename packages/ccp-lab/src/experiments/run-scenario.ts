@@ -24,7 +24,7 @@ export async function runScenario(s: Scenario, control: RunControl = {}): Promis
     const key = JSON.stringify([cc.report, cc.slowStart]);
     let host = hosts.get(key);
     if (host === undefined) {
-      host = inProcessCcpHost({ clock: sim, algorithms: builtinAlgorithms({ report: cc.report, slowStart: cc.slowStart }), ipcDelayUs: s.agentDelayUs });
+      host = inProcessCcpHost({ clock: sim, algorithms: [...builtinAlgorithms({ report: cc.report, slowStart: cc.slowStart }), ...(s.algorithms ?? [])], ipcDelayUs: s.agentDelayUs });
       hosts.set(key, host);
     }
     return { kind: 'ccp', algorithm: cc.algorithm, host };

@@ -5,7 +5,7 @@
  * RTT samples, the bottleneck's queueing delays. Every experiment is one or
  * more scenarios; this is the only place that drives the transport.
  */
-import type { ReportMode, SlowStartMode, TransportOptions } from '@bertha/ccp';
+import type { Algorithm, ReportMode, SlowStartMode, TransportOptions } from '@bertha/ccp';
 import type { LinkOptions, LinkStats, QueueDelaySample } from '../link/link.js';
 import { BinnedCounter, type Point } from './metrics.js';
 
@@ -41,6 +41,8 @@ export interface Scenario {
   /** Transport timing, e.g. a datacenter's short RTO and ACK delay. Defaults: the transport's. */
   readonly transport?: Pick<TransportOptions, 'minRtoUs' | 'initialRtoUs' | 'ackDelayUs' | 'ackEvery' | 'initCwndPackets'>;
   readonly seed?: number;
+  /** Algorithms the agent offers besides the built-ins (e.g. Nimbus, constant-rate cross traffic), named by `CcSpec.algorithm`. */
+  readonly algorithms?: readonly Algorithm[];
 }
 
 export interface FlowSample {
