@@ -24,3 +24,28 @@ export { slowStartExperiment } from './experiments/slow-start.js';
 export { BinnedCounter, type Point } from './experiments/metrics.js';
 export type { CcSpec, FlowRecord, FlowSample, FlowSpec, RunControl, Scenario, ScenarioResult } from './experiments/scenario.js';
 export type { Chart, Experiment, ExperimentOptions, ExperimentResult, Table } from './experiments/experiment.js';
+// Nimbus (elasticity detection) and the Park-style learning environment
+export { nimbusExperiment } from './experiments/nimbus.js';
+export { parkExperiment } from './experiments/park.js';
+export { nimbus, NimbusFlow, type NimbusDecision, type NimbusMode, type NimbusOptions } from './nimbus/nimbus.js';
+export { ElasticityDetector, type ElasticityOptions, type Spectrum } from './nimbus/elasticity.js';
+export { asymmetricPulse } from './nimbus/pulse.js';
+export { constantRate, constantRateName } from './algorithms/constant-rate.js';
+export { shadowFlow, type Shadow } from './algorithms/shadow.js';
+export {
+  CONFINED_RANGE,
+  CongestionControlEnv,
+  DELAY_WEIGHT,
+  FREE_RANGE,
+  LOSS_WEIGHT,
+  type ActionSpaceKind,
+  type CcEnvOptions,
+  type StepInfo,
+  type StepResult,
+} from './park/env.js';
+export { EnvStateError } from './park/errors.js';
+export { boxSpace, contains, type BoxSpace } from './park/spaces.js';
+export { vegasPolicy, type Policy } from './park/policy.js';
+export { LinearPolicyGradient, type PolicyGradientOptions } from './park/policy-gradient.js';
+export { playEpisode, trainEpisode } from './park/train.js';
+export type { WindowChoice } from './park/park-flow.js';

@@ -5,6 +5,8 @@ import { bbrExperiment } from './bbr.js';
 import type { Experiment } from './experiment.js';
 import { fidelityExperiment } from './fidelity.js';
 import { lowRttExperiment } from './low-rtt.js';
+import { nimbusExperiment } from './nimbus.js';
+import { parkExperiment } from './park.js';
 import { slowStartExperiment } from './slow-start.js';
 
 /** Every experiment, in the order `ccp-sim all` runs them. */
@@ -15,4 +17,6 @@ export const EXPERIMENTS: readonly Experiment[] = [
   aggregationExperiment,
   anywhereExperiment,
   lowRttExperiment,
+  nimbusExperiment,
+  parkExperiment,
 ];
