@@ -65,7 +65,7 @@ export interface NimbusOptions {
 
 /**
  * The delay mode's rate controller: the rate follows μ − ẑ + μ·(target − queue)/QUEUE_GAIN_US
- * with a lag of CONTROL_US; their product of 0.5 s² damps the loop (ζ ≈ 0.7).
+ * with a lag of CONTROL_US; a lag of half the gain's time damps the loop (ζ ≈ 0.7).
  */
 const CONTROL_US = 100_000;
 const QUEUE_GAIN_US = 200_000;
@@ -258,6 +258,10 @@ export function nimbus(options: NimbusOptions): Algorithm<NimbusFlow, GenericPro
   if (!(options.bottleneckBps > 0)) throw new InvalidArgumentError(`nimbus needs the bottleneck rate in bit/s, got ${options.bottleneckBps}`);
   if (options.sampleUs !== undefined && !(Number.isInteger(options.sampleUs) && options.sampleUs >= 1000)) {
     throw new InvalidArgumentError(`nimbus sampleUs must be a whole number of µs ≥ 1000, got ${options.sampleUs}`);
+  }
+  const { pulseFraction = 0.25, targetQueueUs = 0, minGain = 0, threshold = 0 } = options;
+  if (!(pulseFraction > 0 && pulseFraction <= 1 && targetQueueUs >= 0 && minGain >= 0 && threshold >= 0)) {
+    throw new InvalidArgumentError('nimbus needs pulseFraction in (0, 1] and non-negative targetQueueUs, minGain and threshold');
   }
   return {
     name: 'nimbus',

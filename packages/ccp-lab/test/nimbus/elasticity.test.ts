@@ -1,6 +1,7 @@
 import { mulberry32 } from '@bertha/core';
 import { describe, expect, it } from 'vitest';
 import { ElasticityDetector } from '../../src/nimbus/elasticity.js';
+import { nimbus } from '../../src/nimbus/nimbus.js';
 import { asymmetricPulse } from '../../src/nimbus/pulse.js';
 
 const SAMPLE_US = 10_000;
@@ -57,5 +58,14 @@ describe('ElasticityDetector (fft.js)', () => {
     expect(() => new ElasticityDetector({ size: 500 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
     expect(() => new ElasticityDetector({ size: 64, pulseBin: 16 })).toThrow(/pulse bin/);
     expect(() => detector.elasticity([1, 2, 3])).toThrow(/needs 512 samples/);
+  });
+});
+
+describe('nimbus options', () => {
+  it('rejects a missing bottleneck rate and out-of-range tuning with a clear error', () => {
+    expect(() => nimbus({ bottleneckBps: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/bottleneck rate/) }));
+    expect(() => nimbus({ bottleneckBps: 48e6, pulseFraction: 2 })).toThrow(/pulseFraction/);
+    expect(() => nimbus({ bottleneckBps: 48e6, sampleUs: 10 })).toThrow(/sampleUs/);
+    expect(nimbus({ bottleneckBps: 48e6 }).name).toBe('nimbus');
   });
 });
