@@ -167,7 +167,8 @@ export const nimbusExperiment: Experiment = {
       const b = baselines?.[kind];
       if (b !== undefined) rows.push([`${b.label} ${LABEL[kind]}`, '—', '—', b.run.nimbusMbps, b.run.crossMbps, b.run.queueP50Ms, b.run.queueP95Ms]);
     }
-    const strip = (o: RunOutcome): Omit<RunOutcome, 'series'> => ({ ...o, series: undefined }) as Omit<RunOutcome, 'series'>;
+    // The JSON keeps every run's summary; series only for the plotted runs.
+    const strip = ({ series: _series, ...summary }: RunOutcome): Omit<RunOutcome, 'series'> => summary;
     const first = { inelastic: outcomes.inelastic[0]!, elastic: outcomes.elastic[0]! };
     return {
       experiment: 'nimbus',
