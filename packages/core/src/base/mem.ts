@@ -1,6 +1,6 @@
 import type { CallOptions } from '../conn/conn.js';
 import { AbstractConn } from '../conn/abstract-conn.js';
-import { InvalidArgumentError, MessageTooLargeError, throwIfAborted } from '../errors.js';
+import { ConnClosedError, InvalidArgumentError, MessageTooLargeError, throwIfAborted } from '../errors.js';
 import { AddressError } from './errors.js';
 import { publishBaseOpen, publishClose } from '../diagnostics/conn-channels.js';
 import { ConnListener } from './listener.js';
@@ -288,7 +288,7 @@ class MemConn extends AbstractConn<Uint8Array> implements BaseConn<MemAddress> {
   peerClosed(): void {
     if (!this.closed) {
       this.ended();
-      publishClose(this, 'mem', 'peer');
+      publishClose(this, 'mem', 'peer', () => new ConnClosedError('the peer closed the connection'));
     }
     this.#listener?.forget(this);
   }

@@ -57,6 +57,8 @@ export function publishStackOpen(conn: Conn<unknown>, inner: Conn<unknown>, stac
   if (openChannel.hasSubscribers) openChannel.publish({ layer: 'stack', conn, inner, stack: stack(), role } satisfies StackOpenMessage);
 }
 
-export function publishClose(conn: BaseConn, transport: TransportKind, by: 'local' | 'peer', error?: Error): void {
-  if (closeChannel.hasSubscribers) closeChannel.publish({ layer: 'base', conn, transport, by, error } satisfies ConnCloseMessage);
+/** `error` may be a function that makes it: it is called only if someone listens. */
+export function publishClose(conn: BaseConn, transport: TransportKind, by: 'local' | 'peer', error?: Error | (() => Error)): void {
+  if (!closeChannel.hasSubscribers) return;
+  closeChannel.publish({ layer: 'base', conn, transport, by, error: typeof error === 'function' ? error() : error } satisfies ConnCloseMessage);
 }
