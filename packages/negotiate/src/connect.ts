@@ -69,30 +69,25 @@ export async function connect<S extends Stack, A>(
     request: { timeoutMs: checkTimeout(opts.timeoutMs), retransmit: opts.retransmit, signal: opts.signal, peer: server },
   };
   try {
-    return (await negotiate(client)) as Conn<StackTop<S>>;
+    if (opts.pick) return (await preRegistered(client, opts.pick)) as Conn<StackTop<S>>;
+    if (opts.zeroRtt === true) {
+      const got = cache.get(client.key);
+      // A synchronous cache answers without a turn of the microtask queue.
+      const cached = got instanceof Promise ? await got : got;
+      if (cached && fits(info, cached)) {
+        const first = await attempt(client, cached, 0);
+        const failed = (err: Error): void => publishFailure(client.id, 'client', server, err);
+        const conn = new OptimisticConn(first, (rejection, n) => renegotiate(client, rejection, n), opts.maxUnconfirmed ?? 64, failed);
+        record(conn, conn);
+        return conn as Conn<StackTop<S>>;
+      }
+    }
+    return (await oneRtt(client, 0)).top as Conn<StackTop<S>>;
   } catch (err) {
+    // In this function, not a wrapper around it: a connect costs no extra async frame for diagnostics.
     publishFailure(client.id, 'client', server, err);
     throw err;
   }
-}
-
-async function negotiate<A>(client: Client<A>): Promise<Conn<unknown>> {
-  const { opts, info } = client;
-  if (opts.pick) return preRegistered(client, opts.pick);
-  if (opts.zeroRtt === true) {
-    const got = client.cache.get(client.key);
-    // A synchronous cache answers without a turn of the microtask queue.
-    const cached = got instanceof Promise ? await got : got;
-    if (cached && fits(info, cached)) {
-      const first = await attempt(client, cached, 0);
-      const conn = new OptimisticConn(first, (rejection, n) => renegotiate(client, rejection, n), opts.maxUnconfirmed ?? 64, (err) =>
-        publishFailure(client.id, 'client', client.server, err),
-      );
-      record(conn, conn);
-      return conn;
-    }
-  }
-  return (await oneRtt(client, 0)).top;
 }
 
 function fits(info: StackInfo, pick: AgreedPick): boolean {
