@@ -459,8 +459,8 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
 
   /** @internal Session → listener: its connection ended (either end closed it, or the base went away). */
   onEnd(s: Session): void {
-    // Gone before it sent a request: its negotiation ends here.
-    if (s.waiting) publishFailure(s.id, 'server', s.peer, () => new ConnClosedError(`${s.peer} closed the connection before negotiating`));
+    // Ended (by the peer, or by this listener closing) before a request came: so did its negotiation.
+    if (s.waiting) publishFailure(s.id, 'server', s.peer, () => new ConnClosedError(`the connection with ${s.peer} ended before it sent a negotiation request`));
     this.#settled(s);
     this.#open.delete(s);
   }
