@@ -167,7 +167,7 @@ describe('packed tarballs installed with npm outside the workspace', () => {
     const cwd = mkdtempSync(join(tmp, 'empty-'));
     await ok(bin('ccp-sim'), ['all', '--quick', '--no-progress'], cwd, 480_000);
     const results = readdirSync(join(cwd, 'ccp-sim-out')).filter((f) => f.endsWith('.json'));
-    expect(results.sort()).toEqual(['aggregation.json', 'anywhere.json', 'bbr.json', 'fidelity.json', 'low-rtt.json', 'slow-start.json']);
+    expect(results.sort()).toEqual(['aggregation.json', 'anywhere.json', 'bbr.json', 'bundler.json', 'fidelity.json', 'low-rtt.json', 'slow-start.json']);
     for (const f of results) {
       expect(JSON.parse(readFileSync(join(cwd, 'ccp-sim-out', f), 'utf8'))).toMatchObject({ tool: 'ccp-sim', version: manifest(join(project, 'node_modules/@bertha/ccp-lab')).version, quick: true });
     }
@@ -181,6 +181,6 @@ describe('packed tarballs installed with npm outside the workspace', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('fidelity failed');
     expect(r.stderr).toContain('no-such.trace');
-    expect(readdirSync(join(cwd, 'ccp-sim-out')).filter((f) => f.endsWith('.json'))).toHaveLength(5);
+    expect(readdirSync(join(cwd, 'ccp-sim-out')).filter((f) => f.endsWith('.json'))).toHaveLength(6);
   });
 });
