@@ -15,6 +15,11 @@ export class PacketFifo<P extends Packet> {
     this.bytes += p.bytes;
   }
 
+  /** The oldest packet, left in place. */
+  peek(): P | undefined {
+    return this.#items[this.#head];
+  }
+
   shift(): P | undefined {
     if (this.#head === this.#items.length) return undefined;
     const p = this.#items[this.#head++]!;

@@ -1,11 +1,17 @@
 /**
  * The sendbox: at the sending site, every packet of the bundle (all traffic
- * to the receiving site) goes through one rate limiter whose rate and window
+ * to the receiving site) goes through one rate limiter whose window and rate
  * a CCP algorithm in the agent sets, so the queue the bundle would build at
  * the bottleneck builds here instead, where `scheduler` (SFQ) can serve
  * short flows first. To the CCP datapath runtime the bundle is one flow: each
  * congestion ACK from the receivebox that matches an epoch boundary is one
  * "ACK" (`Datapath.invoke`) carrying the epoch's bytes, RTT and rates.
+ *
+ * The window counts the bytes sent in the last RTT (the sendbox's own
+ * record, not the congestion ACKs, which come only a few times per RTT):
+ * it reopens smoothly as sends age, so the bundle leaves at about cwnd/RTT
+ * without bursts at each congestion ACK, which would read as queueing to a
+ * delay-based algorithm.
  *
  * The algorithm is Copa by default, as published. Bundler also ran Nimbus
  * on top to detect elastic cross traffic and switch Copa to a
@@ -18,6 +24,7 @@ import type { Packet } from '../link/link.js';
 import { EpochMeter, type EpochEstimate } from './epoch-meter.js';
 import { periodFor, type InvariantHeader } from './header-hash.js';
 import { PacedQueue } from './paced-queue.js';
+import { PacketFifo } from './packet-fifo.js';
 import type { EpochFeedback } from './receivebox.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -27,7 +34,6 @@ export interface BundlePacket extends Packet {
 }
 
 export interface SendboxOptions<P extends BundlePacket> {
-  readonly host: CcpHost;
   readonly scheduler: Scheduler<P>;
   /** Sends a packet on towards the bottleneck. */
   readonly out: (p: P) => void;
@@ -39,6 +45,8 @@ export interface SendboxOptions<P extends BundlePacket> {
   readonly mss?: number;
   /** The bundle's window before the agent first answers, bytes. Default 10 × mss. */
   readonly initCwnd?: number;
+  /** RTT assumed until the first measurement, µs. Default 100 ms. */
+  readonly initialRttUs?: number;
   /** First sampling period. Default 1 (every packet) until rates are known. */
   readonly initialPeriod?: number;
   /** Called with each measurement (the accuracy benchmark records them). */
@@ -50,22 +58,26 @@ export interface SendboxStats {
   readonly drops: number;
   /** Periods sent to the receivebox. */
   readonly periodChanges: number;
-  /** Times no congestion ACK came back for a whole window and the window was written off as lost. */
-  readonly stalls: number;
 }
 
-/** With no RTT measured yet, a closed window is written off after this long, µs. */
-const INITIAL_STALL_US = 200_000;
+/** One transmission, kept for an RTT to count what is in flight. */
+interface Sent extends Packet {
+  readonly atUs: number;
+}
 
 export class Sendbox<P extends BundlePacket> {
   readonly meter: EpochMeter;
   readonly queue: PacedQueue<P>;
-  /** The bundle's window and rate as the agent set them (bytes, bytes/s). */
+  /** The bundle's window as the agent set it, bytes. */
   cwnd: number;
-  /** Bytes sent after the latest acknowledged boundary: the window's measure of in-flight data. */
-  #inflightBase = 0;
+  /** Transmissions of the last RTT; their bytes are the window's measure of in-flight data. */
+  readonly #recent = new PacketFifo<Sent>();
   /** The agent is unreachable: pass traffic through unlimited, as without Bundler. */
   #fallback = false;
+  #rtt: number;
+  #agentRate = Infinity;
+  #periodChanges = 0;
+  #closed = false;
   readonly #clock: Clock;
   readonly #host: CcpHost;
   readonly #sid: number;
@@ -73,30 +85,27 @@ export class Sendbox<P extends BundlePacket> {
   readonly #out: (p: P) => void;
   readonly #sendPeriod: (n: number) => void;
   readonly #onEstimate: ((e: EpochEstimate) => void) | undefined;
-  #closed = false;
-  #periodChanges = 0;
-  #stalls = 0;
-  #lastRtt = 0;
-  #agentRate = Infinity;
-  readonly #stall: Timer;
+  /** Kicks the queue when the oldest send of a full window ages out. */
+  readonly #reopen: Timer;
 
-  constructor(host: CcpHost, opts: Omit<SendboxOptions<P>, 'host'>) {
+  constructor(host: CcpHost, opts: SendboxOptions<P>) {
     this.#clock = host.clock;
     this.#host = host;
     this.#mss = opts.mss ?? 1448;
     if (!(this.#mss > 0)) throw new InvalidArgumentError(`mss must be positive, got ${this.#mss}`);
     this.cwnd = opts.initCwnd ?? 10 * this.#mss;
+    this.#rtt = opts.initialRttUs ?? 100_000;
     this.#out = opts.out;
     this.#sendPeriod = opts.sendPeriod;
     this.#onEstimate = opts.onEstimate;
     this.meter = new EpochMeter({ initialPeriod: opts.initialPeriod });
     this.queue = new PacedQueue(this.#clock, opts.scheduler, (p) => this.#transmit(p), { gate: () => this.#open() });
-    this.#stall = this.#clock.timer(() => this.#onStall());
+    this.#reopen = this.#clock.timer(() => this.queue.kick());
     this.#sid = host.register(
       {
         setCwnd: (bytes) => {
           this.cwnd = bytes;
-          this.#applyRate();
+          this.queue.kick();
         },
         setRate: (r) => {
           this.#agentRate = r;
@@ -112,12 +121,13 @@ export class Sendbox<P extends BundlePacket> {
   }
 
   get stats(): SendboxStats {
-    return { drops: this.queue.scheduler.drops, periodChanges: this.#periodChanges, stalls: this.#stalls };
+    return { drops: this.queue.scheduler.drops, periodChanges: this.#periodChanges };
   }
 
-  /** Bundle bytes sent after the latest acknowledged boundary. */
+  /** Bundle bytes sent in the last RTT. */
   get inflightBytes(): number {
-    return this.meter.sentBytes - this.#inflightBase;
+    this.#age(this.#clock.now());
+    return this.#recent.bytes;
   }
 
   /** A packet of flow `flow` from the sending site; false if the scheduler dropped it. */
@@ -132,9 +142,7 @@ export class Sendbox<P extends BundlePacket> {
     const now = this.#clock.now();
     const e = this.meter.onFeedback(fb, now);
     if (e === undefined) return;
-    this.#stall.cancel();
-    this.#lastRtt = e.rttUs;
-    this.#inflightBase = this.meter.sentBytes - e.inflightBytes;
+    this.#rtt = e.rttUs;
     this.#onEstimate?.(e);
     const mss = this.#mss;
     this.#host.datapath.invoke(this.#sid, {
@@ -146,8 +154,8 @@ export class Sendbox<P extends BundlePacket> {
       rttSampleUs: e.rttUs,
       rateIncoming: e.recvRate,
       rateOutgoing: e.sendRate,
-      bytesInFlight: e.inflightBytes,
-      packetsInFlight: Math.round(e.inflightBytes / mss),
+      bytesInFlight: this.inflightBytes,
+      packetsInFlight: Math.round(this.inflightBytes / mss),
       bytesPending: this.queue.scheduler.bytes,
     });
     if (e.sendRate > 0) {
@@ -158,14 +166,14 @@ export class Sendbox<P extends BundlePacket> {
         this.#sendPeriod(n);
       }
     }
-    this.#applyRate();
+    this.queue.kick();
   }
 
   /** Leaves the agent; queued packets stay where they are. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stall.cancel();
+    this.#reopen.cancel();
     this.#host.unregister(this.#sid);
   }
 
@@ -176,23 +184,27 @@ export class Sendbox<P extends BundlePacket> {
     else this.queue.kick();
   }
 
-  /** The window has room (or the agent is away). A closed window arms the stall timer. */
+  /** Drops sends older than an RTT from the in-flight count. */
+  #age(now: number): void {
+    const from = now - this.#rtt;
+    for (let s = this.#recent.peek(); s !== undefined && s.atUs <= from; s = this.#recent.peek()) this.#recent.shift();
+  }
+
+  /** Room in the window (or the agent is away); a full window reopens when its oldest send ages out. */
   #open(): boolean {
-    if (this.#fallback || this.inflightBytes < this.cwnd) return true;
-    if (!this.#stall.armed) this.#stall.arm(this.#lastRtt > 0 ? 2 * this.#lastRtt : INITIAL_STALL_US);
+    if (this.#fallback) return true;
+    const now = this.#clock.now();
+    this.#age(now);
+    if (this.#recent.bytes < this.cwnd) return true;
+    // Whole µs, at least one: a float deadline a hair early would find the send not yet aged, again and again.
+    if (!this.#reopen.armed) this.#reopen.arm(Math.max(1, Math.ceil(this.#recent.peek()!.atUs + this.#rtt - now)));
     return false;
   }
 
-  /** No boundary of the window came back (all lost, or the receivebox is gone): start a new window. */
-  #onStall(): void {
-    if (this.#closed) return;
-    this.#stalls++;
-    this.#inflightBase = this.meter.sentBytes;
-    this.queue.kick();
-  }
-
   #transmit(p: P): void {
-    this.meter.onSend(p.header, p.bytes, this.#clock.now());
+    const now = this.#clock.now();
+    this.meter.onSend(p.header, p.bytes, now);
+    this.#recent.push({ bytes: p.bytes, atUs: now });
     this.#out(p);
   }
 }

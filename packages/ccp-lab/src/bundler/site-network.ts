@@ -60,7 +60,6 @@ export interface SiteNetworkResult {
   readonly sendbox?: {
     readonly drops: number;
     readonly periodChanges: number;
-    readonly stalls: number;
     readonly matched: number;
     readonly skipped: number;
     readonly unmatched: number;

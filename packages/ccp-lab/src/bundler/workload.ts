@@ -1,7 +1,7 @@
 /**
  * The heavy-tailed request workload: Poisson arrivals whose sizes are small
  * with probability 0.976 (log-uniform, 100 B to 10 KB) and otherwise drawn
- * from a bounded Pareto (α = 0.5) between 10 KB and the maximum (100 MB as
+ * from a bounded Pareto (α = 0.8) between 10 KB and the maximum (100 MB as
  * published): 97.6 % of requests are at most 10 KB, as in Bundler's
  * workload, while most bytes are in the few large ones. The arrival rate
  * is set so the mean offered load is `loadBps`.
@@ -26,7 +26,7 @@ export interface WorkloadOptions {
 export const SMALL_FRACTION = 0.976;
 const SMALL_MIN = 100;
 export const SMALL_MAX = 10_000;
-const ALPHA = 0.5;
+const ALPHA = 0.8;
 
 /** One request size from uniforms `u`, `v` in [0, 1). */
 export function requestSize(u: number, v: number, maxBytes: number): number {
