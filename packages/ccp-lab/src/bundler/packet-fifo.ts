@@ -1,44 +1,35 @@
-/** An array-backed FIFO of packets that counts its bytes (shared by the schedulers). */
+/** A FIFO of packets that counts its bytes (the schedulers' queues, the sendbox's record of recent sends). */
+import { Deque } from '@bertha/ccp';
 import type { Packet } from '../link/link.js';
 
 export class PacketFifo<P extends Packet> {
   bytes = 0;
-  #items: P[] = [];
-  #head = 0;
+  readonly #q = new Deque<P>();
 
   get length(): number {
-    return this.#items.length - this.#head;
+    return this.#q.size;
   }
 
   push(p: P): void {
-    this.#items.push(p);
+    this.#q.push(p);
     this.bytes += p.bytes;
   }
 
   /** The oldest packet, left in place. */
   peek(): P | undefined {
-    return this.#items[this.#head];
+    return this.#q.peek();
   }
 
   shift(): P | undefined {
-    if (this.#head === this.#items.length) return undefined;
-    const p = this.#items[this.#head++]!;
-    this.bytes -= p.bytes;
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
+    const p = this.#q.shift();
+    if (p !== undefined) this.bytes -= p.bytes;
     return p;
   }
 
   /** Removes the newest packet. */
   pop(): P | undefined {
-    if (this.#head === this.#items.length) return undefined;
-    const p = this.#items.pop()!;
-    this.bytes -= p.bytes;
+    const p = this.#q.pop();
+    if (p !== undefined) this.bytes -= p.bytes;
     return p;
   }
 }
