@@ -175,12 +175,10 @@ describe('packed tarballs installed with npm outside the workspace', () => {
     expect(readFileSync(join(cwd, 'ccp-sim-out/fidelity.json'), 'utf8')).toContain('Verizon-LTE-short.down, 20 ms');
   });
 
-  it.concurrent('ccp-sim all reports an experiment that fails (a missing --trace) and runs the others', { timeout: 480_000 }, async () => {
-    const cwd = mkdtempSync(join(tmp, 'empty-'));
-    const r = await run(bin('ccp-sim'), ['all', '--quick', '--no-progress', '--trace', 'no-such.trace'], cwd, 480_000);
+  it('ccp-sim says what is wrong with a trace it cannot read (`all` goes on past such a failure: test/experiments/run-each.test.ts in the lab)', async () => {
+    const r = await run(bin('ccp-sim'), ['fidelity', '--quick', '--no-progress', '--trace', 'no-such.trace'], mkdtempSync(join(tmp, 'empty-')));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('fidelity failed');
     expect(r.stderr).toContain('no-such.trace');
-    expect(readdirSync(join(cwd, 'ccp-sim-out')).filter((f) => f.endsWith('.json'))).toHaveLength(6);
   });
 });

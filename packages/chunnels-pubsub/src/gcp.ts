@@ -39,7 +39,10 @@ export async function gcpPubSub(opts: GcpPubSubOptions): Promise<QueueConn> {
   const client = new PubSub({ projectId: opts.projectId, ...opts.clientConfig });
   const { port, ...rest } = await client.getClientConfig();
   await client.close();
-  const config = { ...rest, port: port === undefined ? undefined : Number(port) };
+  // The emulator takes no credentials; naming the universe keeps the client from probing for a
+  // GCE metadata server, which warns (MetadataLookupWarning) on every machine that is not one.
+  const universe = client.isEmulator ? { universeDomain: rest.universeDomain ?? 'googleapis.com' } : {};
+  const config = { ...rest, ...universe, port: port === undefined ? undefined : Number(port) };
   const pub = new v1.PublisherClient(config);
   const sub = new v1.SubscriberClient(config);
   const topic = `projects/${opts.projectId}/topics/${opts.topic}`;

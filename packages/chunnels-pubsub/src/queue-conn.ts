@@ -18,6 +18,7 @@
  * - counters of API calls by kind (`calls`).
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AbortError,
@@ -169,6 +170,9 @@ export class QueueConn implements Conn<Uint8Array> {
     this.#retry = { initialMs: 50, maxMs: 2_000, giveUpMs: 30_000, ...opts.retry };
     this.#onUndecodable = opts.onUndecodable;
     this.#onError = opts.onError;
+    // Every in-flight call (a per-message Azure delete, a batch of sends …) listens on this
+    // signal: more than ten at once is normal here, not a leak.
+    setMaxListeners(0, this.#destroyed.signal);
   }
 
   /** Short name of the service ('memory', 'sqs', …). */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { PubSub } from '@google-cloud/pubsub';
 import { gcpPubSub } from '@bertha/chunnels-pubsub/gcp';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { QueueNotFoundError, QueueUnavailableError } from '../src/index.js';
 import { freePort } from '../../../scripts/servers/redis.js';
 import { describeQueueCompliance } from './compliance.js';
+import { emulatorAdmin } from './support/pubsub-emulator.js';
 
 const host = inject('pubsubEmulatorHost');
 const projectId = 'bertha-test';
@@ -17,8 +17,17 @@ if (host === '') {
     it('compliance', () => undefined);
   });
 } else {
-  const admin = new PubSub({ projectId, ...clientConfig });
-  afterAll(() => admin.close());
+  const admin = await emulatorAdmin(host, projectId);
+  // Off GCE, a client that looks for credentials probes the metadata server and warns; on the
+  // emulator neither our connections nor the admin may do that.
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.name);
+  process.on('warning', onWarning);
+  afterAll(async () => {
+    process.off('warning', onWarning);
+    await admin.close();
+    expect(warnings).not.toContain('MetadataLookupWarning');
+  });
 
   describeQueueCompliance(
     'gcp pubsub',

@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import { debugChannels } from '@bertha/core';
 
 /** What a Chunnel of this package chose for one connection, published on `bertha:chunnels-tls:path`. */
 export interface PathEvent {
@@ -16,8 +17,15 @@ export interface PathEvent {
  * to see, per connection, whether it went local and whether it is
  * encrypted; nothing is built when nobody listens.
  */
-export const pathChannel = channel('bertha:chunnels-tls:path');
+const PATH = 'bertha:chunnels-tls:path';
+export const pathChannel = channel(PATH);
 
 export function publishPath(event: () => PathEvent): void {
   if (pathChannel.hasSubscribers) pathChannel.publish(event());
 }
+
+/** `DEBUG=bertha:chunnels-tls`: one line per connection's path. */
+debugChannels('bertha:chunnels-tls', {
+  [PATH]: (e: PathEvent) =>
+    `${e.chunnel} ${e.role} ${e.peer ?? '(no peer)'}: ${e.local ? 'local (Unix socket)' : 'not local'}, ${e.encrypted ? 'encrypted' : 'not encrypted'}`,
+});

@@ -51,6 +51,18 @@ export {
 export { FrameReader } from './base/framing.js';
 export { drained } from './base/drained.js';
 
+// Diagnostics: node:diagnostics_channel messages, and the `DEBUG=bertha:*` logger that prints them
+export {
+  CONN_CLOSE,
+  CONN_OPEN,
+  type BaseConnOpenMessage,
+  type ConnCloseMessage,
+  type ConnOpenMessage,
+  type StackOpenMessage,
+} from './diagnostics/conn-channels.js';
+export { debugChannels, type ChannelFormats } from './diagnostics/debug-log.js';
+import './diagnostics/conn-log.js';
+
 // Stacks, select, passes
 export {
   applyPass,

@@ -1,5 +1,6 @@
 import { pickVariants, type Conn, type Stack, type StackTop, type Transport } from '@bertha/core';
 import { build } from './build.js';
+import { publishFailure, publishPick, publishStart } from './diagnostics/negotiate-channels.js';
 import { MAX_CLOSE_WAIT_MS, onFirstData, openChannel, type Channel } from './channel.js';
 import { NegotiationError, incompatibleError } from './errors.js';
 import { record, type Negotiation } from './negotiation.js';
@@ -29,6 +30,8 @@ export interface ConnectOptions extends NegotiateOptions {
 }
 
 interface Client<A> {
+  /** This negotiation in the diagnostics channels. */
+  readonly id: number;
   readonly info: StackInfo;
   readonly base: Transport<A>;
   readonly addr: A;
@@ -55,6 +58,7 @@ export async function connect<S extends Stack, A>(
   const server = base.format(addr);
   const cache = opts.cache ?? defaultPickCache;
   const client: Client<A> = {
+    id: publishStart('client', server),
     info,
     base,
     addr,
@@ -64,19 +68,26 @@ export async function connect<S extends Stack, A>(
     opts,
     request: { timeoutMs: checkTimeout(opts.timeoutMs), retransmit: opts.retransmit, signal: opts.signal, peer: server },
   };
-  if (opts.pick) return (await preRegistered(client, opts.pick)) as Conn<StackTop<S>>;
-  if (opts.zeroRtt === true) {
-    const got = cache.get(client.key);
-    // A synchronous cache answers without a turn of the microtask queue.
-    const cached = got instanceof Promise ? await got : got;
-    if (cached && fits(info, cached)) {
-      const first = await attempt(client, cached, 0);
-      const conn = new OptimisticConn(first, (rejection, n) => renegotiate(client, rejection, n), opts.maxUnconfirmed ?? 64);
-      record(conn, conn);
-      return conn as Conn<StackTop<S>>;
+  try {
+    if (opts.pick) return (await preRegistered(client, opts.pick)) as Conn<StackTop<S>>;
+    if (opts.zeroRtt === true) {
+      const got = cache.get(client.key);
+      // A synchronous cache answers without a turn of the microtask queue.
+      const cached = got instanceof Promise ? await got : got;
+      if (cached && fits(info, cached)) {
+        const first = await attempt(client, cached, 0);
+        const failed = (err: Error): void => publishFailure(client.id, 'client', server, err);
+        const conn = new OptimisticConn(first, (rejection, n) => renegotiate(client, rejection, n), opts.maxUnconfirmed ?? 64, failed);
+        record(conn, conn);
+        return conn as Conn<StackTop<S>>;
+      }
     }
+    return (await oneRtt(client, 0)).top as Conn<StackTop<S>>;
+  } catch (err) {
+    // In this function, not a wrapper around it: a connect costs no extra async frame for diagnostics.
+    publishFailure(client.id, 'client', server, err);
+    throw err;
   }
-  return (await oneRtt(client, 0)).top as Conn<StackTop<S>>;
 }
 
 function fits(info: StackInfo, pick: AgreedPick): boolean {
@@ -114,6 +125,7 @@ async function instantiate<A>(c: Client<A>, ch: Channel, local: string, pick: Ag
     rejections,
     earlyData: undefined,
   };
+  publishPick(c.id, top, negotiation);
   return { top, negotiation };
 }
 

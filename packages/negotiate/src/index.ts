@@ -21,3 +21,16 @@ export { IncompatiblePickError, TransitionInProgressError, TransitionRefusedErro
 export { memoryStore, type MemoryStoreOptions } from './rendezvous/memory-store.js';
 export { NotAMemberError, RoundError, StoreClosedError, StoreUnavailableError, type AckResult, type CommitOptions, type CommitResult, type InitResult, type PendingTransition, type RendezvousEvent, type RendezvousListener, type RendezvousState, type RendezvousStore, type RoundRef, type Subscription, type TransitionOutcome, type TransitionStart } from './rendezvous/store.js';
 export { numPeersAtMost, type Branch, type NumPeersAtMostOptions, type Policy, type Preferences } from './rendezvous/policy.js';
+
+// Diagnostics: node:diagnostics_channel messages, printed by the `DEBUG=bertha:negotiate,bertha:rendezvous` logger
+export {
+  NEGOTIATE_FAILURE,
+  NEGOTIATE_PICK,
+  NEGOTIATE_START,
+  type NegotiateFailureMessage,
+  type NegotiatePickMessage,
+  type NegotiateStartMessage,
+} from './diagnostics/negotiate-channels.js';
+export { RENDEZVOUS_STORE, RENDEZVOUS_TRANSITION, type RendezvousStoreMessage, type RendezvousTransitionMessage } from './diagnostics/rendezvous-channels.js';
+export { UNHANDLED_NEGOTIATION_FAILURE } from './diagnostics/unhandled-failure.js';
+import './diagnostics/log.js';

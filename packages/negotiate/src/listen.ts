@@ -17,7 +17,9 @@ import {
 } from '@bertha/core';
 import { build } from './build.js';
 import { MAX_CLOSE_WAIT_MS, PEER_CLOSES_WITHIN_MS, openChannel, type Channel, type ChannelOptions } from './channel.js';
-import { incompatibleError } from './errors.js';
+import { publishFailure, publishPick, publishStart } from './diagnostics/negotiate-channels.js';
+import { warnUnhandledFailure } from './diagnostics/unhandled-failure.js';
+import { NegotiationError, incompatibleError } from './errors.js';
 import { record, type Negotiation } from './negotiation.js';
 import type { FitsBase, NegotiateOptions } from './options.js';
 import type { AgreedPick } from './pick.js';
@@ -28,7 +30,10 @@ import { StrikeRegister, type ReplayProtectionOptions } from './strike-register.
 import { WireCodec, type WireMessage, type WireType } from './wire.js';
 
 export interface ListenOptions extends Omit<NegotiateOptions, 'retransmit'> {
-  /** Called for every connection that failed to negotiate (incompatible stacks, a Chunnel that failed to wrap); the listener goes on. */
+  /**
+   * Called for every connection that failed to negotiate (incompatible stacks, a Chunnel that failed to wrap); the listener goes on.
+   * Without it, the first such failure emits a process warning (`BERTHA_UNHANDLED_NEGOTIATION_FAILURE`) and the rest are only counted.
+   */
   readonly onError?: (err: Error, peer: string) => void;
   /** How long a pre-registration waits for its peer to connect. Default 60,000 ms. */
   readonly preRegistrationTtlMs?: number;
@@ -134,6 +139,8 @@ class Session {
     readonly ch: Channel,
     readonly local: string,
     readonly peer: string,
+    /** This negotiation in the diagnostics channels. */
+    readonly id: number,
   ) {}
 
   // ChannelHandler: one object per session, no closures.
@@ -178,6 +185,8 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
   /** The last local address formatted: every connection of a datagram listener has the same. */
   #local: { addr: A; text: string } | undefined;
   #closed = false;
+  /** A failure was reported without `onError` (it warns once). */
+  #warned = false;
 
   constructor(info: StackInfo, base: Transport<A>, listener: Listener<A>, opts: ListenOptions, limits: { timeoutMs: number; maxSessions: number; idleMs: number }) {
     const timeoutMs = limits.timeoutMs;
@@ -262,7 +271,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     const peer = this.#base.format(conn.remote);
     if (this.#local?.addr !== conn.local) this.#local = { addr: conn.local, text: this.#base.format(conn.local) };
     const ch = openChannel(conn, this.#base.datagram, { ...this.#channel, peer });
-    const s = new Session(this as NegotiatingListener<unknown, unknown>, ch, this.#local.text, peer);
+    const s = new Session(this as NegotiatingListener<unknown, unknown>, ch, this.#local.text, peer, publishStart('server', peer));
     if (this.#open.size >= this.#maxSessions && this.#prune() >= this.#maxSessions) s.refused = true;
     else this.#opened(s);
     const pre = s.refused ? undefined : this.#registry.take(peer);
@@ -300,6 +309,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
       }
       this.#settled(s);
       this.stats.timedOut++;
+      publishFailure(s.id, 'server', s.peer, () => new NegotiationError('ERR_NEGOTIATION_TIMEOUT', `${s.peer} completed no negotiation within ${this.#timeoutMs} ms`));
       void s.ch.drop();
     }
   };
@@ -368,7 +378,9 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
   #refuse(s: Session, m: WireMessage): void {
     if (!REQUESTS.has(m.t)) return;
     this.stats.refused++;
-    this.#answer(s, m.t, { t: 'busy', nonce: m.nonce, reason: `it has ${this.#maxSessions} connections open (maxSessions): retry later` });
+    const reason = `it has ${this.#maxSessions} connections open (maxSessions): retry later`;
+    this.#answer(s, m.t, { t: 'busy', nonce: m.nonce, reason });
+    publishFailure(s.id, 'server', s.peer, () => new NegotiationError('ERR_NEGOTIATION_BUSY', `refused ${s.peer}: ${reason}`));
     void s.ch.drop();
   }
 
@@ -404,7 +416,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
         } else {
           this.#answer(s, 'offer', { t: 'error', nonce: m.nonce, incompatibilities: outcome.incompatibilities });
           this.stats.incompatible++;
-          this.#opts.onError?.(incompatibleError(s.peer, outcome.incompatibilities), s.peer);
+          this.#failed(s, () => incompatibleError(s.peer, outcome.incompatibilities));
           this.#linger(s.ch);
         }
         return;
@@ -420,6 +432,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
           this.#answer(s, 'use', { t: 'reject', nonce: m.nonce, reason, oneRtt: refused === undefined, fingerprint: this.#info.fingerprint, offers: this.#info.offers });
           if (refused === undefined) this.stats.replayed++;
           else this.stats.rejected++;
+          publishFailure(s.id, 'server', s.peer, () => new NegotiationError('ERR_NEGOTIATION_REJECTED', `rejected the 0-RTT pick of ${s.peer}: ${reason}`));
           this.#linger(s.ch);
         }
         return;
@@ -446,6 +459,8 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
 
   /** @internal Session → listener: its connection ended (either end closed it, or the base went away). */
   onEnd(s: Session): void {
+    // Ended (by the peer, or by this listener closing) before a request came: so did its negotiation.
+    if (s.waiting) publishFailure(s.id, 'server', s.peer, () => new ConnClosedError(`the connection with ${s.peer} ended before it sent a negotiation request`));
     this.#settled(s);
     this.#open.delete(s);
   }
@@ -515,6 +530,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
           earlyData: mode === '0-rtt' ? ch.early : undefined,
         };
         record(top, negotiation);
+        publishPick(s.id, top, negotiation);
         if (mode === '1-rtt') this.stats.oneRtt++;
         else if (mode === '0-rtt') this.stats.zeroRtt++;
         else this.stats.preRegistered++;
@@ -523,9 +539,22 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
       },
       (err: unknown) => {
         this.stats.failed++;
-        this.#opts.onError?.(err instanceof Error ? err : new Error(String(err)), peer);
+        this.#failed(s, () => (err instanceof Error ? err : new Error(String(err))));
         void ch.drop();
       },
     );
+  }
+
+  /** Reports a failed negotiation: to `onError`, else in a warning the first time; and to diagnostics. The error is made only if needed. */
+  #failed(s: Session, make: () => Error): void {
+    let err: Error | undefined;
+    const error = (): Error => (err ??= make());
+    const onError = this.#opts.onError;
+    if (onError !== undefined) onError(error(), s.peer);
+    else if (!this.#warned) {
+      this.#warned = true;
+      warnUnhandledFailure(error(), s.peer);
+    }
+    publishFailure(s.id, 'server', s.peer, error);
   }
 }

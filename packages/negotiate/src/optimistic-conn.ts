@@ -65,15 +65,18 @@ export class OptimisticConn<D> implements Conn<D>, LiveNegotiation {
   #unconfirmed: D[] = [];
   readonly #max: number;
   readonly #renegotiate: Renegotiate<D>;
+  readonly #onFailed: (err: Error) => void;
   /** `confirmed()` callers while pending: made on demand, most connections never ask. */
   #confirmation: { promise: Promise<Negotiation>; resolve: (n: Negotiation) => void; reject: (err: Error) => void } | undefined;
   /** Calls blocked until the state changes (room to send, a new stack). */
   #wakeups: (() => void)[] = [];
 
-  constructor(first: Attempt<D>, renegotiate: Renegotiate<D>, maxUnconfirmed: number) {
+  /** `onFailed` hears the error that ends the connection before the server accepted a stack (diagnostics). */
+  constructor(first: Attempt<D>, renegotiate: Renegotiate<D>, maxUnconfirmed: number, onFailed: (err: Error) => void) {
     this.#current = first.top;
     this.#negotiation = first.negotiation;
     this.#renegotiate = renegotiate;
+    this.#onFailed = onFailed;
     this.#max = maxUnconfirmed;
     this.#watch(first);
   }
@@ -191,6 +194,7 @@ export class OptimisticConn<D> implements Conn<D>, LiveNegotiation {
     this.#switching = false;
     this.#unconfirmed = [];
     this.#confirmation?.reject(err);
+    this.#onFailed(err);
     this.#wake();
     void this.#current.close().catch(() => undefined);
   }

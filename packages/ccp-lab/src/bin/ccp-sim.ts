@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { EXPERIMENTS } from '../experiments/all.js';
+import { runEach } from '../experiments/run-each.js';
 import type { Experiment, ExperimentOptions } from '../experiments/experiment.js';
 import { formatTable, writeResult } from '../experiments/output.js';
 
@@ -87,16 +88,7 @@ async function main(argv: readonly string[]): Promise<void> {
     const o = cli.opts<CliOptions>();
     const options = { ...o, out: resolve(o.out), ...(o.trace !== undefined ? { trace: resolve(o.trace) } : {}) };
     // One experiment failing does not stop the others; the exit code says that some failed.
-    const failed: string[] = [];
-    for (const e of list) {
-      try {
-        await runOne(e, options, ac.signal);
-      } catch (err) {
-        if (ac.signal.aborted) throw err;
-        failed.push(e.name);
-        console.error(`\nccp-sim: ${e.name} failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
+    const failed = await runEach(list, (e) => runOne(e, options, ac.signal), (e, err) => console.error(`\nccp-sim: ${e.name} failed: ${err instanceof Error ? err.message : String(err)}`), ac.signal);
     if (failed.length > 0) {
       console.error(`\nccp-sim: ${failed.length} of ${list.length} experiments failed: ${failed.join(', ')}`);
       process.exitCode = 1;

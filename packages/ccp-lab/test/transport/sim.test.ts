@@ -53,6 +53,15 @@ describe('transport in simulation: filling a link', () => {
     };
     expect(run()).toEqual(run());
   });
+
+  it('runs the same with the compiled runtime and the interpreter (the host passes `runtime` to its datapath)', () => {
+    const run = (runtime: 'compiled' | 'interpreter') => {
+      const r = simulateFlow({ bottleneck: { ...LINK, loss: 0.01 }, durationUs: SECOND, seed: 5, agent: { runtime }, flow: { cc: { kind: 'ccp', algorithm: 'cubic' } } });
+      expect(r.path.host?.datapath.runtime).toBe(runtime);
+      return { ...r.flow.sender.stats, delivered: r.flow.deliveredBytes };
+    };
+    expect(run('compiled')).toEqual(run('interpreter'));
+  });
 });
 
 describe('transport in simulation: reliability', () => {

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '@bertha/core';
 import type { Algorithm } from '../agent/algorithm.js';
 import { createAgent, type Agent } from '../agent/create-agent.js';
 import { builtinAlgorithms } from '../algorithms/index.js';
-import { Datapath, type DatapathStats } from '../datapath/datapath.js';
+import { Datapath, type DatapathRuntime, type DatapathStats } from '../datapath/datapath.js';
 import { DatagramEndpoint, type IpcChannel } from '../ipc/channel.js';
 import type { CreateInfo } from '../ipc/messages.js';
 import { openDatapathSocket } from '../ipc/unix-channel.js';
@@ -41,7 +41,12 @@ export interface CcpHostOptions {
   readonly fallbackTimeoutUs?: number;
   /** Program table slots of the datapath runtime, as libccp's (the in-process agent is told the same). Default 10. */
   readonly programSlots?: number;
+  /** How the datapath runs installed programs (`DatapathOptions.runtime`). Default compiled. */
+  readonly runtime?: DatapathRuntime;
 }
+
+/** What the datapath runtime of a host is built with. */
+type RuntimeOptions = Pick<CcpHostOptions, 'fallbackTimeoutUs' | 'programSlots' | 'runtime'>;
 
 /** Host-level counters; the datapath runtime's own are in `datapath`. */
 export interface CcpHostStats {
@@ -102,7 +107,7 @@ export class CcpHost {
   #closed = false;
 
   /** Prefer `createCcpHost`; this wires a runtime to an already open channel (and optionally its in-process agent end). */
-  constructor(channel: IpcChannel, opts: { clock: Clock; fallbackTimeoutUs?: number; programSlots?: number; agent?: Agent; agentEnd?: { reachable: boolean } }) {
+  constructor(channel: IpcChannel, opts: RuntimeOptions & { clock: Clock; agent?: Agent; agentEnd?: { reachable: boolean } }) {
     this.clock = opts.clock;
     this.#channel = channel;
     this.agent = opts.agent;
@@ -119,7 +124,7 @@ export class CcpHost {
           this.stats.errors++;
         },
       },
-      { fallbackTimeoutUs: opts.fallbackTimeoutUs, maxPrograms: opts.programSlots ?? DEFAULT_PROGRAM_SLOTS },
+      { fallbackTimeoutUs: opts.fallbackTimeoutUs, maxPrograms: opts.programSlots ?? DEFAULT_PROGRAM_SLOTS, runtime: opts.runtime },
     );
     this.stats = { datapath: this.datapath.stats, errors: 0 };
     channel.onDatagram((bytes) => this.datapath.receive(bytes));
@@ -179,7 +184,7 @@ export function inProcessCcpHost(opts: Omit<CcpHostOptions, 'agentPath' | 'datap
     log: silent,
     datapathProgramSlots: opts.programSlots ?? DEFAULT_PROGRAM_SLOTS,
   });
-  return new CcpHost(dpEnd, { clock, fallbackTimeoutUs: opts.fallbackTimeoutUs, programSlots: opts.programSlots, agent, agentEnd });
+  return new CcpHost(dpEnd, { ...runtimeOptions(opts), clock, agent, agentEnd });
 }
 
 /** A host whose agent is in this process, or, with `agentPath`, a `ccp-agent` process. */
@@ -187,5 +192,9 @@ export async function createCcpHost(opts: CcpHostOptions = {}): Promise<CcpHost>
   if (opts.agentPath === undefined) return inProcessCcpHost(opts);
   const clock = opts.clock ?? realClock({ unref: true });
   const channel = await openDatapathSocket({ agentPath: opts.agentPath, path: opts.datapathPath });
-  return new CcpHost(channel, { clock, fallbackTimeoutUs: opts.fallbackTimeoutUs, programSlots: opts.programSlots });
+  return new CcpHost(channel, { ...runtimeOptions(opts), clock });
+}
+
+function runtimeOptions(opts: CcpHostOptions): RuntimeOptions {
+  return { fallbackTimeoutUs: opts.fallbackTimeoutUs, programSlots: opts.programSlots, runtime: opts.runtime };
 }

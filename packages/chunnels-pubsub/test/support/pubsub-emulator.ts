@@ -6,6 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { PubSub } from '@google-cloud/pubsub';
 import { freePort } from '../../../../scripts/servers/redis.js';
 
 const RELATIVE = 'platform/pubsub-emulator/bin/cloud-pubsub-emulator';
@@ -70,10 +71,18 @@ async function kill(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * An SDK client of the emulator at `host`, for creating topics. Naming the universe keeps
+ * it from probing for a GCE metadata server (a MetadataLookupWarning off GCE).
+ */
+export async function emulatorAdmin(host: string, projectId: string): Promise<PubSub> {
+  const { PubSub } = await import('@google-cloud/pubsub');
+  return new PubSub({ projectId, apiEndpoint: host, emulatorMode: true, universeDomain: 'googleapis.com' });
+}
+
 /** Creates a topic on the emulator at `host` (for examples that do not import the SDK themselves). */
 export async function createTopic(host: string, projectId: string, name: string): Promise<void> {
-  const { PubSub } = await import('@google-cloud/pubsub');
-  const admin = new PubSub({ projectId, apiEndpoint: host, emulatorMode: true });
+  const admin = await emulatorAdmin(host, projectId);
   await admin.createTopic(name);
   await admin.close();
 }

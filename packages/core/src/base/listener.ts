@@ -2,7 +2,8 @@ import type { CallOptions } from '../conn/conn.js';
 import { ConnClosedError } from '../errors.js';
 import { MessageQueue } from '../conn/message-queue.js';
 import { untilClosed } from '../conn/abstract-conn.js';
-import type { BaseConn, Listener, ListenerStats } from './transport.js';
+import { publishBaseOpen } from '../diagnostics/conn-channels.js';
+import type { BaseConn, Listener, ListenerStats, TransportKind } from './transport.js';
 
 /**
  * The part every listener shares: a queue of accepted connections and the
@@ -11,13 +12,15 @@ import type { BaseConn, Listener, ListenerStats } from './transport.js';
 export class ConnListener<A> implements Listener<A> {
   readonly stats: ListenerStats = { accepted: 0, dropped: 0 };
   readonly address: A;
+  readonly kind: TransportKind;
   readonly #pending = new MessageQueue<BaseConn<A>>();
   readonly #live = new Set<BaseConn<A>>();
   readonly #release: () => Promise<void>;
   #closed = false;
 
   /** `release` frees what the listener holds (its socket, its name); called once, after its connections closed. */
-  constructor(address: A, release: () => Promise<void>) {
+  constructor(kind: TransportKind, address: A, release: () => Promise<void>) {
+    this.kind = kind;
     this.address = address;
     this.#release = release;
   }
@@ -28,6 +31,7 @@ export class ConnListener<A> implements Listener<A> {
 
   /** Hands a newly accepted connection to `accept`; a closed listener closes it instead. */
   offer(conn: BaseConn<A>): void {
+    publishBaseOpen(conn, this.kind, 'server');
     if (this.#closed) {
       void conn.close();
       return;

@@ -1,7 +1,8 @@
 import type { CallOptions } from '../conn/conn.js';
 import { AbstractConn } from '../conn/abstract-conn.js';
-import { InvalidArgumentError, MessageTooLargeError, throwIfAborted } from '../errors.js';
+import { ConnClosedError, InvalidArgumentError, MessageTooLargeError, throwIfAborted } from '../errors.js';
 import { AddressError } from './errors.js';
+import { publishBaseOpen, publishClose } from '../diagnostics/conn-channels.js';
 import { ConnListener } from './listener.js';
 import { mulberry32 } from './prng.js';
 import { DATAGRAM_MAX_MESSAGE_SIZE, type BaseConn, type Listener, type MemAddress, type Transport } from './transport.js';
@@ -147,7 +148,7 @@ class Fabric {
     if (this.#listeners.has(name)) {
       throw new AddressError(`mem:${name} is already taken: close its listener first or pick another name`);
     }
-    const listener = new ConnListener<MemAddress>({ name }, async () => {
+    const listener = new ConnListener<MemAddress>('mem', { name }, async () => {
       this.#listeners.delete(name);
     });
     this.#listeners.set(name, listener);
@@ -163,6 +164,7 @@ class Fabric {
     const server = new MemConn(this, listener.address, clientAddr, listener);
     client.peer = server;
     server.peer = client;
+    publishBaseOpen(client, 'mem', 'client');
     listener.offer(server);
     return client;
   }
@@ -284,12 +286,16 @@ class MemConn extends AbstractConn<Uint8Array> implements BaseConn<MemAddress> {
   }
 
   peerClosed(): void {
-    this.ended();
+    if (!this.closed) {
+      this.ended();
+      publishClose(this, 'mem', 'peer', () => new ConnClosedError('the peer closed the connection'));
+    }
     this.#listener?.forget(this);
   }
 
   protected async onClose(): Promise<void> {
     this.#listener?.forget(this);
+    publishClose(this, 'mem', 'local');
     this.closing = true;
     if (this.inflight === 0) this.peer.peerClosed();
   }

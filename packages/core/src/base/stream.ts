@@ -5,8 +5,11 @@ import { AbortError, ConnClosedError, MessageTooLargeError, throwIfAborted } fro
 import { drained } from './drained.js';
 import { FRAME_HEADER, FrameReader } from './framing.js';
 import { ConnListener } from './listener.js';
+import { publishClose } from '../diagnostics/conn-channels.js';
 import { socketError } from './start.js';
 import type { BaseConn } from './transport.js';
+
+export type StreamKind = 'tcp' | 'unix';
 
 /** Message connections over stream sockets (TCP, Unix), framed by `FrameReader`. */
 
@@ -22,12 +25,14 @@ export class StreamConn<A> extends AbstractConn<Uint8Array> implements BaseConn<
   readonly local: A;
   readonly remote: A;
   readonly maxMessageSize: number;
+  readonly #kind: StreamKind;
   readonly #socket: Socket;
   readonly #listener: ConnListener<A> | undefined;
 
   /** `reader` is the one the socket was created with (its `onread`). */
-  constructor(socket: Socket, reader: FrameReader, local: A, remote: A, maxFrameSize: number, listener?: ConnListener<A>) {
+  constructor(kind: StreamKind, socket: Socket, reader: FrameReader, local: A, remote: A, maxFrameSize: number, listener?: ConnListener<A>) {
     super();
+    this.#kind = kind;
     this.#socket = socket;
     this.local = local;
     this.remote = remote;
@@ -90,6 +95,7 @@ export class StreamConn<A> extends AbstractConn<Uint8Array> implements BaseConn<
 
   protected async onClose(): Promise<void> {
     this.#listener?.forget(this);
+    publishClose(this, this.#kind, 'local');
     const socket = this.#socket;
     // Flush what was written, send FIN, then release the descriptor without waiting for the peer.
     if (socket.destroyed) return;
@@ -100,7 +106,11 @@ export class StreamConn<A> extends AbstractConn<Uint8Array> implements BaseConn<
 
   /** The socket went away; the error is made only if it is news (a closed socket reports 'end' and 'close'). */
   #gone(reason: () => Error): void {
-    if (!this.closed) this.ended(reason());
+    if (!this.closed) {
+      const error = reason();
+      this.ended(error);
+      publishClose(this, this.#kind, 'peer', error);
+    }
     this.#listener?.forget(this);
   }
 }
@@ -155,17 +165,18 @@ export function connectSocket(opts: NetConnectOpts, where: string, signal: Abort
  * socket that has one.
  */
 export function streamListener<A>(
+  kind: StreamKind,
   server: Server,
   address: A,
   ends: (socket: Socket) => { local: A; remote: A },
   maxFrameSize: number,
 ): ConnListener<A> {
-  const listener = new ConnListener<A>(address, () => new Promise<void>((resolve) => server.close(() => resolve())));
+  const listener = new ConnListener<A>(kind, address, () => new Promise<void>((resolve) => server.close(() => resolve())));
   server.on('connection', (accepted) => {
     const { local, remote } = ends(accepted);
     const reader = new FrameReader(maxFrameSize);
     const socket = adopt(accepted, reader.onread);
-    listener.offer(new StreamConn(socket, reader, local, remote, maxFrameSize, listener));
+    listener.offer(new StreamConn(kind, socket, reader, local, remote, maxFrameSize, listener));
   });
   // After listening, errors concern single accepts (EMFILE …); they must not take the listener down.
   server.on('error', () => {

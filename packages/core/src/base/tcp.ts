@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { formatHostPort } from './address.js';
 import { frameLimit, FrameReader, type StreamOptions } from './framing.js';
+import { publishBaseOpen } from '../diagnostics/conn-channels.js';
 import { socketError, started } from './start.js';
 import { connectSocket, StreamConn, streamListener } from './stream.js';
 import type { SocketAddress, Transport } from './transport.js';
@@ -18,13 +19,15 @@ export function tcp(opts: TcpOptions = {}): Transport<SocketAddress> {
     async connect(addr, callOpts) {
       const reader = new FrameReader(maxFrameSize);
       const socket = await connectSocket({ host: addr.host, port: addr.port, noDelay: true, onread: reader.onread }, format(addr), callOpts?.signal);
-      return new StreamConn(socket, reader, localOf(socket), remoteOf(socket), maxFrameSize);
+      const conn = new StreamConn('tcp', socket, reader, localOf(socket), remoteOf(socket), maxFrameSize);
+      publishBaseOpen(conn, 'tcp', 'client');
+      return conn;
     },
     async listen(addr, callOpts) {
       const server = createServer({ noDelay: true, pauseOnConnect: true });
       await started(server, (done) => server.listen(addr.port, addr.host, done), (err) => socketError(err, format(addr), 'listen'), callOpts?.signal);
       const bound = server.address() as AddressInfo;
-      return streamListener(server, { host: bound.address, port: bound.port }, (s) => ({ local: localOf(s), remote: remoteOf(s) }), maxFrameSize);
+      return streamListener('tcp', server, { host: bound.address, port: bound.port }, (s) => ({ local: localOf(s), remote: remoteOf(s) }), maxFrameSize);
     },
   };
 }

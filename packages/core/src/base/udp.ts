@@ -7,6 +7,7 @@ import { AbstractConn } from '../conn/abstract-conn.js';
 import { ConnClosedError, InvalidArgumentError, MessageTooLargeError, throwIfAborted } from '../errors.js';
 import { formatHostPort } from './address.js';
 import { AddressError, TransportError } from './errors.js';
+import { publishBaseOpen, publishClose } from '../diagnostics/conn-channels.js';
 import { ConnListener } from './listener.js';
 import { socketError, started } from './start.js';
 import { DATAGRAM_MAX_MESSAGE_SIZE, type BaseConn, type SocketAddress, type Transport } from './transport.js';
@@ -73,7 +74,9 @@ export function udp(opts: UdpOptions = {}): Transport<SocketAddress> {
       const { socket, ip } = await open(addr.host, where, callOpts?.signal);
       await started(socket, (done) => socket.connect(addr.port, ip, done), (err) => socketError(err, where), callOpts?.signal);
       const local = socket.address();
-      return new UdpClientConn(socket, { host: local.address, port: local.port }, { host: ip, port: addr.port }, maxMessageSize);
+      const conn = new UdpClientConn(socket, { host: local.address, port: local.port }, { host: ip, port: addr.port }, maxMessageSize);
+      publishBaseOpen(conn, 'udp', 'client');
+      return conn;
     },
     async listen(addr, callOpts) {
       const where = format(addr);
@@ -200,6 +203,7 @@ class UdpClientConn extends AbstractConn<Uint8Array> implements BaseConn<SocketA
   }
 
   protected async onClose(): Promise<void> {
+    publishClose(this, 'udp', 'local');
     await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
   }
 }
@@ -232,6 +236,7 @@ class UdpPeerConn extends AbstractConn<Uint8Array> implements BaseConn<SocketAdd
   }
 
   protected async onClose(): Promise<void> {
+    publishClose(this, 'udp', 'local');
     this.#demux.forget(this);
   }
 }
@@ -252,7 +257,7 @@ class UdpDemux {
     this.socket = socket;
     this.maxMessageSize = maxMessageSize;
     this.#quietMs = quietMs;
-    this.listener = new ConnListener(address, () => new Promise<void>((resolve) => socket.close(() => resolve())));
+    this.listener = new ConnListener('udp', address, () => new Promise<void>((resolve) => socket.close(() => resolve())));
     socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.#onMessage(msg, rinfo));
     // A failed reply to one peer must not take the listener down.
     socket.on('error', () => {

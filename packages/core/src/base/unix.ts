@@ -2,6 +2,7 @@ import { lstat, unlink } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { AddressError } from './errors.js';
 import { frameLimit, FrameReader, type StreamOptions } from './framing.js';
+import { publishBaseOpen } from '../diagnostics/conn-channels.js';
 import { socketError, started } from './start.js';
 import { connectSocket, StreamConn, streamListener } from './stream.js';
 import type { PathAddress, Transport } from './transport.js';
@@ -22,14 +23,16 @@ export function unix(opts: UnixOptions = {}): Transport<PathAddress> {
     async connect(addr, callOpts) {
       const reader = new FrameReader(maxFrameSize);
       const socket = await connectSocket({ path: addr.path, onread: reader.onread }, format(addr), callOpts?.signal);
-      return new StreamConn(socket, reader, UNNAMED, { path: addr.path }, maxFrameSize);
+      const conn = new StreamConn('unix', socket, reader, UNNAMED, { path: addr.path }, maxFrameSize);
+      publishBaseOpen(conn, 'unix', 'client');
+      return conn;
     },
     async listen(addr, callOpts) {
       await removeStale(addr.path, format(addr));
       const server = createServer({ pauseOnConnect: true });
       await started(server, (done) => server.listen(addr.path, done), (err) => socketError(err, format(addr), 'listen'), callOpts?.signal);
       const local = { path: addr.path };
-      return streamListener(server, local, () => ({ local, remote: UNNAMED }), maxFrameSize);
+      return streamListener('unix', server, local, () => ({ local, remote: UNNAMED }), maxFrameSize);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { AnyChunnel, WrapContext } from '../chunnel.js';
 import type { Conn } from '../conn/conn.js';
+import { publishStackOpen } from '../diagnostics/conn-channels.js';
 import { StackError } from '../errors.js';
 import { isSelect, type StackElem } from './elements.js';
 import type { Stack, StackBottom, StackTop } from './stack.js';
@@ -39,5 +40,7 @@ export async function wrap<S extends Stack>(
   const elems: readonly StackElem[] = (stack as S).elems;
   const sel = elems.find(isSelect);
   if (sel) throw new StackError(`wrap() needs a stack without select, found ${sel.name}: negotiate it with connect()/listen() from @bertha/negotiate`);
-  return (await wrapChunnels(elems as readonly AnyChunnel[], conn, ctx)) as Conn<StackTop<S>>;
+  const top = await wrapChunnels(elems as readonly AnyChunnel[], conn, ctx);
+  publishStackOpen(top, conn, () => elems.map((e) => e.name), ctx.role);
+  return top as Conn<StackTop<S>>;
 }

@@ -6,6 +6,7 @@
  * generation.
  */
 import { AbortError, ConnClosedError, throwIfAborted } from '@bertha/core';
+import { pickNames, publishStore, publishTransition } from '../diagnostics/rendezvous-channels.js';
 import {
   NotAMemberError,
   StoreUnavailableError,
@@ -70,6 +71,7 @@ export class Membership {
       this.name,
       (event, state) => {
         if (event.type === 'rolled-back' && state !== undefined) this.#lastRollback = { generation: state.generation, event };
+        this.#publish(event, state);
         this.offer(state);
       },
       signal ? { signal } : undefined,
@@ -79,6 +81,10 @@ export class Membership {
   /** Registers with `pick` (the store installs it if the rendezvous has no live member), in whatever generation the store is in now. */
   async register(pick: Uint8Array, signal?: AbortSignal): Promise<InitResult> {
     const init = await this.store.tryInit(this.name, this.member, pick, signal ? { signal } : undefined);
+    const previous = this.#generation;
+    if (previous !== undefined && previous !== init.generation) {
+      publishStore(() => ({ name: this.name, member: this.member, status: 'generation', generation: init.generation, previous }));
+    }
     this.#generation = init.generation;
     // The store had forgotten this member: its word on the round is the news, even if lower.
     this.#round = -1;
@@ -140,7 +146,10 @@ export class Membership {
         if (pick === undefined) throw err;
         state = await this.register(pick);
       }
-      this.#storeDown = false;
+      if (this.#storeDown) {
+        this.#storeDown = false;
+        publishStore(() => ({ name: this.name, member: this.member, status: 'up' }));
+      }
       this.offer(state);
     } catch (err) {
       this.fail(err);
@@ -160,6 +169,7 @@ export class Membership {
       // Once per outage: data keeps flowing on the current stack meanwhile.
       if (this.#storeDown) return;
       this.#storeDown = true;
+      publishStore(() => ({ name: this.name, member: this.member, status: 'down', error: err }));
     }
     this.#options.onError(err instanceof Error ? err : new Error(String(err)));
   }
@@ -192,6 +202,21 @@ export class Membership {
 
   wake(): void {
     for (const w of [...this.#wakers]) w();
+  }
+
+  /** Tells diagnostics of a transition event this member heard. */
+  #publish(event: RendezvousEvent, state: RendezvousState | undefined): void {
+    if (this.#left) return;
+    const { name, member } = this;
+    const generation = state?.generation;
+    switch (event.type) {
+      case 'staged':
+        return publishTransition(() => ({ name, member, phase: 'proposed', generation, round: event.round, pick: pickNames(event.pick), committer: event.committer }));
+      case 'committed':
+        return publishTransition(() => ({ name, member, phase: 'committed', generation, round: event.round, pick: pickNames(event.pick) }));
+      case 'rolled-back':
+        return publishTransition(() => ({ name, member, phase: 'rolled-back', generation, round: event.round, reason: event.reason, by: event.by }));
+    }
   }
 
   /** Stops the heartbeat and ends the lease. Idempotent. */

@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, ConnClosedError, InvalidArgumentError, incompatibilities, type Conn, type Incompatibility, type Pass, type VariantOffer } from '@bertha/core';
 import { build } from '../build.js';
+import { publishTransition } from '../diagnostics/rendezvous-channels.js';
 import type { StackInfo } from '../stack-info.js';
 import { IncompatiblePickError, TransitionInProgressError, TransitionRefusedError } from './join-errors.js';
 import { decodePick, encodePick, encodeStack, newEpoch, type DecodedPick } from './join-pick.js';
@@ -277,6 +278,7 @@ export class Transitions {
     this.#prepared.delete(epoch);
     this.#running = target;
     this.#unrunnable = undefined;
+    publishTransition(() => ({ name: this.#m.name, member: this.#m.member, phase: 'switched', pick: this.pick }));
     this.#options.onPick();
     this.#m.wake();
   }
