@@ -93,6 +93,7 @@ export {
 
 // The transport Chunnel
 export { realClock, type Clock, type RealClockOptions, type Timer } from './transport/clock.js';
+export { Deque } from './transport/deque.js';
 export { ccpTransport, CcpTransportConn, type CcpTransportChunnel, type CcpTransportOptions, type CcpTransportStats } from './transport/conn.js';
 export {
   DEFAULT_MSS,

@@ -2,6 +2,7 @@
 import { aggregationExperiment } from './aggregation.js';
 import { anywhereExperiment } from './anywhere.js';
 import { bbrExperiment } from './bbr.js';
+import { bundlerExperiment } from './bundler.js';
 import type { Experiment } from './experiment.js';
 import { fidelityExperiment } from './fidelity.js';
 import { lowRttExperiment } from './low-rtt.js';
@@ -19,4 +20,5 @@ export const EXPERIMENTS: readonly Experiment[] = [
   lowRttExperiment,
   nimbusExperiment,
   parkExperiment,
+  bundlerExperiment,
 ];

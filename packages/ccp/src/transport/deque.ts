@@ -34,6 +34,17 @@ export class Deque<T> {
     return x;
   }
 
+  /** Removes and returns the newest item. */
+  pop(): T | undefined {
+    if (this.#head === this.#items.length) return undefined;
+    const x = this.#items.pop();
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    }
+    return x;
+  }
+
   clear(): void {
     this.#items = [];
     this.#head = 0;
