@@ -7,7 +7,7 @@
  * or the state is polled where pub/sub is refused.
  */
 import { randomUUID } from 'node:crypto';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { AbortError, BerthaError, DecodeError, throwIfAborted, type CallOptions } from '@bertha/core';
 import { eventsChannel, rendezvousKey } from './redis-keys.js';
 import { ACK, COMMIT, HEARTBEAT, INIT, LEAVE, STATE, TRANSITION } from './redis-lua.js';
@@ -63,14 +63,18 @@ export class StoreReplyError extends BerthaError {
 /** An ioredis client the store runs on: one server (`Redis`) or a Redis Cluster (`Cluster`). */
 export type RedisClient = Redis | Cluster;
 
+/** Where the store connects: a client, a `redis://` URL, or the seed nodes of a Redis Cluster. */
+export type RedisTarget = RedisClient | string | { readonly cluster: readonly ClusterNode[] };
+
 /**
- * A store over `redisOrUrl`. Given a URL, the store owns its client, which
- * fails calls fast while Redis is down and reconnects on its own. Given a
- * client (`Redis`, or `Cluster` for Redis Cluster), the store uses it as
- * configured and leaves it open on `close()`.
+ * A store over `target`. Given a URL or cluster nodes, the store owns its
+ * client, which fails calls fast while Redis is down (or a cluster fails
+ * over) and reconnects on its own. Given a client (`Redis`, or `Cluster` for
+ * Redis Cluster), the store uses it as configured and leaves it open on
+ * `close()`.
  */
-export function redisStore(redisOrUrl: RedisClient | string, options: RedisStoreOptions = {}): RendezvousStore {
-  return new RedisStore(redisOrUrl, options);
+export function redisStore(target: RedisTarget, options: RedisStoreOptions = {}): RendezvousStore {
+  return new RedisStore(target, options);
 }
 
 const CLIENT_OPTIONS: RedisOptions = {
@@ -81,6 +85,14 @@ const CLIENT_OPTIONS: RedisOptions = {
   maxRetriesPerRequest: 0,
   connectTimeout: 1_000,
   retryStrategy: (attempt: number) => Math.min(attempt * 50, 500),
+};
+
+/** The same for each node of a cluster; the cluster itself refreshes its slot map often, to follow failovers. */
+const CLUSTER_OPTIONS: ClusterOptions = {
+  enableOfflineQueue: false,
+  clusterRetryStrategy: (attempt: number) => Math.min(attempt * 50, 500),
+  slotsRefreshInterval: 1_000,
+  redisOptions: { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0, connectTimeout: 1_000 },
 };
 
 const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
@@ -144,13 +156,15 @@ class RedisStore implements RendezvousStore {
   readonly #onError = (err: Error) => (this.#lastError = err);
   readonly #onReady = () => void this.#resync();
 
-  constructor(redisOrUrl: RedisClient | string, options: RedisStoreOptions) {
+  constructor(target: RedisTarget, options: RedisStoreOptions) {
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     validateLease(this.leaseMs);
     this.#options = options;
     this.#pollMs = options.pollIntervalMs ?? 250;
-    this.#owned = typeof redisOrUrl === 'string';
-    this.#redis = typeof redisOrUrl === 'string' ? new Redis(redisOrUrl, CLIENT_OPTIONS) : redisOrUrl;
+    const given = target instanceof Redis || target instanceof Cluster ? target : undefined;
+    this.#owned = given === undefined;
+    this.#redis =
+      given ?? (typeof target === 'string' ? new Redis(target, CLIENT_OPTIONS) : new Cluster([...(target as { cluster: readonly ClusterNode[] }).cluster], CLUSTER_OPTIONS));
     // Without a listener ioredis logs every failed reconnect; keep the last for error messages.
     this.#redis.on('error', this.#onError).on('ready', this.#onReady);
     this.#scripts = {
@@ -435,7 +449,7 @@ class RedisStore implements RendezvousStore {
     // On a cluster, a sharded subscriber per node, following the slots as they move (and failovers).
     const sub =
       this.#redis instanceof Cluster
-        ? this.#redis.duplicate(undefined, { shardedSubscribers: true, redisOptions: { ...this.#redis.options.redisOptions, ...CLIENT_OPTIONS } })
+        ? this.#redis.duplicate(undefined, { shardedSubscribers: true })
         : this.#redis.duplicate({ ...CLIENT_OPTIONS, autoResubscribe: true });
     sub.on('error', this.#onError);
     const onMessage = (channel: string, message: string) => this.#notified(channel, message);
