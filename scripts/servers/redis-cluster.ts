@@ -35,11 +35,15 @@ export interface RedisCluster {
   cli(port: number, ...args: string[]): string;
   /** The master that serves `slot` now, per the node on `askPort` (any live node). */
   masterOf(slot: number, askPort?: number): number;
+  /** The process id of the node on `port` (to stop and continue it). */
+  pid(port: number): number;
+  /** Moves `slot`, keys and all, from master `from` to master `to` (CLUSTER SETSLOT and MIGRATE, as `redis-cli --cluster reshard` does). */
+  migrate(slot: number, from: number, to: number): void;
   /** Kills the node on `port` (SIGKILL: no goodbye to the cluster). */
   kill(port: number): Promise<void>;
   /** Starts a killed node again with its old identity; it rejoins (as a replica if it lost its slots). */
   restart(port: number): Promise<void>;
-  /** Resolves once every live node reports `cluster_state:ok` and every slot has a live master. */
+  /** Resolves once every live node reports `cluster_state:ok`, every slot has a live master, and every live replica is in sync. */
   waitOk(timeoutMs?: number): Promise<void>;
   /** Stops every node and removes their directories. */
   stop(): Promise<void>;
@@ -101,6 +105,25 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         }
         throw new Error(`no live master serves slot ${slot}`);
       },
+      pid(port) {
+        const pid = children.get(port)?.pid;
+        if (pid === undefined) throw new Error(`node ${port} is not running`);
+        return pid;
+      },
+      migrate(slot, from, to) {
+        const fromId = cli(from, 'CLUSTER', 'MYID').trim();
+        const toId = cli(to, 'CLUSTER', 'MYID').trim();
+        cli(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId);
+        cli(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId);
+        for (;;) {
+          const keys = cli(from, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100').trim().split('\n').filter(Boolean);
+          if (keys.length === 0) break;
+          cli(from, 'MIGRATE', '127.0.0.1', String(to), '', '0', '5000', 'KEYS', ...keys);
+        }
+        for (const port of [to, from, ...ports.filter((p) => p !== to && p !== from && children.has(p))]) {
+          cli(port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', toId);
+        }
+      },
       async kill(port) {
         const c = children.get(port);
         children.delete(port);
@@ -121,7 +144,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
               return false;
             }
           });
-          if (ok) return;
+          if (ok) return waitReplicasSynced(cli, live);
           if (Date.now() > deadline) throw new Error(`Redis Cluster not ok after ${timeoutMs} ms:\n${cli(live[0]!, 'CLUSTER', 'NODES')}`);
           await new Promise((r) => setTimeout(r, 50));
         }
@@ -129,7 +152,6 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       stop: stopAll,
     };
     await cluster.waitOk();
-    await waitReplicasSynced(cli, ports);
     return cluster;
   } catch (err) {
     await stopAll();

@@ -63,6 +63,38 @@ describe('redisStore', () => {
     }
   });
 
+  it('detects writes the store lost (a replica promoted without them) and starts a new generation', async () => {
+    const [a, b, c] = [redisStore(redisUrl), redisStore(redisUrl), redisStore(redisUrl)];
+    const raw = new Redis(redisUrl);
+    const n = `rv-lost-${randomUUID()}`;
+    try {
+      const { generation } = await a.tryInit(n, 'a', Uint8Array.of(1));
+      await b.tryInit(n, 'b', Uint8Array.of(1));
+      // What a replica held when its master died: the state before the transition.
+      const keys = await raw.keys(`${rendezvousKey(n)}:*`);
+      const dumps = await Promise.all(keys.map((k) => raw.dumpBuffer(k)));
+      await a.startTransition(n, 'a', Uint8Array.of(2));
+      await b.stageAck(n, 'b', { generation, round: 1 }, true);
+      expect(await a.commitIfReady(n, 'a', { generation, round: 1 })).toMatchObject({ kind: 'committed' });
+      await raw.del(...(await raw.keys(`${rendezvousKey(n)}:*`)));
+      for (const [i, k] of keys.entries()) await raw.restore(k, 0, dumps[i]!);
+      // Meanwhile a member that never saw the lost changes makes as many of its own: the counts match, the changes do not.
+      await c.tryInit(n, 'c', Uint8Array.of(1));
+      await c.leave(n, 'c');
+      expect((await c.tryInit(n, 'c', Uint8Array.of(1))).generation).toBe(generation);
+      // a saw the commit: the store cannot hold it, so it starts over in a new generation.
+      await expect(a.heartbeat(n, 'a')).rejects.toBeInstanceOf(NotAMemberError);
+      const again = await a.tryInit(n, 'a', Uint8Array.of(2));
+      expect(again.generation).not.toBe(generation);
+      expect(again).toMatchObject({ kind: 'created', round: 0, pick: Uint8Array.of(2), participants: 1 });
+      await expect(b.commitIfReady(n, 'b', { generation, round: 1 })).rejects.toBeInstanceOf(NotAMemberError);
+      expect((await b.tryInit(n, 'b', Uint8Array.of(1))).generation).toBe(again.generation);
+    } finally {
+      raw.disconnect();
+      await Promise.all([a.close(), b.close(), c.close()]);
+    }
+  });
+
   it('polls when notifications are off', async () => {
     const watcher = redisStore(redisUrl, { notifications: 'off', pollIntervalMs: 20 });
     const log = eventLog();
