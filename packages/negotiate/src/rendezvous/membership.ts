@@ -19,6 +19,15 @@ import {
 
 type RolledBack = Extract<RendezvousEvent, { type: 'rolled-back' }>;
 
+const memberSets = new WeakMap<RendezvousState, ReadonlySet<string>>();
+
+/** The members of `state` as a set, built once per state however many members in this process ask. */
+function memberSet(state: RendezvousState): ReadonlySet<string> {
+  let set = memberSets.get(state);
+  if (set === undefined) memberSets.set(state, (set = new Set(state.members)));
+  return set;
+}
+
 export interface MembershipOptions {
   readonly store: RendezvousStore;
   readonly name: string;
@@ -96,7 +105,9 @@ export class Membership {
    * generation, listing this member, and no older than the last one.
    */
   offer(state: RendezvousState | undefined): void {
-    if (this.#left || state === undefined || state.generation !== this.#generation || !state.members.includes(this.member)) return;
+    // One read reaches every member in this process, often with several events: each is O(1) after the first.
+    if (state === this.#state) return;
+    if (this.#left || state === undefined || state.generation !== this.#generation || !memberSet(state).has(this.member)) return;
     if (state.round < this.#round) return;
     this.#round = state.round;
     this.#state = state;
