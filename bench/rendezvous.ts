@@ -31,8 +31,8 @@ const SIZES = sizesArg !== undefined ? sizesArg.slice(8).split(',').map(Number) 
 const JOINS = quick ? 10 : 30;
 const COMMITS = quick ? 5 : 10;
 const PROCESSES = 4;
-const LEASE_MS = 2_000;
-const STEADY_WINDOW_MS = quick ? 2_000 : 4_000;
+const LEASE_MS = 4_000;
+const STEADY_WINDOW_MS = 4_000;
 const GROUPS = quick ? 1_000 : 10_000;
 /** Targets of the issue. */
 const COMMIT_1000_P50_MS = 1_000;
@@ -61,7 +61,9 @@ const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 async function latencies(backend: Backend, size: number): Promise<{ join: number[]; commit: number[]; opsPerMemberSec?: number; usecPerMemberSec?: number }> {
   const stores = backend.stores();
   const name = `bench-${randomUUID()}`;
+  const t0 = performance.now();
   const members = await joinMany(stores, name, size);
+  console.log(`${backend.label}: ${size} members joined in ${(performance.now() - t0).toFixed(0)} ms`);
   const join: number[] = [];
   for (let i = 0; i < JOINS; i++) {
     const t = performance.now();

@@ -9,6 +9,7 @@ import { AbortError, ConnClosedError, throwIfAborted } from '@bertha/core';
 import {
   NotAMemberError,
   StoreUnavailableError,
+  picksEqual,
   type InitResult,
   type RendezvousEvent,
   type RendezvousState,
@@ -20,6 +21,23 @@ import {
 type RolledBack = Extract<RendezvousEvent, { type: 'rolled-back' }>;
 
 const memberSets = new WeakMap<RendezvousState, ReadonlySet<string>>();
+
+/**
+ * Whether `next` tells `member` anything `prev` did not: a transition's
+ * answers matter to its committer only, and a member that waits for them
+ * would otherwise hear of each one, which in a group of n is n states for
+ * each of n members.
+ */
+function differs(prev: RendezvousState, next: RendezvousState, member: string): boolean {
+  return (
+    prev.generation !== next.generation ||
+    prev.round !== next.round ||
+    prev.participants !== next.participants ||
+    prev.pending?.round !== next.pending?.round ||
+    next.pending?.committer === member ||
+    !picksEqual(prev.pick, next.pick)
+  );
+}
 
 /** The members of `state` as a set, built once per state however many members in this process ask. */
 function memberSet(state: RendezvousState): ReadonlySet<string> {
@@ -109,8 +127,10 @@ export class Membership {
     if (state === this.#state) return;
     if (this.#left || state === undefined || state.generation !== this.#generation || !memberSet(state).has(this.member)) return;
     if (state.round < this.#round) return;
+    const prev = this.#state;
     this.#round = state.round;
     this.#state = state;
+    if (prev !== undefined && !differs(prev, state, this.member)) return;
     this.#options.onState(state);
     this.wake();
   }
