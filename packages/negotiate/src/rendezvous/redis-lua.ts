@@ -28,15 +28,17 @@
  *
  * Scripts reply `{ status, generation|false, seq, id|false, state, ... }`
  * where state is
- * `{ pick, round, members, stagedPick|false, committer|false, acked }`
- * or false when the rendezvous has no live member.
+ * `{ pick, round, members|false, mseq, stagedPick|false, committer|false, acked, live }`
+ * or false when the rendezvous has no live member. `mseq` counts changes of
+ * the member list; ARGV[5] is the one the caller holds, and `members` is
+ * false when that is the live list (the caller has it).
  */
 import { OUTCOME_TTL_MS } from './store.js';
 
 /** How many change ids a rendezvous remembers for lost-write detection. */
 const HISTORY = 256;
 
-/** ARGV positions of each script's own arguments start after the four common ones. */
+/** Each script's own arguments follow the five common ones (ARGV 1-5). */
 const PRELUDE = `
 local base = KEYS[1]
 local pickKey = base .. ':pick'
@@ -46,7 +48,7 @@ local histKey = base .. ':hist'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local fresh = ARGV[4]
-local function arg(i) return ARGV[4 + i] end
+local function arg(i) return ARGV[5 + i] end
 -- false when the store holds nothing of this rendezvous (never had it, or lost it)
 local gen = redis.call('HGET', roundKey, 'generation')
 
@@ -76,7 +78,13 @@ local function newGeneration()
   if r and r % 2 == 1 then redis.call('DEL', stagedKey(r), acksKey(r)) end
   gen = fresh
   redis.call('DEL', pickKey, membersKey, histKey, roundKey)
-  redis.call('HSET', roundKey, 'generation', gen, 'round', 0, 'seq', 0)
+  redis.call('HSET', roundKey, 'generation', gen, 'round', 0, 'seq', 0, 'mseq', 0)
+end
+
+-- A change of who the members are (not of their leases).
+local function membersChanged()
+  redis.call('HINCRBY', roundKey, 'mseq', 1)
+  changed()
 end
 
 -- The client saw a change this store does not hold: it lost state (a failover).
@@ -107,7 +115,7 @@ end
 -- forgets the pick once nobody is left (the generation and round stay).
 local function prune()
   if not gen then return end
-  if redis.call('ZREMRANGEBYSCORE', membersKey, '-inf', now) > 0 then changed() end
+  if redis.call('ZREMRANGEBYSCORE', membersKey, '-inf', now) > 0 then membersChanged() end
   local r = getRound()
   if r % 2 == 1 then
     local committer = redis.call('HGET', stagedKey(r), 'committer')
@@ -118,12 +126,19 @@ local function prune()
   if redis.call('EXISTS', membersKey) == 0 then redis.call('DEL', pickKey) end
 end
 
+-- The member list is sent only if the caller does not hold it (ARGV[5], its version mseq):
+-- a reply to a member of a large group does not carry the group.
 local function state()
   if not gen then return false end
   local pick = redis.call('GET', pickKey)
   if not pick then return false end
-  local members = redis.call('ZRANGEBYSCORE', membersKey, '(' .. now, '+inf')
-  if #members == 0 then return false end
+  local live = redis.call('ZCOUNT', membersKey, '(' .. now, '+inf')
+  if live == 0 then return false end
+  local mseq = tonumber(redis.call('HGET', roundKey, 'mseq') or '0')
+  local members = false
+  if ARGV[1] ~= gen or tonumber(ARGV[5]) ~= mseq or live ~= redis.call('ZCARD', membersKey) then
+    members = redis.call('ZRANGEBYSCORE', membersKey, '(' .. now, '+inf')
+  end
   local r = getRound()
   local stagedPick, committer, acked = false, false, {}
   if r % 2 == 1 then
@@ -134,7 +149,7 @@ local function state()
       if score and tonumber(score) > now then acked[#acked + 1] = m end
     end
   end
-  return { pick, r, members, stagedPick, committer, acked }
+  return { pick, r, members, mseq, stagedPick, committer, acked, live }
 end
 
 -- The reply: status, the change it reflects, the state (or another body), then extras.
@@ -162,7 +177,7 @@ if redis.call('EXISTS', pickKey) == 0 then
   status = 'created'
   redis.call('SET', pickKey, arg(2))
 end
-if redis.call('ZADD', membersKey, now + tonumber(arg(3)), arg(1)) > 0 then changed() end
+if redis.call('ZADD', membersKey, now + tonumber(arg(3)), arg(1)) > 0 then membersChanged() end
 return reply(status)
 `;
 
@@ -181,7 +196,7 @@ return reply('ok')
 
 /** ARGV: member */
 export const LEAVE = `${PRELUDE}
-if gen and redis.call('ZREM', membersKey, arg(1)) > 0 then changed() end
+if gen and redis.call('ZREM', membersKey, arg(1)) > 0 then membersChanged() end
 prune()
 return reply('ok', false)
 `;
@@ -229,8 +244,8 @@ if r == asked and r % 2 == 1 then
   local s = redis.call('HMGET', stagedKey(r), 'pick', 'committer')
   if s[2] ~= arg(1) then return reply('not-committer', s[2]) end
   local st = state()
-  local live = #st[3]
-  if #st[6] < live or (arg(5) ~= '' and live ~= tonumber(arg(5))) then return reply('waiting', st) end
+  local live = st[8]
+  if #st[7] < live or (arg(5) ~= '' and live ~= tonumber(arg(5))) then return reply('waiting', st) end
   redis.call('SET', pickKey, s[1])
   endRound(r, 'committed', arg(1), s[1])
 end

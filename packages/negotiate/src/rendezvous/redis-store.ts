@@ -111,11 +111,20 @@ interface View {
   seq: number;
   id: string;
   state?: RendezvousState;
+  /** The live member list as of its version `mseq`, so that replies need not repeat it. */
+  members?: Members;
+}
+
+interface Members {
+  readonly mseq: number;
+  readonly list: readonly string[];
 }
 
 /** A script's reply: status, the change it reflects, its body (usually the state), extras. */
 interface Answer {
   readonly status: string;
+  /** The member list the call told the script it holds. */
+  readonly held: Members | undefined;
   /** The change the reply reflects (no generation: the store holds nothing of the rendezvous). */
   readonly generation: string | undefined;
   readonly seq: number;
@@ -146,6 +155,7 @@ class RedisStore implements RendezvousStore {
   /** events channel (as the server names it, with any key prefix) -> rendezvous name */
   readonly #channels = new Map<string, string>();
   readonly #views = new Map<string, View>();
+  readonly #waiting = new WeakMap<RedisClient, Promise<void>>();
   /** The seq of the change each state read reflects. */
   readonly #seqOf = new WeakMap<RendezvousState, number>();
   #sub?: RedisClient;
@@ -311,15 +321,18 @@ class RedisStore implements RendezvousStore {
   async #run(script: ScriptName, options: CallOptions | undefined, name: string, ...args: Array<string | number | Buffer>): Promise<Answer> {
     const fn = this.#scripts[script];
     const view = this.#views.get(name);
-    const seen = [view?.generation ?? '', view?.seq ?? 0, view?.id ?? '', randomUUID()];
+    const held = view?.members;
+    const seen = [view?.generation ?? '', view?.seq ?? 0, view?.id ?? '', randomUUID(), held?.mseq ?? ''];
     const reply = asArray(await this.#call(this.#redis, () => fn(rendezvousKey(name), ...seen, ...args), options?.signal));
     const [status, gen, seq, id, body, ...extra] = reply;
     const generation = gen === null || gen === undefined ? undefined : text(gen);
-    if (generation === undefined || typeof seq !== 'number') return { status: text(status), generation: undefined, seq: 0, body, extra };
+    if (generation === undefined || typeof seq !== 'number') return { status: text(status), held, generation: undefined, seq: 0, body, extra };
     const latest = this.#views.get(name);
     // Replies of concurrent calls may arrive out of order: keep the latest change.
-    if (latest === undefined || latest.generation !== generation || seq > latest.seq) this.#views.set(name, { generation, seq, id: text(id) });
-    return { status: text(status), generation, seq, body, extra };
+    if (latest === undefined || latest.generation !== generation || seq > latest.seq) {
+      this.#views.set(name, { generation, seq, id: text(id), members: latest?.generation === generation ? latest.members : undefined });
+    }
+    return { status: text(status), held, generation, seq, body, extra };
   }
 
   /**
@@ -329,10 +342,12 @@ class RedisStore implements RendezvousStore {
    */
   #parse(name: string, answer: Answer, current: boolean, body: Reply = answer.body): RendezvousState | undefined {
     if (answer.generation === undefined) return undefined;
-    const state = parseState(answer.generation, body);
-    if (state === undefined) return undefined;
+    const parsed = parseState(answer.generation, body, answer.held);
+    if (parsed === undefined) return undefined;
+    const { state, members } = parsed;
     this.#seqOf.set(state, answer.seq);
     const view = this.#views.get(name);
+    if (view?.generation === answer.generation && (view.members === undefined || members.mseq > view.members.mseq)) view.members = members;
     if (current && view?.generation === answer.generation && view.seq === answer.seq) view.state = state;
     return state;
   }
@@ -372,18 +387,33 @@ class RedisStore implements RendezvousStore {
     if (client.status === 'wait') client.connect().catch(() => undefined);
     else if (client.status !== 'connecting' && client.status !== 'connect') throw this.#unavailable('not connected');
     const timeoutMs = this.#options.readyTimeoutMs ?? 1_000;
-    let onReady = () => {};
-    let onClose = () => {};
-    const ready = new Promise<void>((resolve, reject) => {
-      onReady = resolve;
-      onClose = () => reject(this.#unavailable('could not connect'));
-      client.once('ready', onReady).once('close', onClose);
-    });
-    try {
-      await bounded(ready, timeoutMs, signal, () => this.#unavailable(`not connected after ${timeoutMs} ms`));
-    } finally {
-      client.off('ready', onReady).off('close', onClose);
+    await bounded(this.#connecting(client), timeoutMs, signal, () => this.#unavailable(`not connected after ${timeoutMs} ms`));
+  }
+
+  /** Settles when `client` is ready or closes; one pair of listeners however many calls wait. */
+  #connecting(client: RedisClient): Promise<void> {
+    let waiting = this.#waiting.get(client);
+    if (waiting === undefined) {
+      waiting = new Promise<void>((resolve, reject) => {
+        const done = () => {
+          client.off('ready', onReady).off('close', onClose);
+          this.#waiting.delete(client);
+        };
+        const onReady = () => {
+          done();
+          resolve();
+        };
+        const onClose = () => {
+          done();
+          reject(this.#unavailable('could not connect'));
+        };
+        client.once('ready', onReady).once('close', onClose);
+      });
+      // A rejection nobody awaits any more (every caller timed out) is not an error.
+      waiting.catch(() => undefined);
+      this.#waiting.set(client, waiting);
     }
+    return waiting;
   }
 
   #unavailable(what: string, cause: unknown = this.#lastError): StoreUnavailableError {
@@ -578,14 +608,18 @@ function texts(reply: Reply): string[] {
   return asArray(reply).map(text);
 }
 
-function parseState(generation: string, reply: Reply): RendezvousState | undefined {
+/** The state in a reply, and its member list (from the reply, or the one the caller held if the reply left it out). */
+function parseState(generation: string, reply: Reply, held: Members | undefined): { state: RendezvousState; members: Members } | undefined {
   if (reply === null || reply === undefined) return undefined;
-  const [pick, round, members, stagedPick, committer, acked] = asArray(reply);
-  if (typeof round !== 'number') throw new DecodeError('Redis rendezvous script replied with a non-integer round');
-  const list = texts(members);
-  const base = { generation, pick: bytes(pick), round, participants: list.length, members: list };
-  if (stagedPick === null || stagedPick === undefined) return base;
-  return { ...base, pending: { round, pick: bytes(stagedPick), committer: text(committer), acked: texts(acked) } };
+  const [pick, round, list, mseq, stagedPick, committer, acked] = asArray(reply);
+  if (typeof round !== 'number' || typeof mseq !== 'number') throw new DecodeError('Redis rendezvous script replied with a non-integer round');
+  let members: Members;
+  if (list !== null && list !== undefined) members = { mseq, list: texts(list) };
+  else if (held?.mseq === mseq) members = held;
+  else throw new DecodeError('Redis rendezvous script left out a member list this store does not hold');
+  const base = { generation, pick: bytes(pick), round, participants: members.list.length, members: members.list };
+  if (stagedPick === null || stagedPick === undefined) return { state: base, members };
+  return { state: { ...base, pending: { round, pick: bytes(stagedPick), committer: text(committer), acked: texts(acked) } }, members };
 }
 
 /** Where the client connects, for error messages. */

@@ -123,7 +123,7 @@ describe('redisStore', () => {
         await watcher.state('rv-stall');
         // One round trip: the change (one notification), then a pause of scripts that makes the
         // watcher's re-read time out while its connections stay up. No other notification follows.
-        await raw.pipeline().eval(INIT, 1, rendezvousKey('rv-stall'), '', 0, '', 'g1', 'x', Buffer.from(pick), 10_000).client('PAUSE', '400', 'WRITE').exec();
+        await raw.pipeline().eval(INIT, 1, rendezvousKey('rv-stall'), '', 0, '', 'g1', '', 'x', Buffer.from(pick), 10_000).client('PAUSE', '400', 'WRITE').exec();
         const missed = new Promise<string>((resolve) => setTimeout(() => resolve('no event 3 s after the stall'), 3_000).unref());
         const first = await Promise.race([log.next((e) => e.type === 'joined').then((s) => s.event), missed]);
         expect(first).toEqual({ type: 'joined', member: 'x' });
