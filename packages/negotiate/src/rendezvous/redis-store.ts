@@ -521,7 +521,8 @@ class RedisStore implements RendezvousStore {
         const next = await this.state(w.name);
         const events = await this.#diff(w.name, w.snapshot, next);
         w.snapshot = next;
-        for (const e of events) for (const listener of w.listeners) queueMicrotask(() => listener(e, next));
+        // One task per listener, not per event and listener: a read after a burst of joins may carry hundreds.
+        if (events.length > 0) for (const listener of w.listeners) queueMicrotask(() => events.forEach((e) => listener(e, next)));
       } while (w.dirty && this.#watchers.get(w.name) === w);
     } catch {
       // A read that failed (Redis away, or just slow) must not lose the change that triggered it.
