@@ -455,7 +455,7 @@ class RedisStore implements RendezvousStore {
         this.#sharded = false;
       }
     }
-    await sub.subscribe(channel);
+    await sub.subscribe(this.#prefix() + channel);
   }
 
   #unwatch(w: Watcher): void {
@@ -464,14 +464,13 @@ class RedisStore implements RendezvousStore {
     clearTimeout(w.retry);
     this.#channels.delete(this.#prefix() + w.channel);
     if (this.#sub?.status === 'ready' && w.poll === undefined) {
-      (this.#sharded === false ? this.#sub.unsubscribe(w.channel) : this.#sub.sunsubscribe(w.channel)).catch(() => undefined);
+      (this.#sharded === false ? this.#sub.unsubscribe(this.#prefix() + w.channel) : this.#sub.sunsubscribe(w.channel)).catch(() => undefined);
     }
   }
 
-  /** ioredis prefixes channel names of sharded subscriptions (they are keys) with `keyPrefix`. */
+  /** The scripts publish on a key name, which ioredis prefixed with `keyPrefix` (it does the same to SSUBSCRIBE's channels, not to SUBSCRIBE's). */
   #prefix(): string {
-    const o = this.#redis instanceof Cluster ? this.#redis.options : this.#redis.options;
-    return this.#sharded === false ? '' : (o.keyPrefix ?? '');
+    return this.#redis.options.keyPrefix ?? '';
   }
 
   #subscriber(): RedisClient {

@@ -95,6 +95,23 @@ describe('redisStore', () => {
     }
   });
 
+  it('hears changes through a client with a key prefix', async () => {
+    const [c1, c2] = [new Redis(redisUrl, { keyPrefix: 'app:' }), new Redis(redisUrl, { keyPrefix: 'app:' })];
+    const [watcher, other] = [redisStore(c1), redisStore(c2)];
+    try {
+      const log = eventLog();
+      expect((await watcher.subscribe('rv-prefixed', log.listener)).mode).toBe('push');
+      await other.tryInit('rv-prefixed', 'x', pick);
+      expect((await log.next((e) => e.type === 'joined')).event).toEqual({ type: 'joined', member: 'x' });
+      expect(await c1.exists(`${rendezvousKey('rv-prefixed')}:round`)).toBe(1);
+      await other.leave('rv-prefixed', 'x');
+    } finally {
+      await Promise.all([watcher.close(), other.close()]);
+      c1.disconnect();
+      c2.disconnect();
+    }
+  });
+
   it('polls when notifications are off', async () => {
     const watcher = redisStore(redisUrl, { notifications: 'off', pollIntervalMs: 20 });
     const log = eventLog();
