@@ -4,6 +4,7 @@
 # the native addon built for the Node that runs it, and the programs tests run
 # for themselves, from Debian's packages (command:package):
 #   redis-server  the real Redis of the rendezvous and Redis Streams tests
+#   redis-cli     creates the Redis Cluster of the rendezvous tests (redis-tools)
 #   openssl       @bertha/chunnels-tls's test certificates
 #   ip            network namespaces for the multi-host tests (iproute2)
 #   kcat          an independent Kafka client for the Kafka test broker's fidelity tests
@@ -17,7 +18,7 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$pnpm_version" ]; then
 fi
 
 missing=()
-for need in redis-server:redis-server openssl:openssl ip:iproute2 kcat:kcat; do
+for need in redis-server:redis-server redis-cli:redis-tools openssl:openssl ip:iproute2 kcat:kcat; do
   command -v "${need%%:*}" >/dev/null 2>&1 || missing+=("${need##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

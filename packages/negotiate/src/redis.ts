@@ -4,4 +4,4 @@
  * @bertha/negotiate). Kept off the main entry so that other users never load
  * ioredis or need its type declarations.
  */
-export { redisStore, StoreReplyError, type RedisStoreOptions } from './rendezvous/redis-store.js';
+export { redisStore, StoreReplyError, type RedisClient, type RedisStoreOptions, type RedisTarget } from './rendezvous/redis-store.js';

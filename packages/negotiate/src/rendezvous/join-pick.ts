@@ -53,6 +53,15 @@ export function encodePick(stack: Uint8Array, epoch: number): Uint8Array {
 
 /** Decodes a pick read from the store; throws `DecodeError` for anything `encodePick` did not write. */
 export function decodePick(bytes: Uint8Array): DecodedPick {
+  // Every member in a process reads the same state objects: decode each pick once, not once per member.
+  let decoded = decodedPicks.get(bytes);
+  if (decoded === undefined) decodedPicks.set(bytes, (decoded = decodeUncached(bytes)));
+  return decoded;
+}
+
+const decodedPicks = new WeakMap<Uint8Array, DecodedPick>();
+
+function decodeUncached(bytes: Uint8Array): DecodedPick {
   if (bytes.byteLength <= HEADER || bytes[0] !== VERSION) {
     throw new DecodeError(`the rendezvous holds a pick this version cannot read (version ${bytes[0] ?? 'none'}): are all members running the same @bertha/negotiate?`);
   }

@@ -10,6 +10,7 @@ import { pickNames, publishStore, publishTransition } from '../diagnostics/rende
 import {
   NotAMemberError,
   StoreUnavailableError,
+  picksEqual,
   type InitResult,
   type RendezvousEvent,
   type RendezvousState,
@@ -19,6 +20,32 @@ import {
 } from './store.js';
 
 type RolledBack = Extract<RendezvousEvent, { type: 'rolled-back' }>;
+
+const memberSets = new WeakMap<RendezvousState, ReadonlySet<string>>();
+
+/**
+ * Whether `next` tells `member` anything `prev` did not: a transition's
+ * answers matter to its committer only, and a member that waits for them
+ * would otherwise hear of each one, which in a group of n is n states for
+ * each of n members.
+ */
+function differs(prev: RendezvousState, next: RendezvousState, member: string): boolean {
+  return (
+    prev.generation !== next.generation ||
+    prev.round !== next.round ||
+    prev.participants !== next.participants ||
+    prev.pending?.round !== next.pending?.round ||
+    next.pending?.committer === member ||
+    !picksEqual(prev.pick, next.pick)
+  );
+}
+
+/** The members of `state` as a set, built once per state however many members in this process ask. */
+function memberSet(state: RendezvousState): ReadonlySet<string> {
+  let set = memberSets.get(state);
+  if (set === undefined) memberSets.set(state, (set = new Set(state.members)));
+  return set;
+}
 
 export interface MembershipOptions {
   readonly store: RendezvousStore;
@@ -102,10 +129,14 @@ export class Membership {
    * generation, listing this member, and no older than the last one.
    */
   offer(state: RendezvousState | undefined): void {
-    if (this.#left || state === undefined || state.generation !== this.#generation || !state.members.includes(this.member)) return;
+    // One read reaches every member in this process, often with several events: each is O(1) after the first.
+    if (state === this.#state) return;
+    if (this.#left || state === undefined || state.generation !== this.#generation || !memberSet(state).has(this.member)) return;
     if (state.round < this.#round) return;
+    const prev = this.#state;
     this.#round = state.round;
     this.#state = state;
+    if (prev !== undefined && !differs(prev, state, this.member)) return;
     this.#options.onState(state);
     this.wake();
   }

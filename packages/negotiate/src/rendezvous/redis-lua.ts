@@ -1,36 +1,101 @@
 /**
  * Lua scripts of the Redis rendezvous store: each operation is one script, so
- * it is atomic. KEYS[1] is the rendezvous name `A`; the other keys derive from
- * it (see README, "Redis key layout"). Leases use the server's clock (TIME),
- * so members on machines whose clocks disagree still agree on who is live.
+ * it is atomic. KEYS[1] is the rendezvous' key base `bertha:rv:{A}` (`A` the
+ * escaped name, see redis-keys.ts); every other key and the events channel
+ * extend it, so they share its hash slot and the scripts run on Redis Cluster.
+ * Leases use the server's clock (TIME), so members on machines whose clocks
+ * disagree still agree on who is live.
  *
- * `A-round` holds the generation and the round together. Without it the
- * store holds nothing of the rendezvous (it never had it, or lost it in a
- * restart or flush): only INIT creates it, with a new generation id from the
- * caller, and every other script treats the rendezvous as empty. Per-round
- * keys carry the generation in their names, so rounds of different
- * generations never share a key.
+ * `<base>:round` holds the generation, the round, and `seq`: a counter of
+ * the changes that matter (joins, departures, staging, answers, outcomes),
+ * with `tok` the id of the last change and `<base>:hist` the ids of the last
+ * HISTORY changes. A lease renewal is no change: heartbeats publish nothing.
+ * Without `<base>:round` the store holds nothing of the rendezvous (it never
+ * had it, or lost it in a restart or flush): only INIT creates it, with a new
+ * generation id from the caller, and every other script treats the
+ * rendezvous as empty. Per-round keys carry the generation in their names.
  *
- * Scripts reply `{ status, state, ... }` where state is
- * `{ generation, pick, round, members, stagedPick|nil, committer|nil, acked }`
- * or nil when the rendezvous has no live member.
+ * Lost writes: Redis replicates asynchronously, so a replica promoted after
+ * its master died may lack changes the master acknowledged. Every script is
+ * told the change this client saw last (ARGV 1-3: generation, seq, id); if
+ * the store is behind it, or holds another change under that seq, the store
+ * lost state this client saw, and the script starts a new generation (as
+ * after a restart) before doing its work. ARGV[4] is a fresh id: the new
+ * generation if one is needed, else the id of this script's change.
+ *
+ * Every change publishes `<generation>:<seq>` on `<base>:events` (SPUBLISH,
+ * the sharded channel of the slot; PUBLISH before Redis 7).
+ *
+ * Scripts reply `{ status, generation|false, seq, id|false, state, ... }`
+ * where state is
+ * `{ pick, round, members|false, mseq, stagedPick|false, committer|false, acked, live }`
+ * or false when the rendezvous has no live member. `mseq` counts changes of
+ * the member list; ARGV[5] is the one the caller holds, and `members` is
+ * false when that is the live list (the caller has it).
  */
 import { OUTCOME_TTL_MS } from './store.js';
 
+/** How many change ids a rendezvous remembers for lost-write detection. */
+const HISTORY = 256;
+
+/** Each script's own arguments follow the five common ones (ARGV 1-5). */
 const PRELUDE = `
-local key = KEYS[1]
-local roundKey = key .. '-round'
-local membersKey = key .. '-members'
+local base = KEYS[1]
+local pickKey = base .. ':pick'
+local roundKey = base .. ':round'
+local membersKey = base .. ':members'
+local histKey = base .. ':hist'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local fresh = ARGV[4]
+local function arg(i) return ARGV[5 + i] end
 -- false when the store holds nothing of this rendezvous (never had it, or lost it)
 local gen = redis.call('HGET', roundKey, 'generation')
 
-local function perRound(r, what) return key .. '-' .. gen .. '-' .. r .. '-' .. what end
+local function perRound(r, what) return base .. ':' .. gen .. ':' .. r .. ':' .. what end
 local function stagedKey(r) return perRound(r, 'staged') end
 local function acksKey(r) return perRound(r, 'acks') end
 local function outcomeKey(r) return perRound(r, 'outcome') end
 local function getRound() return tonumber(redis.call('HGET', roundKey, 'round')) end
+local function getSeq() return tonumber(redis.call('HGET', roundKey, 'seq') or '0') end
+
+local published = false
+-- Records a change (once per script) and tells subscribers.
+local function changed()
+  if published then return end
+  published = true
+  local seq = redis.call('HINCRBY', roundKey, 'seq', 1)
+  redis.call('HSET', roundKey, 'tok', fresh)
+  redis.call('HSET', histKey, seq, fresh)
+  if seq > ${HISTORY} then redis.call('HDEL', histKey, seq - ${HISTORY}) end
+  local msg = gen .. ':' .. seq
+  if not pcall(redis.call, 'SPUBLISH', base .. ':events', msg) then redis.call('PUBLISH', base .. ':events', msg) end
+end
+
+-- A new generation: whatever is left of the old one is not trusted.
+local function newGeneration()
+  local r = gen and getRound()
+  if r and r % 2 == 1 then redis.call('DEL', stagedKey(r), acksKey(r)) end
+  gen = fresh
+  redis.call('DEL', pickKey, membersKey, histKey, roundKey)
+  redis.call('HSET', roundKey, 'generation', gen, 'round', 0, 'seq', 0, 'mseq', 0)
+end
+
+-- A change of who the members are (not of their leases).
+local function membersChanged()
+  redis.call('HINCRBY', roundKey, 'mseq', 1)
+  changed()
+end
+
+-- The client saw a change this store does not hold: it lost state (a failover).
+if gen and ARGV[1] == gen then
+  local seen = tonumber(ARGV[2])
+  local held = redis.call('HGET', histKey, seen)
+  if seen > getSeq() or (held and held ~= ARGV[3]) then
+    newGeneration()
+    changed()
+  end
+end
 
 -- Ends staged round r; kind is committed, refused or abandoned.
 local function endRound(r, kind, by, pick)
@@ -43,13 +108,14 @@ local function endRound(r, kind, by, pick)
     redis.call('HSET', o, 'kind', kind, 'by', by)
   end
   redis.call('PEXPIRE', o, ${OUTCOME_TTL_MS})
+  changed()
 end
 
 -- Drops expired members, abandons a change whose committer is gone, and
 -- forgets the pick once nobody is left (the generation and round stay).
 local function prune()
   if not gen then return end
-  redis.call('ZREMRANGEBYSCORE', membersKey, '-inf', now)
+  if redis.call('ZREMRANGEBYSCORE', membersKey, '-inf', now) > 0 then membersChanged() end
   local r = getRound()
   if r % 2 == 1 then
     local committer = redis.call('HGET', stagedKey(r), 'committer')
@@ -57,15 +123,22 @@ local function prune()
       endRound(r, 'abandoned', committer or '')
     end
   end
-  if redis.call('EXISTS', membersKey) == 0 then redis.call('DEL', key) end
+  if redis.call('EXISTS', membersKey) == 0 then redis.call('DEL', pickKey) end
 end
 
+-- The member list is sent only if the caller does not hold it (ARGV[5], its version mseq):
+-- a reply to a member of a large group does not carry the group.
 local function state()
   if not gen then return false end
-  local pick = redis.call('GET', key)
+  local pick = redis.call('GET', pickKey)
   if not pick then return false end
-  local members = redis.call('ZRANGEBYSCORE', membersKey, '(' .. now, '+inf')
-  if #members == 0 then return false end
+  local live = redis.call('ZCOUNT', membersKey, '(' .. now, '+inf')
+  if live == 0 then return false end
+  local mseq = tonumber(redis.call('HGET', roundKey, 'mseq') or '0')
+  local members = false
+  if ARGV[1] ~= gen or tonumber(ARGV[5]) ~= mseq or live ~= redis.call('ZCARD', membersKey) then
+    members = redis.call('ZRANGEBYSCORE', membersKey, '(' .. now, '+inf')
+  end
   local r = getRound()
   local stagedPick, committer, acked = false, false, {}
   if r % 2 == 1 then
@@ -76,7 +149,15 @@ local function state()
       if score and tonumber(score) > now then acked[#acked + 1] = m end
     end
   end
-  return { gen, pick, r, members, stagedPick, committer, acked }
+  return { pick, r, members, mseq, stagedPick, committer, acked, live }
+end
+
+-- The reply: status, the change it reflects, the state (or another body), then extras.
+local function reply(status, body, ...)
+  local seq, tok = false, false
+  if gen then seq, tok = getSeq(), redis.call('HGET', roundKey, 'tok') or false end
+  if body == nil then body = state() end
+  return { status, gen or false, seq, tok, body, ... }
 end
 
 -- Renews a live member's lease; false if it holds none.
@@ -87,91 +168,88 @@ local function renew(member, leaseMs)
 end
 `;
 
-/** ARGV: member, pick, leaseMs, generation (a fresh id, used if the store holds nothing of the rendezvous) */
+/** ARGV: member, pick, leaseMs */
 export const INIT = `${PRELUDE}
-if not gen then
-  -- Whatever is left without its generation (after a partial loss) is not trusted.
-  gen = ARGV[4]
-  redis.call('DEL', key, membersKey)
-  redis.call('HSET', roundKey, 'generation', gen, 'round', 0)
-end
+if not gen then newGeneration() end
 prune()
 local status = 'existing'
-if redis.call('EXISTS', key) == 0 then
+if redis.call('EXISTS', pickKey) == 0 then
   status = 'created'
-  redis.call('SET', key, ARGV[2])
+  redis.call('SET', pickKey, arg(2))
 end
-redis.call('ZADD', membersKey, now + tonumber(ARGV[3]), ARGV[1])
-return { status, state() }
+if redis.call('ZADD', membersKey, now + tonumber(arg(3)), arg(1)) > 0 then membersChanged() end
+return reply(status)
 `;
 
-/** ARGV: member, leaseMs */
+/** ARGV: member, leaseMs, seq of the state the caller holds ('' for none): `same` if the state is that one. */
 export const HEARTBEAT = `${PRELUDE}
 prune()
-if not renew(ARGV[1], ARGV[2]) then return { 'not-member' } end
-return { 'ok', state() }
+if not renew(arg(1), arg(2)) then return reply('not-member', false) end
+if ARGV[1] == gen and tonumber(arg(3)) == getSeq() then return reply('same', false) end
+return reply('ok')
 `;
 
 /** Read-only: no pruning, expired members are just not counted. */
 export const STATE = `${PRELUDE}
-return { 'ok', state() }
+return reply('ok')
 `;
 
 /** ARGV: member */
 export const LEAVE = `${PRELUDE}
-redis.call('ZREM', membersKey, ARGV[1])
+if gen and redis.call('ZREM', membersKey, arg(1)) > 0 then membersChanged() end
 prune()
-return { 'ok' }
+return reply('ok', false)
 `;
 
 /** ARGV: member, pick, leaseMs */
 export const TRANSITION = `${PRELUDE}
 prune()
-if not renew(ARGV[1], ARGV[3]) then return { 'not-member' } end
+if not renew(arg(1), arg(3)) then return reply('not-member', false) end
 local r = getRound()
-if r % 2 == 1 then return { 'in-progress', state() } end
+if r % 2 == 1 then return reply('in-progress') end
 r = r + 1
 redis.call('HSET', roundKey, 'round', r)
-redis.call('HSET', stagedKey(r), 'pick', ARGV[2], 'committer', ARGV[1])
-redis.call('SADD', acksKey(r), ARGV[1])
-return { 'committer', state() }
+redis.call('HSET', stagedKey(r), 'pick', arg(2), 'committer', arg(1))
+redis.call('SADD', acksKey(r), arg(1))
+changed()
+return reply('committer')
 `;
 
 /** ARGV: member, generation, round, accept ('1' or '0'), leaseMs */
 export const ACK = `${PRELUDE}
 prune()
-if not renew(ARGV[1], ARGV[5]) then return { 'not-member' } end
+if not renew(arg(1), arg(5)) then return reply('not-member', false) end
 local r = getRound()
-if ARGV[2] ~= gen or r % 2 == 0 or r ~= tonumber(ARGV[3]) then return { 'stale', state() } end
-if ARGV[4] == '1' then
-  redis.call('SADD', acksKey(r), ARGV[1])
-  return { 'accepted', state() }
+if arg(2) ~= gen or r % 2 == 0 or r ~= tonumber(arg(3)) then return reply('stale') end
+if arg(4) == '1' then
+  if redis.call('SADD', acksKey(r), arg(1)) > 0 then changed() end
+  return reply('accepted')
 end
-endRound(r, 'refused', ARGV[1])
-return { 'refused', state() }
+endRound(r, 'refused', arg(1))
+return reply('refused')
 `;
 
 /**
  * ARGV: member, generation, round, leaseMs, participants ('' for any). Replies
- * { 'waiting', state }, { 'not-committer', false, committer },
- * { 'outcome', state, kind, by, pick } or { 'unknown' }.
+ * 'waiting' with the state, 'not-committer' with the committer,
+ * 'outcome' with the state and kind, by, pick, or 'unknown'.
  */
 export const COMMIT = `${PRELUDE}
 prune()
-if not renew(ARGV[1], ARGV[4]) then return { 'not-member' } end
-if ARGV[2] ~= gen then return { 'unknown' } end
+if not renew(arg(1), arg(4)) then return reply('not-member', false) end
+if arg(2) ~= gen then return reply('unknown', false) end
 local r = getRound()
-local asked = tonumber(ARGV[3])
+local asked = tonumber(arg(3))
 if r == asked and r % 2 == 1 then
   local s = redis.call('HMGET', stagedKey(r), 'pick', 'committer')
-  if s[2] ~= ARGV[1] then return { 'not-committer', false, s[2] } end
+  if s[2] ~= arg(1) then return reply('not-committer', s[2]) end
   local st = state()
-  local live = #st[4]
-  if #st[7] < live or (ARGV[5] ~= '' and live ~= tonumber(ARGV[5])) then return { 'waiting', st } end
-  redis.call('SET', key, s[1])
-  endRound(r, 'committed', ARGV[1], s[1])
+  local live = st[8]
+  if #st[7] < live or (arg(5) ~= '' and live ~= tonumber(arg(5))) then return reply('waiting', st) end
+  redis.call('SET', pickKey, s[1])
+  endRound(r, 'committed', arg(1), s[1])
 end
 local o = redis.call('HMGET', outcomeKey(asked), 'kind', 'by', 'pick')
-if not o[1] then return { 'unknown' } end
-return { 'outcome', state(), o[1], o[2], o[3] }
+if not o[1] then return reply('unknown', false) end
+return reply('outcome', nil, o[1], o[2], o[3])
 `;

@@ -1,12 +1,15 @@
 /**
- * Rendezvous store in Redis, for endpoints in different processes or
- * machines. Every operation is one Lua script (atomic, server clock); changes
- * reach subscribers through keyspace notifications, or by polling where the
- * server does not allow enabling them.
+ * Rendezvous store in Redis or Redis Cluster, for endpoints in different
+ * processes or machines. Every operation is one Lua script (atomic, server
+ * clock) on the keys of one hash slot (redis-keys.ts); the scripts announce
+ * each change on the slot's sharded pub/sub channel, which subscribers hear
+ * from the node that owns the slot (ioredis follows the slot when it moves),
+ * or the state is polled where pub/sub is refused.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { AbortError, BerthaError, DecodeError, throwIfAborted, type CallOptions } from '@bertha/core';
+import { eventsChannel, rendezvousKey } from './redis-keys.js';
 import { ACK, COMMIT, HEARTBEAT, INIT, LEAVE, STATE, TRANSITION } from './redis-lua.js';
 import {
   DEFAULT_LEASE_MS,
@@ -37,8 +40,8 @@ export interface RedisStoreOptions {
   /** Member lease (default 10 s). */
   readonly leaseMs?: number;
   /**
-   * `auto` (default): enable keyspace notifications (CONFIG SET
-   * notify-keyspace-events) and subscribe to them; poll if the server refuses.
+   * `auto` (default): subscribe to the changes the scripts publish (sharded
+   * pub/sub on Redis 7, plain pub/sub before); poll if the server refuses.
    * `off`: always poll.
    */
   readonly notifications?: 'auto' | 'off';
@@ -57,14 +60,21 @@ export class StoreReplyError extends BerthaError {
   }
 }
 
+/** An ioredis client the store runs on: one server (`Redis`) or a Redis Cluster (`Cluster`). */
+export type RedisClient = Redis | Cluster;
+
+/** Where the store connects: a client, a `redis://` URL, or the seed nodes of a Redis Cluster. */
+export type RedisTarget = RedisClient | string | { readonly cluster: readonly ClusterNode[] };
+
 /**
- * A store over `redisOrUrl`. Given a URL, the store owns its client, which
- * fails calls fast while Redis is down and reconnects on its own. Given a
- * client, the store uses it as configured and leaves it open on `close()`.
- * Standalone Redis only (scripts derive keys from the name).
+ * A store over `target`. Given a URL or cluster nodes, the store owns its
+ * client, which fails calls fast while Redis is down (or a cluster fails
+ * over) and reconnects on its own. Given a client (`Redis`, or `Cluster` for
+ * Redis Cluster), the store uses it as configured and leaves it open on
+ * `close()`.
  */
-export function redisStore(redisOrUrl: Redis | string, options: RedisStoreOptions = {}): RendezvousStore {
-  return new RedisStore(redisOrUrl, options);
+export function redisStore(target: RedisTarget, options: RedisStoreOptions = {}): RendezvousStore {
+  return new RedisStore(target, options);
 }
 
 const CLIENT_OPTIONS: RedisOptions = {
@@ -77,14 +87,54 @@ const CLIENT_OPTIONS: RedisOptions = {
   retryStrategy: (attempt: number) => Math.min(attempt * 50, 500),
 };
 
+/** The same for each node of a cluster; the cluster itself refreshes its slot map often, to follow failovers. */
+const CLUSTER_OPTIONS: ClusterOptions = {
+  enableOfflineQueue: false,
+  clusterRetryStrategy: (attempt: number) => Math.min(attempt * 50, 500),
+  slotsRefreshInterval: 1_000,
+  redisOptions: { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0, connectTimeout: 1_000 },
+};
+
 const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
 
 type Reply = unknown;
 type ScriptName = 'init' | 'heartbeat' | 'state' | 'leave' | 'transition' | 'ack' | 'commit';
 type ScriptFn = (key: string, ...args: Array<string | number | Buffer>) => Promise<Reply>;
 
+/**
+ * The last change of a rendezvous this store saw (its generation, sequence
+ * number and id), told to every script so that the store can tell when it
+ * lost it; and the state as of that change, if a pruning script read it.
+ */
+interface View {
+  generation: string;
+  seq: number;
+  id: string;
+  state?: RendezvousState;
+  /** The live member list as of its version `mseq`, so that replies need not repeat it. */
+  members?: Members;
+}
+
+interface Members {
+  readonly mseq: number;
+  readonly list: readonly string[];
+}
+
+/** A script's reply: status, the change it reflects, its body (usually the state), extras. */
+interface Answer {
+  readonly status: string;
+  /** The member list the call told the script it holds. */
+  readonly held: Members | undefined;
+  /** The change the reply reflects (no generation: the store holds nothing of the rendezvous). */
+  readonly generation: string | undefined;
+  readonly seq: number;
+  readonly body: Reply;
+  readonly extra: Reply[];
+}
+
 interface Watcher {
   readonly name: string;
+  readonly channel: string;
   readonly listeners: Set<RendezvousListener>;
   snapshot: RendezvousState | undefined;
   running: boolean;
@@ -96,28 +146,35 @@ interface Watcher {
 
 class RedisStore implements RendezvousStore {
   readonly leaseMs: number;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #owned: boolean;
   readonly #options: RedisStoreOptions;
   readonly #pollMs: number;
   readonly #scripts: Record<ScriptName, ScriptFn>;
   readonly #watchers = new Map<string, Watcher>();
-  /** keyspace channel or pattern -> rendezvous name */
+  /** events channel (as the server names it, with any key prefix) -> rendezvous name */
   readonly #channels = new Map<string, string>();
-  #sub?: Redis;
-  #push?: Promise<boolean>;
+  readonly #views = new Map<string, View>();
+  readonly #waiting = new WeakMap<RedisClient, Promise<void>>();
+  /** The seq of the change each state read reflects. */
+  readonly #seqOf = new WeakMap<RendezvousState, number>();
+  #sub?: RedisClient;
+  /** Whether the server has sharded pub/sub (Redis 7); decided by the first subscription. */
+  #sharded?: boolean;
   #lastError?: Error;
   #closed = false;
   readonly #onError = (err: Error) => (this.#lastError = err);
   readonly #onReady = () => void this.#resync();
 
-  constructor(redisOrUrl: Redis | string, options: RedisStoreOptions) {
+  constructor(target: RedisTarget, options: RedisStoreOptions) {
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     validateLease(this.leaseMs);
     this.#options = options;
     this.#pollMs = options.pollIntervalMs ?? 250;
-    this.#owned = typeof redisOrUrl === 'string';
-    this.#redis = typeof redisOrUrl === 'string' ? new Redis(redisOrUrl, CLIENT_OPTIONS) : redisOrUrl;
+    const given = target instanceof Redis || target instanceof Cluster ? target : undefined;
+    this.#owned = given === undefined;
+    this.#redis =
+      given ?? (typeof target === 'string' ? new Redis(target, CLIENT_OPTIONS) : new Cluster([...(target as { cluster: readonly ClusterNode[] }).cluster], CLUSTER_OPTIONS));
     // Without a listener ioredis logs every failed reconnect; keep the last for error messages.
     this.#redis.on('error', this.#onError).on('ready', this.#onReady);
     this.#scripts = {
@@ -134,23 +191,23 @@ class RedisStore implements RendezvousStore {
   async tryInit(name: string, member: string, pick: Uint8Array, options?: CallOptions): Promise<InitResult> {
     validateName(name, member);
     validatePick(pick);
-    // The generation id is used only if Redis holds nothing of the rendezvous (first use, or lost state).
-    // randomUUID draws from a cache of entropy: a fraction of a µs, where randomBytes costs several.
-    const generation = randomUUID();
-    const [status, state] = asArray(await this.#run('init', options, name, member, Buffer.from(pick), this.leaseMs, generation));
-    return { kind: text(status) === 'created' ? 'created' : 'existing', ...parseLiveState(state) };
+    const answer = await this.#run('init', options, name, member, Buffer.from(pick), this.leaseMs);
+    return { kind: answer.status === 'created' ? 'created' : 'existing', ...this.#live(name, answer) };
   }
 
   async heartbeat(name: string, member: string, options?: CallOptions): Promise<RendezvousState> {
     validateName(name, member);
-    const [status, state] = asArray(await this.#run('heartbeat', options, name, member, this.leaseMs));
-    if (text(status) === 'not-member') throw new NotAMemberError(name, member);
-    return parseLiveState(state);
+    // A renewal that changed nothing replies `same`: the reply does not grow with the group.
+    const held = this.#views.get(name)?.state;
+    const heldSeq = held === undefined ? '' : this.#seqOf.get(held)!;
+    const answer = await this.#run('heartbeat', options, name, member, this.leaseMs, heldSeq);
+    if (answer.status === 'not-member') throw new NotAMemberError(name, member);
+    return answer.status === 'same' && held !== undefined ? held : this.#live(name, answer);
   }
 
   async state(name: string, options?: CallOptions): Promise<RendezvousState | undefined> {
     validateName(name);
-    return parseState(asArray(await this.#run('state', options, name))[1]);
+    return this.#parse(name, await this.#run('state', options, name), false);
   }
 
   async leave(name: string, member: string, options?: CallOptions): Promise<void> {
@@ -161,23 +218,22 @@ class RedisStore implements RendezvousStore {
   async startTransition(name: string, member: string, pick: Uint8Array, options?: CallOptions): Promise<TransitionStart> {
     validateName(name, member);
     validatePick(pick);
-    const [status, reply] = asArray(await this.#run('transition', options, name, member, Buffer.from(pick), this.leaseMs));
-    if (text(status) === 'not-member') throw new NotAMemberError(name, member);
-    const state = parseLiveState(reply);
+    const answer = await this.#run('transition', options, name, member, Buffer.from(pick), this.leaseMs);
+    const { status } = answer;
+    if (status === 'not-member') throw new NotAMemberError(name, member);
+    const state = this.#live(name, answer);
     if (state.pending === undefined) throw new DecodeError('Redis rendezvous script replied without a staged change');
-    return text(status) === 'committer'
-      ? { kind: 'committer', round: state.round, state }
-      : { kind: 'in-progress', pending: state.pending, state };
+    return status === 'committer' ? { kind: 'committer', round: state.round, state } : { kind: 'in-progress', pending: state.pending, state };
   }
 
   async stageAck(name: string, member: string, ref: RoundRef, accept: boolean, options?: CallOptions): Promise<AckResult> {
     validateName(name, member);
     validateRound(ref);
-    const [status, state] = asArray(await this.#run('ack', options, name, member, ref.generation, ref.round, accept ? '1' : '0', this.leaseMs));
-    const kind = text(status);
-    if (kind === 'not-member') throw new NotAMemberError(name, member);
-    if (kind !== 'accepted' && kind !== 'refused' && kind !== 'stale') throw new DecodeError(`unexpected rendezvous reply "${kind}"`);
-    return { kind, state: parseLiveState(state) };
+    const answer = await this.#run('ack', options, name, member, ref.generation, ref.round, accept ? '1' : '0', this.leaseMs);
+    const { status } = answer;
+    if (status === 'not-member') throw new NotAMemberError(name, member);
+    if (status !== 'accepted' && status !== 'refused' && status !== 'stale') throw new DecodeError(`unexpected rendezvous reply "${status}"`);
+    return { kind: status, state: this.#live(name, answer) };
   }
 
   async commitIfReady(name: string, member: string, ref: RoundRef, options?: CommitOptions): Promise<CommitResult> {
@@ -186,18 +242,20 @@ class RedisStore implements RendezvousStore {
     validateParticipants(options?.participants);
     const { round } = ref;
     const args = [member, ref.generation, round, this.leaseMs, options?.participants ?? ''] as const;
-    const [status, reply, kind, by, pick] = asArray(await this.#run('commit', options, name, ...args));
-    switch (text(status)) {
+    const answer = await this.#run('commit', options, name, ...args);
+    const { body, extra } = answer;
+    switch (answer.status) {
       case 'not-member':
         throw new NotAMemberError(name, member);
       case 'not-committer':
-        throw new RoundError(`only the committer "${text(kind)}" may commit round ${round} of "${name}"`);
+        throw new RoundError(`only the committer "${text(body)}" may commit round ${round} of "${name}"`);
       case 'waiting': {
-        const state = parseLiveState(reply);
+        const state = this.#live(name, answer);
         return { kind: 'waiting', acked: state.pending?.acked.length ?? 0, participants: state.participants };
       }
       case 'outcome':
-        return parseOutcome(round, kind, by, pick);
+        this.#parse(name, answer, true);
+        return parseOutcome(round, extra[0], extra[1], extra[2]);
       default:
         throw new RoundError(
           `round ${round} of generation ${ref.generation} of "${name}" is not staged and its outcome is unknown (it never existed, ended long ago, or the store lost its state)`,
@@ -210,7 +268,8 @@ class RedisStore implements RendezvousStore {
     let watcher = this.#watchers.get(name);
     let created = false;
     if (watcher === undefined) {
-      const w: Watcher = { name, listeners: new Set(), snapshot: await this.state(name, options), running: false, dirty: false };
+      const channel = eventsChannel(rendezvousKey(name));
+      const w: Watcher = { name, channel, listeners: new Set(), snapshot: await this.state(name, options), running: false, dirty: false };
       watcher = this.#watchers.get(name) ?? w;
       if (watcher === w) {
         this.#watchers.set(name, w);
@@ -258,13 +317,50 @@ class RedisStore implements RendezvousStore {
     return fn.bind(this.#redis);
   }
 
-  async #run(script: ScriptName, options: CallOptions | undefined, ...args: Parameters<ScriptFn>): Promise<Reply> {
+  /** Runs a script on rendezvous `name`, telling it the last change this store saw, and records the change it reflects. */
+  async #run(script: ScriptName, options: CallOptions | undefined, name: string, ...args: Array<string | number | Buffer>): Promise<Answer> {
     const fn = this.#scripts[script];
-    return this.#call(this.#redis, () => fn(...args), options?.signal);
+    const view = this.#views.get(name);
+    const held = view?.members;
+    const seen = [view?.generation ?? '', view?.seq ?? 0, view?.id ?? '', randomUUID(), held?.mseq ?? ''];
+    const reply = asArray(await this.#call(this.#redis, () => fn(rendezvousKey(name), ...seen, ...args), options?.signal));
+    const [status, gen, seq, id, body, ...extra] = reply;
+    const generation = gen === null || gen === undefined ? undefined : text(gen);
+    if (generation === undefined || typeof seq !== 'number') return { status: text(status), held, generation: undefined, seq: 0, body, extra };
+    const latest = this.#views.get(name);
+    // Replies of concurrent calls may arrive out of order: keep the latest change.
+    if (latest === undefined || latest.generation !== generation || seq > latest.seq) {
+      this.#views.set(name, { generation, seq, id: text(id), members: latest?.generation === generation ? latest.members : undefined });
+    }
+    return { status: text(status), held, generation, seq, body, extra };
+  }
+
+  /**
+   * The state in a reply, remembered as the state of the change it reflects
+   * when a script that prunes expired members read it (`current`), so that a
+   * heartbeat that changed nothing can reuse it.
+   */
+  #parse(name: string, answer: Answer, current: boolean, body: Reply = answer.body): RendezvousState | undefined {
+    if (answer.generation === undefined) return undefined;
+    const parsed = parseState(answer.generation, body, answer.held);
+    if (parsed === undefined) return undefined;
+    const { state, members } = parsed;
+    this.#seqOf.set(state, answer.seq);
+    const view = this.#views.get(name);
+    if (view?.generation === answer.generation && (view.members === undefined || members.mseq > view.members.mseq)) view.members = members;
+    if (current && view?.generation === answer.generation && view.seq === answer.seq) view.state = state;
+    return state;
+  }
+
+  /** A state that must exist: the caller is a live member. */
+  #live(name: string, answer: Answer, body?: Reply): RendezvousState {
+    const state = this.#parse(name, answer, true, body);
+    if (state === undefined) throw new DecodeError('Redis rendezvous script replied without a state for a live member');
+    return state;
   }
 
   /** Runs `fn` once `client` is ready, bounded by the timeouts and `signal`, with errors made typed. */
-  async #call<T>(client: Redis, fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  async #call<T>(client: RedisClient, fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     if (this.#closed) throw new StoreClosedError();
     throwIfAborted(signal);
     await this.#ready(client, signal);
@@ -286,28 +382,42 @@ class RedisStore implements RendezvousStore {
    * Waits for a client that is connecting right now (at most `readyTimeoutMs`);
    * rejects at once while it only waits to retry, so calls fail fast when Redis is down.
    */
-  async #ready(client: Redis, signal: AbortSignal | undefined): Promise<void> {
+  async #ready(client: RedisClient, signal: AbortSignal | undefined): Promise<void> {
     if (client.status === 'ready') return;
     if (client.status === 'wait') client.connect().catch(() => undefined);
     else if (client.status !== 'connecting' && client.status !== 'connect') throw this.#unavailable('not connected');
     const timeoutMs = this.#options.readyTimeoutMs ?? 1_000;
-    let onReady = () => {};
-    let onClose = () => {};
-    const ready = new Promise<void>((resolve, reject) => {
-      onReady = resolve;
-      onClose = () => reject(this.#unavailable('could not connect'));
-      client.once('ready', onReady).once('close', onClose);
-    });
-    try {
-      await bounded(ready, timeoutMs, signal, () => this.#unavailable(`not connected after ${timeoutMs} ms`));
-    } finally {
-      client.off('ready', onReady).off('close', onClose);
+    await bounded(this.#connecting(client), timeoutMs, signal, () => this.#unavailable(`not connected after ${timeoutMs} ms`));
+  }
+
+  /** Settles when `client` is ready or closes; one pair of listeners however many calls wait. */
+  #connecting(client: RedisClient): Promise<void> {
+    let waiting = this.#waiting.get(client);
+    if (waiting === undefined) {
+      waiting = new Promise<void>((resolve, reject) => {
+        const done = () => {
+          client.off('ready', onReady).off('close', onClose);
+          this.#waiting.delete(client);
+        };
+        const onReady = () => {
+          done();
+          resolve();
+        };
+        const onClose = () => {
+          done();
+          reject(this.#unavailable('could not connect'));
+        };
+        client.once('ready', onReady).once('close', onClose);
+      });
+      // A rejection nobody awaits any more (every caller timed out) is not an error.
+      waiting.catch(() => undefined);
+      this.#waiting.set(client, waiting);
     }
+    return waiting;
   }
 
   #unavailable(what: string, cause: unknown = this.#lastError): StoreUnavailableError {
-    const o = this.#redis.options;
-    const where = o.path ?? `${o.host ?? 'localhost'}:${o.port ?? 6379}`;
+    const where = describe(this.#redis);
     const last = this.#lastError === undefined || cause !== this.#lastError ? '' : ` (${this.#lastError.message})`;
     return new StoreUnavailableError(
       `Redis at ${where} is unavailable: ${what}${last}. Check the Redis URL and that the server is running; the store reconnects by itself once it is back`,
@@ -315,93 +425,84 @@ class RedisStore implements RendezvousStore {
     );
   }
 
-  /** Starts delivering changes of `w.name`: keyspace notifications if the server allows them, else polling. */
+  /** Starts delivering changes of `w.name`: the events its scripts publish if the server allows it, else polling. */
   async #watch(w: Watcher, options: CallOptions | undefined): Promise<void> {
-    if (await this.#enablePush(options)) {
+    if (this.#options.notifications !== 'off') {
       const sub = this.#subscriber();
-      const { channel, pattern } = this.#keyspace(w.name);
-      this.#channels.set(channel, w.name);
-      this.#channels.set(pattern, w.name);
-      await this.#call(sub, () => Promise.all([sub.subscribe(channel), sub.psubscribe(pattern)]), options?.signal);
-    } else {
-      w.poll = setInterval(() => void this.#refresh(w), this.#pollMs);
-      w.poll.unref();
+      this.#channels.set(this.#prefix() + w.channel, w.name);
+      try {
+        await this.#call(sub, () => this.#listen(sub, w.channel), options?.signal);
+        return;
+      } catch (err) {
+        this.#channels.delete(this.#prefix() + w.channel);
+        // ACLs may forbid pub/sub: poll instead.
+        if (!(err instanceof StoreReplyError)) throw err;
+      }
     }
+    w.poll = setInterval(() => void this.#refresh(w), this.#pollMs);
+    w.poll.unref();
+  }
+
+  /** Subscribes `sub` to `channel`: sharded where the server has it (Redis 7), as the scripts publish. */
+  async #listen(sub: RedisClient, channel: string): Promise<void> {
+    if (this.#sharded !== false) {
+      try {
+        await sub.ssubscribe(channel);
+        this.#sharded = true;
+        return;
+      } catch (err) {
+        if (this.#sharded === true || !(err instanceof Error && /unknown command/i.test(err.message))) throw err;
+        this.#sharded = false;
+      }
+    }
+    await sub.subscribe(this.#prefix() + channel);
   }
 
   #unwatch(w: Watcher): void {
     this.#watchers.delete(w.name);
     clearInterval(w.poll);
     clearTimeout(w.retry);
-    const { channel, pattern } = this.#keyspace(w.name);
-    this.#channels.delete(channel);
-    this.#channels.delete(pattern);
-    if (this.#sub?.status === 'ready') {
-      this.#sub.unsubscribe(channel).catch(() => undefined);
-      this.#sub.punsubscribe(pattern).catch(() => undefined);
+    this.#channels.delete(this.#prefix() + w.channel);
+    if (this.#sub?.status === 'ready' && w.poll === undefined) {
+      (this.#sharded === false ? this.#sub.unsubscribe(this.#prefix() + w.channel) : this.#sub.sunsubscribe(w.channel)).catch(() => undefined);
     }
   }
 
-  /** Channels of the rendezvous keys: `A` itself, and `A-*` for the others. */
-  #keyspace(name: string): { channel: string; pattern: string } {
-    const prefix = `__keyspace@${this.#redis.options.db ?? 0}__:${this.#redis.options.keyPrefix ?? ''}`;
-    return { channel: prefix + name, pattern: `${escapeGlob(prefix + name)}-*` };
+  /** The scripts publish on a key name, which ioredis prefixed with `keyPrefix` (it does the same to SSUBSCRIBE's channels, not to SUBSCRIBE's). */
+  #prefix(): string {
+    return this.#redis.options.keyPrefix ?? '';
   }
 
-  #subscriber(): Redis {
+  #subscriber(): RedisClient {
     if (this.#sub !== undefined) return this.#sub;
-    const sub = this.#redis.duplicate({ ...CLIENT_OPTIONS, autoResubscribe: true });
+    // On a cluster, a sharded subscriber per node, following the slots as they move (and failovers).
+    const sub =
+      this.#redis instanceof Cluster
+        ? this.#redis.duplicate(undefined, { shardedSubscribers: true })
+        : this.#redis.duplicate({ ...CLIENT_OPTIONS, autoResubscribe: true });
     sub.on('error', this.#onError);
-    sub.on('message', (channel: string) => this.#notified(channel));
-    sub.on('pmessage', (pattern: string) => this.#notified(pattern));
-    sub.on('ready', () => void this.#resync());
+    const onMessage = (channel: string, message: string) => this.#notified(channel, message);
+    sub.on('smessage', onMessage).on('message', onMessage);
+    // Messages may have been missed while a subscriber was away.
+    sub.on('ready', () => void this.#resync()).on('subscribersReady', () => void this.#resync());
     return (this.#sub = sub);
   }
 
-  /**
-   * After a reconnect, once both connections are up: a restarted server has
-   * forgotten the notification config, and changes may have been missed.
-   */
+  /** After a reconnect, once both connections are up: changes may have been missed. */
   async #resync(): Promise<void> {
     if (this.#sub?.status !== 'ready' || this.#redis.status !== 'ready') return;
-    this.#push = undefined;
-    try {
-      await this.#enablePush(undefined);
-    } catch {
-      return; // Down again: the next 'ready' retries.
-    }
     for (const w of this.#watchers.values()) void this.#refresh(w);
   }
 
-  #notified(channelOrPattern: string): void {
-    const name = this.#channels.get(channelOrPattern);
+  #notified(channel: string, message: string): void {
+    const name = this.#channels.get(channel);
     const w = name === undefined ? undefined : this.#watchers.get(name);
-    if (w !== undefined) void this.#refresh(w);
-  }
-
-  /** Makes sure the server publishes the keyspace events we need; false if it will not. */
-  #enablePush(options: CallOptions | undefined): Promise<boolean> {
-    if (this.#options.notifications === 'off') return Promise.resolve(false);
-    this.#push ??= this.#call(
-      this.#redis,
-      async () => {
-        try {
-          const [, flags = ''] = await this.#redis.config('GET', 'notify-keyspace-events');
-          const missing = [...'K$zhsg'].filter((f) => !flags.includes(f) && !(flags.includes('A') && f !== 'K'));
-          if (missing.length > 0) await this.#redis.config('SET', 'notify-keyspace-events', flags + missing.join(''));
-          return true;
-        } catch (err) {
-          // Managed servers often forbid CONFIG: fall back to polling.
-          if (err instanceof Error && err.name === 'ReplyError') return false;
-          throw err;
-        }
-      },
-      options?.signal,
-    ).catch((err: unknown) => {
-      this.#push = undefined;
-      throw err;
-    });
-    return this.#push;
+    if (w === undefined) return;
+    // `<generation>:<seq>`: a change the watcher's snapshot already holds needs no read.
+    const at = message.lastIndexOf(':');
+    const s = w.snapshot;
+    if (s !== undefined && !w.running && message.slice(0, at) === s.generation && Number(message.slice(at + 1)) <= (this.#seqOf.get(s) ?? -1)) return;
+    void this.#refresh(w);
   }
 
   /** Re-reads the state and tells listeners what changed; overlapping triggers coalesce. */
@@ -419,7 +520,8 @@ class RedisStore implements RendezvousStore {
         const next = await this.state(w.name);
         const events = await this.#diff(w.name, w.snapshot, next);
         w.snapshot = next;
-        for (const e of events) for (const listener of w.listeners) queueMicrotask(() => listener(e, next));
+        // One task per listener, not per event and listener: a read after a burst of joins may carry hundreds.
+        if (events.length > 0) for (const listener of w.listeners) queueMicrotask(() => events.forEach((e) => listener(e, next)));
       } while (w.dirty && this.#watchers.get(w.name) === w);
     } catch {
       // A read that failed (Redis away, or just slow) must not lose the change that triggered it.
@@ -461,7 +563,7 @@ class RedisStore implements RendezvousStore {
   }
 
   async #outcome(name: string, generation: string, round: number): Promise<TransitionOutcome | undefined> {
-    const key = `${name}-${generation}-${round}-outcome`;
+    const key = `${rendezvousKey(name)}:${generation}:${round}:outcome`;
     const [kind, by, pick] = await this.#call(this.#redis, () => this.#redis.hmgetBuffer(key, 'kind', 'by', 'pick'), undefined);
     return kind === null || kind === undefined ? undefined : parseOutcome(round, kind, by, pick);
   }
@@ -485,10 +587,6 @@ function bounded<T>(promise: Promise<T>, timeoutMs: number, signal: AbortSignal 
   });
 }
 
-function escapeGlob(s: string): string {
-  return s.replace(/[*?[\]\\]/g, '\\$&');
-}
-
 function asArray(reply: Reply): Reply[] {
   if (!Array.isArray(reply)) throw new DecodeError('Redis rendezvous script replied with something other than an array');
   return reply as Reply[];
@@ -510,21 +608,25 @@ function texts(reply: Reply): string[] {
   return asArray(reply).map(text);
 }
 
-function parseState(reply: Reply): RendezvousState | undefined {
+/** The state in a reply, and its member list (from the reply, or the one the caller held if the reply left it out). */
+function parseState(generation: string, reply: Reply, held: Members | undefined): { state: RendezvousState; members: Members } | undefined {
   if (reply === null || reply === undefined) return undefined;
-  const [generation, pick, round, members, stagedPick, committer, acked] = asArray(reply);
-  if (typeof round !== 'number') throw new DecodeError('Redis rendezvous script replied with a non-integer round');
-  const list = texts(members);
-  const base = { generation: text(generation), pick: bytes(pick), round, participants: list.length, members: list };
-  if (stagedPick === null || stagedPick === undefined) return base;
-  return { ...base, pending: { round, pick: bytes(stagedPick), committer: text(committer), acked: texts(acked) } };
+  const [pick, round, list, mseq, stagedPick, committer, acked] = asArray(reply);
+  if (typeof round !== 'number' || typeof mseq !== 'number') throw new DecodeError('Redis rendezvous script replied with a non-integer round');
+  let members: Members;
+  if (list !== null && list !== undefined) members = { mseq, list: texts(list) };
+  else if (held?.mseq === mseq) members = held;
+  else throw new DecodeError('Redis rendezvous script left out a member list this store does not hold');
+  const base = { generation, pick: bytes(pick), round, participants: members.list.length, members: members.list };
+  if (stagedPick === null || stagedPick === undefined) return { state: base, members };
+  return { state: { ...base, pending: { round, pick: bytes(stagedPick), committer: text(committer), acked: texts(acked) } }, members };
 }
 
-/** A state that must exist: the caller is a live member. */
-function parseLiveState(reply: Reply): RendezvousState {
-  const state = parseState(reply);
-  if (state === undefined) throw new DecodeError('Redis rendezvous script replied without a state for a live member');
-  return state;
+/** Where the client connects, for error messages. */
+function describe(client: RedisClient): string {
+  if (client instanceof Cluster) return `cluster ${client.nodes('master').map((n) => `${n.options.host ?? 'localhost'}:${n.options.port ?? 6379}`).join(',') || '(no node reachable)'}`;
+  const o = client.options;
+  return o.path ?? `${o.host ?? 'localhost'}:${o.port ?? 6379}`;
 }
 
 function parseOutcome(staged: number, kind: Reply, by: Reply, pick: Reply): TransitionOutcome {

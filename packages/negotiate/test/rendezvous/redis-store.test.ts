@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../../../scripts/servers/redis.js';
 import { redisStore } from '@bertha/negotiate/redis';
 import { NotAMemberError, RoundError, StoreUnavailableError, type RendezvousStore } from '../../src/rendezvous/store.js';
 import { INIT } from '../../src/rendezvous/redis-lua.js';
+import { rendezvousKey } from '../../src/rendezvous/redis-keys.js';
 import { eventLog, storeComplianceSuite } from '@bertha/negotiate/testing';
 
 const redisUrl = inject('redisUrl');
@@ -13,21 +15,101 @@ const pick = Uint8Array.of(0x00, 0xff);
 storeComplianceSuite('redisStore', (count, leaseMs) => Array.from({ length: count }, () => redisStore(redisUrl, { leaseMs })));
 
 describe('redisStore', () => {
-  it('enables keyspace notifications and receives them for changes made elsewhere', async () => {
+  it('hears changes made elsewhere on the events channel, and nothing for a renewal', async () => {
     const watcher = redisStore(redisUrl);
     const other = redisStore(redisUrl);
     const log = eventLog();
-    const sub = await watcher.subscribe('rv-keyspace', log.listener);
-    // Push mode polls nothing: the event can only come from a keyspace notification.
+    const sub = await watcher.subscribe('rv-events', log.listener);
+    // Push mode polls nothing: the event can only come from a published change.
     expect(sub.mode).toBe('push');
-    await other.tryInit('rv-keyspace', 'x', pick);
-    expect((await log.next((e) => e.type === 'joined')).event).toEqual({ type: 'joined', member: 'x' });
     const raw = new Redis(redisUrl);
-    const [, flags] = await raw.config('GET', 'notify-keyspace-events');
-    expect(flags).toContain('K');
+    const heard: string[] = [];
+    raw.on('smessage', (_channel: string, message: string) => heard.push(message));
+    await raw.ssubscribe(`${rendezvousKey('rv-events')}:events`);
+    const { generation } = await other.tryInit('rv-events', 'x', pick);
+    expect((await log.next((e) => e.type === 'joined')).event).toEqual({ type: 'joined', member: 'x' });
+    for (let i = 0; i < 3; i++) await other.heartbeat('rv-events', 'x');
+    await other.leave('rv-events', 'x');
+    await log.next((e) => e.type === 'left');
+    // The join and the departure, not the three renewals; no server configuration needed.
+    expect(heard).toEqual([`${generation}:1`, `${generation}:2`]);
     raw.disconnect();
-    await Promise.all([sub.unsubscribe(), other.leave('rv-keyspace', 'x'), watcher.close()]);
-    await other.close();
+    await Promise.all([sub.unsubscribe(), watcher.close(), other.close()]);
+  });
+
+  it('keeps every key of a rendezvous in its own namespace, even for names that look like suffixes', async () => {
+    const store = redisStore(redisUrl);
+    const raw = new Redis(redisUrl);
+    try {
+      // With `-` separators, group `a-1` and round 1 of group `a` shared keys; braces and `%` must be escaped too.
+      const p = `rv${randomUUID().slice(0, 8)}`;
+      const names = [p, `${p}-1`, `${p}:1`, `${p}}:1`, `}${p}`, `{${p}}`, `${p}%7D:1`, `${p}:pick`];
+      for (const [i, n] of names.entries()) {
+        const { generation } = await store.tryInit(n, 'm', Uint8Array.of(i));
+        await store.startTransition(n, 'm', Uint8Array.of(100 + i));
+        expect(await store.commitIfReady(n, 'm', { generation, round: 1 })).toMatchObject({ kind: 'committed' });
+      }
+      for (const [i, n] of names.entries()) expect(await store.state(n)).toMatchObject({ pick: Uint8Array.of(100 + i), participants: 1, round: 2 });
+      const bases = names.map(rendezvousKey);
+      expect(new Set(bases).size).toBe(names.length);
+      // Every key lives under exactly one base (so in one slot): no key of one group extends another's base.
+      const keys = await raw.keys(`bertha:rv:*${p}*`);
+      expect(keys.length).toBeGreaterThanOrEqual(names.length * 3);
+      for (const key of keys) expect(bases.filter((b) => key.startsWith(`${b}:`))).toHaveLength(1);
+      for (const b of bases) expect(b.match(/\{([^}]*)\}/)?.[1]?.length).toBeGreaterThan(0);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
+  it('detects writes the store lost (a replica promoted without them) and starts a new generation', async () => {
+    const [a, b, c] = [redisStore(redisUrl), redisStore(redisUrl), redisStore(redisUrl)];
+    const raw = new Redis(redisUrl);
+    const n = `rv-lost-${randomUUID()}`;
+    try {
+      const { generation } = await a.tryInit(n, 'a', Uint8Array.of(1));
+      await b.tryInit(n, 'b', Uint8Array.of(1));
+      // What a replica held when its master died: the state before the transition.
+      const keys = await raw.keys(`${rendezvousKey(n)}:*`);
+      const dumps = await Promise.all(keys.map((k) => raw.dumpBuffer(k)));
+      await a.startTransition(n, 'a', Uint8Array.of(2));
+      await b.stageAck(n, 'b', { generation, round: 1 }, true);
+      expect(await a.commitIfReady(n, 'a', { generation, round: 1 })).toMatchObject({ kind: 'committed' });
+      await raw.del(...(await raw.keys(`${rendezvousKey(n)}:*`)));
+      for (const [i, k] of keys.entries()) await raw.restore(k, 0, dumps[i]!);
+      // Meanwhile a member that never saw the lost changes makes as many of its own: the counts match, the changes do not.
+      await c.tryInit(n, 'c', Uint8Array.of(1));
+      await c.leave(n, 'c');
+      expect((await c.tryInit(n, 'c', Uint8Array.of(1))).generation).toBe(generation);
+      // a saw the commit: the store cannot hold it, so it starts over in a new generation.
+      await expect(a.heartbeat(n, 'a')).rejects.toBeInstanceOf(NotAMemberError);
+      const again = await a.tryInit(n, 'a', Uint8Array.of(2));
+      expect(again.generation).not.toBe(generation);
+      expect(again).toMatchObject({ kind: 'created', round: 0, pick: Uint8Array.of(2), participants: 1 });
+      await expect(b.commitIfReady(n, 'b', { generation, round: 1 })).rejects.toBeInstanceOf(NotAMemberError);
+      expect((await b.tryInit(n, 'b', Uint8Array.of(1))).generation).toBe(again.generation);
+    } finally {
+      raw.disconnect();
+      await Promise.all([a.close(), b.close(), c.close()]);
+    }
+  });
+
+  it('hears changes through a client with a key prefix', async () => {
+    const [c1, c2] = [new Redis(redisUrl, { keyPrefix: 'app:' }), new Redis(redisUrl, { keyPrefix: 'app:' })];
+    const [watcher, other] = [redisStore(c1), redisStore(c2)];
+    try {
+      const log = eventLog();
+      expect((await watcher.subscribe('rv-prefixed', log.listener)).mode).toBe('push');
+      await other.tryInit('rv-prefixed', 'x', pick);
+      expect((await log.next((e) => e.type === 'joined')).event).toEqual({ type: 'joined', member: 'x' });
+      expect(await c1.exists(`${rendezvousKey('rv-prefixed')}:round`)).toBe(1);
+      await other.leave('rv-prefixed', 'x');
+    } finally {
+      await Promise.all([watcher.close(), other.close()]);
+      c1.disconnect();
+      c2.disconnect();
+    }
   });
 
   it('polls when notifications are off', async () => {
@@ -58,7 +140,7 @@ describe('redisStore', () => {
         await watcher.state('rv-stall');
         // One round trip: the change (one notification), then a pause of scripts that makes the
         // watcher's re-read time out while its connections stay up. No other notification follows.
-        await raw.pipeline().eval(INIT, 1, 'rv-stall', 'x', Buffer.from(pick), 10_000, 'g1').client('PAUSE', '400', 'WRITE').exec();
+        await raw.pipeline().eval(INIT, 1, rendezvousKey('rv-stall'), '', 0, '', 'g1', '', 'x', Buffer.from(pick), 10_000).client('PAUSE', '400', 'WRITE').exec();
         const missed = new Promise<string>((resolve) => setTimeout(() => resolve('no event 3 s after the stall'), 3_000).unref());
         const first = await Promise.race([log.next((e) => e.type === 'joined').then((s) => s.event), missed]);
         expect(first).toEqual({ type: 'joined', member: 'x' });
