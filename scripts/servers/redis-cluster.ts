@@ -174,13 +174,24 @@ function coversAllSlots(nodes: string): boolean {
   return covered === 16_384;
 }
 
-/** Replicas must hold their master's data before a test kills that master. */
+/** Whether the node that printed `nodes` (CLUSTER NODES, its `myself` line) serves any slot. */
+function servesSlots(nodes: string): boolean {
+  const mine = nodes.split('\n').find((l) => l.split(' ')[2]?.includes('myself'));
+  return mine !== undefined && mine.split(' ').slice(8).some((range) => !range.startsWith('['));
+}
+
+/**
+ * Replicas must hold their master's data before a test kills that master; a
+ * restarted old master says `role:master` until it learns that its slots moved
+ * and turns replica, so a master counts only once it serves slots.
+ */
 async function waitReplicasSynced(cli: (port: number, ...args: string[]) => string, ports: readonly number[]): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const synced = ports.every((p) => {
       const info = cli(p, 'INFO', 'replication');
-      return info.includes('role:master') || info.includes('master_link_status:up');
+      if (info.includes('master_link_status:up')) return true;
+      return info.includes('role:master') && servesSlots(cli(p, 'CLUSTER', 'NODES'));
     });
     if (synced) return;
     if (Date.now() > deadline) throw new Error('Redis Cluster replicas did not sync within 20 s');

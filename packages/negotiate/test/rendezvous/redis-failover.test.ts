@@ -45,16 +45,19 @@ function slotOf(name: string, port = cluster.nodes[0]!.port): number {
   return Number(cluster.cli(port, 'CLUSTER', 'KEYSLOT', `${rendezvousKey(name)}:round`).trim());
 }
 
-/** The replica of the master on `port` (any live one). */
-function replicaOf(port: number): number {
+/** The replica of the master on `port` (any live one; a replica restarted by the last test may take a moment to be seen). */
+async function replicaOf(port: number): Promise<number> {
   const id = cluster.cli(port, 'CLUSTER', 'MYID').trim();
-  const line = cluster
-    .cli(port, 'CLUSTER', 'NODES')
-    .trim()
-    .split('\n')
-    .find((l) => l.split(' ')[3] === id && !l.includes('fail'));
-  if (line === undefined) throw new Error(`master ${port} has no live replica`);
-  return Number(line.split(' ')[1]!.split(':')[1]!.split('@')[0]);
+  let line: string | undefined;
+  await until(() => {
+    line = cluster
+      .cli(port, 'CLUSTER', 'NODES')
+      .trim()
+      .split('\n')
+      .find((l) => l.split(' ')[3] === id && !l.includes('fail'));
+    return line !== undefined;
+  }, `a live replica of master ${port}`, 15_000);
+  return Number(line!.split(' ')[1]!.split(':')[1]!.split('@')[0]);
 }
 
 /** Whether `replica` now serves the slot of `name` (false while no master does). */
@@ -105,7 +108,7 @@ describe('rendezvous on Redis Cluster under failover', () => {
     const atC: number[] = [];
     void collect(c.conn, atC);
     const master = cluster.masterOf(slotOf(name));
-    const replica = replicaOf(master);
+    const replica = await replicaOf(master);
     const sending = (async () => {
       for (let n = 0; n < 60; n++) {
         await a.conn.send(n);
@@ -131,7 +134,7 @@ describe('rendezvous on Redis Cluster under failover', () => {
     const [a, b] = (await joinAll(name, bus, ['a', 'b'])) as [Joined<number>, Joined<number>];
     const seen = [picks(a), picks(b)];
     const master = cluster.masterOf(slotOf(name));
-    const replica = replicaOf(master);
+    const replica = await replicaOf(master);
     // The third member's arrival makes the policy switch everyone; the replica takes over meanwhile.
     const third = joinAll(name, bus, ['c']);
     cluster.cli(replica, 'CLUSTER', 'FAILOVER');
@@ -153,7 +156,7 @@ describe('rendezvous on Redis Cluster under failover', () => {
     const { generation } = await sa.tryInit(name, 'a', Uint8Array.of(1));
     await sb.tryInit(name, 'b', Uint8Array.of(1));
     const master = cluster.masterOf(slotOf(name));
-    const replica = replicaOf(master);
+    const replica = await replicaOf(master);
     // The replica stops hearing its master: what the master acknowledges now is lost with it.
     process.kill(cluster.pid(replica), 'SIGSTOP');
     try {
