@@ -343,10 +343,15 @@ fi
 
 delayline_note=
 if [ -n "$delayline_pid" ]; then
+  # Its devices go with it: read their drops first.
+  tun_drops=$(for dev in dla dlb; do
+    printf '  %s: %s packets dropped in its transmit queue, in front of the delay line\n' "$dev" \
+      "$(in_ns "$ns_r" cat "/sys/class/net/$dev/statistics/tx_dropped" 2>/dev/null || echo '?')"
+  done)
   kill -TERM "$delayline_pid" 2>/dev/null || true
   wait "$delayline_pid" 2>/dev/null || true
   delayline_pid=
-  delayline_note=$(sed 's/^/  /' "$work/delayline.log")
+  delayline_note=$(sed 's/^/  /' "$work/delayline.log"; printf '%s\n' "$tun_drops")
 fi
 
 echo

@@ -150,6 +150,8 @@ export abstract class WindowFlow implements Flow {
         nextPosition: m.time,
         rttSamples: m.rtt > 0 ? Math.max(1, Math.round(m.acked / this.mss)) : 0,
         rtt: m.minRtt || m.rtt,
+        // The ACK-train exit as the native control has it; per-RTT reports come too far apart to form a train.
+        time: this.cwnd >= 16 * this.mss ? m.time : undefined,
       });
       if (!hs.active()) {
         this.ssthresh = this.cwnd;
