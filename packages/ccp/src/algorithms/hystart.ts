@@ -19,7 +19,10 @@
  * one round, so the RTT rise of the next round comes too late when the buffer
  * is about one BDP; the train is seen within the round (netns-compare.sh at
  * 48 Mbit/s, 20 ms, 1.26 BDP of buffer: the RTT test alone let the window
- * reach twice what the path holds).
+ * reach twice what the path holds). A gap up to min RTT / 8 still continues
+ * the train: the receiver acks every second packet (2 ms apart at 12 Mbit/s)
+ * and a user-space sender reads ACKs in event-loop batches; a gap between
+ * rounds is over half the min RTT as long as the train is shorter than that.
  */
 export interface HyStartOptions {
   /** Lower bound of the RTT increase that ends slow start (default 4,000 µs). */
@@ -34,7 +37,7 @@ export interface HyStartOptions {
   readonly cssGrowthDivisor?: number;
   /** Rounds of CSS before congestion avoidance (default 5). */
   readonly cssRounds?: number;
-  /** Largest gap between ACKs that still continues an ACK train (default 2,000 µs, Linux's hystart_ack_delta_us). */
+  /** Largest gap between ACKs that still continues an ACK train, or min RTT / 8 if larger (default 2,000 µs, Linux's hystart_ack_delta_us). */
   readonly ackTrainGap?: number;
 }
 
@@ -69,6 +72,14 @@ export class HyStart {
   rounds = 0;
   #windowEnd = -Infinity;
   #lastRoundMinRtt = Infinity;
+  /**
+   * The smallest round minimum before this round: the RTT test's baseline, as
+   * Linux's delay_min, where RFC 9406 takes the last round's alone. A real
+   * sender's first rounds carry its own start-up delays (a cold JIT, an event
+   * loop busy connecting), which raised the last-round baseline with them and
+   * hid the queue's rise (netns-compare.sh, 12 Mbit/s, 50 ms).
+   */
+  #earlierMinRtt = Infinity;
   #currentRoundMinRtt = Infinity;
   #rttSampleCount = 0;
   #cssBaselineMinRtt = Infinity;
@@ -112,7 +123,7 @@ export class HyStart {
     if (this.#phase === 'slow-start') {
       if (enough && this.#lastRoundMinRtt !== Infinity) {
         const thresh = Math.max(this.minRttThresh, Math.min(this.#lastRoundMinRtt / this.minRttDivisor, this.maxRttThresh));
-        if (this.#currentRoundMinRtt >= this.#lastRoundMinRtt + thresh) {
+        if (this.#currentRoundMinRtt >= this.#earlierMinRtt + thresh) {
           this.#cssBaselineMinRtt = this.#currentRoundMinRtt;
           this.#phase = 'css';
           this.#cssRoundsDone = 0;
@@ -145,7 +156,7 @@ export class HyStart {
       this.#roundStartTime = this.#lastAckTime = time;
       return false;
     }
-    if (time - this.#lastAckTime > Math.max(this.ackTrainGap, this.#minRtt / 16)) return false;
+    if (time - this.#lastAckTime > Math.max(this.ackTrainGap, this.#minRtt / 8)) return false;
     this.#lastAckTime = time;
     return time - this.#roundStartTime > this.#minRtt / 2;
   }
@@ -158,6 +169,7 @@ export class HyStart {
     this.rounds++;
     this.#windowEnd = next;
     this.#lastRoundMinRtt = this.#currentRoundMinRtt;
+    this.#earlierMinRtt = Math.min(this.#earlierMinRtt, this.#currentRoundMinRtt);
     this.#currentRoundMinRtt = Infinity;
     this.#rttSampleCount = 0;
     this.#roundStartTime = undefined;
