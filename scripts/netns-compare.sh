@@ -7,7 +7,7 @@
 #   sudo scripts/netns-compare.sh [--rate 48mbit] [--delay 10ms] [--buffer-packets 100]
 #                                 [--seconds 10] [--warmup 1] [--cc cubic] [--mss 1448]
 #                                 [--delay-with auto|netem|tun] [--runs tcp,iperf,ccp,native]
-#                                 [--trace DIR]
+#                                 [--trace DIR] [--nice N]
 #
 # Topology, all inside three throw-away network namespaces (nothing is
 # configured in the host's namespace, so no traffic can leave them):
@@ -30,6 +30,11 @@
 # run: tbf's backlog, sampled every 50 ms from the sender's start to its end
 # (slow start included), divided by --rate.
 #
+# --nice N runs the senders and the sinks (Node and iperf3 alike) at that
+# niceness (e.g. -10): on a machine loaded by other work, the transport's
+# user-space sender and receiver otherwise stall for tens of milliseconds,
+# which the RTT and loss figures then measure instead of the algorithm, while
+# Linux TCP's ACK processing runs in softirq and is hardly held back.
 # --runs picks the runs (default all four). --trace DIR writes each Node
 # sender's probe every 20 ms to DIR/<run>.tsv (ms, acked bytes, cwnd bytes,
 # SRTT µs, losses): where in the run losses and queueing happen.
@@ -51,6 +56,7 @@ mss=1448
 delay_with=auto
 runs=tcp,iperf,ccp,native
 trace_dir=
+niceness=0
 
 usage() { sed -n '6,7p' "$0" | sed 's/^# *//' >&2; exit 2; }
 die() { echo "netns-compare: $*" >&2; exit 1; }
@@ -67,6 +73,7 @@ while [ $# -gt 0 ]; do
     --delay-with) delay_with=${2:?}; shift 2 ;;
     --runs) runs=${2:?}; shift 2 ;;
     --trace) trace_dir=${2:?}; shift 2 ;;
+    --nice) niceness=${2:?}; shift 2 ;;
     -h|--help) usage ;;
     *) echo "netns-compare: unknown option $1" >&2; usage ;;
   esac
@@ -78,6 +85,7 @@ done
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "--seconds must be a positive integer, got '$seconds'"
 [[ $warmup =~ ^[0-9]+$ ]] || die "--warmup must be a whole number of seconds, got '$warmup'"
 [[ $delay_with =~ ^(auto|netem|tun)$ ]] || die "--delay-with must be auto, netem or tun, got '$delay_with'"
+[[ $niceness =~ ^-?[0-9]+$ ]] && [ "$niceness" -ge -20 ] && [ "$niceness" -le 19 ] || die "--nice must be an integer in [-20, 19], got '$niceness'"
 [[ $runs =~ ^(tcp|iperf|ccp|native)(,(tcp|iperf|ccp|native))*$ ]] || die "--runs must be a comma-separated subset of tcp,iperf,ccp,native, got '$runs'"
 [ -z "$trace_dir" ] || mkdir -p "$trace_dir" || die "cannot create the trace directory $trace_dir"
 [ -z "$trace_dir" ] || trace_dir=$(cd "$trace_dir" && pwd)
@@ -244,7 +252,7 @@ if command -v ping >/dev/null; then
 fi
 
 # --- the runs -----------------------------------------------------------
-in_ns "$ns_b" "$tsx" scripts/netns/sink.ts --host "$addr_b" --tcp-port "$tcp_port" --udp-port "$udp_port" >"$work/sink.log" 2>&1 &
+in_ns "$ns_b" nice -n "$niceness" "$tsx" scripts/netns/sink.ts --host "$addr_b" --tcp-port "$tcp_port" --udp-port "$udp_port" >"$work/sink.log" 2>&1 &
 sink_pid=$!
 for _ in $(seq 300); do
   grep -qx ready "$work/sink.log" && break
@@ -298,7 +306,7 @@ sender_run() {
   before=$(qdisc_drops)
   echo "netns-compare: $name for ${warmup}+${seconds} s ..." >&2
   start_sampler
-  if out=$(timeout "$run_timeout" ip netns exec "$ns_a" "$tsx" scripts/netns/send.ts --host "$addr_b" \
+  if out=$(timeout "$run_timeout" ip netns exec "$ns_a" nice -n "$niceness" "$tsx" scripts/netns/send.ts --host "$addr_b" \
       --seconds "$seconds" --warmup "$warmup" --mss "$mss" --algorithm "$cc" --kind "$kind" "${trace[@]}" "$@" 2>"$work/send.err"); then
     stop_sampler
     record "$name" "$out" "$before"
@@ -313,13 +321,13 @@ iperf_run() {
   local before json line
   before=$(qdisc_drops)
   echo "netns-compare: iperf3 TCP for ${warmup}+${seconds} s ..." >&2
-  in_ns "$ns_b" iperf3 -s -1 -B "$addr_b" -p "$iperf_port" >"$work/iperf-server.log" 2>&1 &
+  in_ns "$ns_b" nice -n "$niceness" iperf3 -s -1 -B "$addr_b" -p "$iperf_port" >"$work/iperf-server.log" 2>&1 &
   for _ in $(seq 50); do
     in_ns "$ns_b" ss -Htln "sport = :$iperf_port" | grep -q . && break
     sleep 0.1
   done
   start_sampler
-  if json=$(timeout "$run_timeout" ip netns exec "$ns_a" iperf3 -c "$addr_b" -p "$iperf_port" -t "$seconds" -O "$warmup" -C "$cc" -J 2>"$work/iperf.err") \
+  if json=$(timeout "$run_timeout" ip netns exec "$ns_a" nice -n "$niceness" iperf3 -c "$addr_b" -p "$iperf_port" -t "$seconds" -O "$warmup" -C "$cc" -J 2>"$work/iperf.err") \
     && line=$(node -e '
       const r = JSON.parse(require("fs").readFileSync(0, "utf8")), s = r.end.streams[0].sender;
       console.log([r.end.sender_tcp_congestion, (r.end.sum_received.bits_per_second / 1e6).toFixed(1),
@@ -355,7 +363,7 @@ if [ -n "$delayline_pid" ]; then
 fi
 
 echo
-echo "link: $rate, buffer $buffer_packets packets ($limit_bytes bytes), added delay $delay_note${base_rtt_note}; ${seconds} s measured after ${warmup} s warm-up; mss $mss"
+echo "link: $rate, buffer $buffer_packets packets ($limit_bytes bytes), added delay $delay_note${base_rtt_note}; ${seconds} s measured after ${warmup} s warm-up; mss $mss; niceness $niceness"
 [ -z "$delayline_note" ] || printf '%s\n' "$delayline_note"
 printf '%-22s %-14s %9s %9s %9s %9s %9s %8s %8s\n' run algorithm 'Mbit/s' 'minRTT ms' 'SRTT ms' 'q p50 ms' 'q p95 ms' losses drops
 printf '%s\n' "${rows[@]}"
