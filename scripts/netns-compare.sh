@@ -148,6 +148,18 @@ trap 'exit 143' TERM
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+# Waits until the background process $2 (what: $3) prints "ready" into $1,
+# for at most $4 tenths of a second.
+await_ready() {
+  local out=$1 pid=$2 what=$3 tenths=$4
+  for _ in $(seq "$tenths"); do
+    grep -qx ready "$out" && return 0
+    kill -0 "$pid" 2>/dev/null || die "$what failed to start: $(cat "$out" "$work/$what.log" 2>/dev/null)"
+    sleep 0.1
+  done
+  die "$what did not start within $((tenths / 10)) s: $(cat "$out")"
+}
+
 # --- the link -----------------------------------------------------------
 ip netns add "$ns_a" 2>"$work/err" \
   || die "cannot create network namespaces ($(cat "$work/err")): this needs CAP_SYS_ADMIN and a kernel with CONFIG_NET_NS"
@@ -200,12 +212,7 @@ else
   rt=(); ! command -v chrt >/dev/null || rt=(chrt -f 10)
   ip netns exec "$ns_r" "${rt[@]}" "$work/delayline" dla dlb "$delay_us" >"$work/delayline.out" 2>"$work/delayline.log" &
   delayline_pid=$!
-  for _ in $(seq 50); do
-    grep -qx ready "$work/delayline.out" && break
-    kill -0 "$delayline_pid" 2>/dev/null || die "the delay line failed to start: $(cat "$work/delayline.log")"
-    sleep 0.1
-  done
-  grep -qx ready "$work/delayline.out" || die "the delay line did not start within 5 s"
+  await_ready "$work/delayline.out" "$delayline_pid" delayline 50
   for dev in dla dlb; do
     # IPv4 only: no IPv6 router solicitations from one device written into the other.
     in_ns "$ns_r" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1"
@@ -253,13 +260,7 @@ fi
 
 # --- the runs -----------------------------------------------------------
 in_ns "$ns_b" nice -n "$niceness" "$tsx" scripts/netns/sink.ts --host "$addr_b" --tcp-port "$tcp_port" --udp-port "$udp_port" >"$work/sink.log" 2>&1 &
-sink_pid=$!
-for _ in $(seq 300); do
-  grep -qx ready "$work/sink.log" && break
-  kill -0 "$sink_pid" 2>/dev/null || die "the sink failed to start: $(cat "$work/sink.log")"
-  sleep 0.1
-done
-grep -qx ready "$work/sink.log" || die "the sink did not start within 30 s: $(cat "$work/sink.log")"
+await_ready "$work/sink.log" $! sink 300
 
 run_timeout=$((warmup + seconds + 30))
 rows=()
