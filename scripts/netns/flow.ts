@@ -15,6 +15,8 @@ export interface FlowProbe {
   readonly minRttUs: number;
   /** Packets the sender declared lost (CCP transport) or retransmitted (TCP), in total. */
   readonly lossEvents: number;
+  /** Congestion window, bytes (0 when the sender does not say). */
+  readonly cwndBytes: number;
   /** The congestion control actually in use, as the sender reports it. */
   readonly algorithm: string;
 }

@@ -28,6 +28,7 @@ function parseSsInfo(info: string): FlowProbe {
     srttUs: (field(info, /\brtt:([\d.]+)\//) ?? 0) * 1000,
     minRttUs: (field(info, /\bminrtt:([\d.]+)/) ?? 0) * 1000,
     lossEvents: field(info, /\bretrans:\d+\/(\d+)/) ?? 0,
+    cwndBytes: (field(info, /\bcwnd:(\d+)/) ?? 0) * (field(info, /\bmss:(\d+)/) ?? 0),
     algorithm: /^\s+([a-z0-9_]+)\s/m.exec(info)?.[1] ?? 'unknown',
   };
 }

@@ -29,6 +29,7 @@ export async function startTransportFlow(host: string, port: number, cc: Congest
         srttUs: latest?.srttUs ?? 0,
         minRttUs: Number.isFinite(minRttUs) ? minRttUs : 0,
         lossEvents: latest?.lostPackets ?? 0,
+        cwndBytes: latest?.cwnd ?? 0,
         algorithm: latest?.fallback === true ? `${algorithm} (fell back to native reno)` : algorithm,
       };
     },

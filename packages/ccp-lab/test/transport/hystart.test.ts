@@ -14,8 +14,18 @@ describe('HyStart++ in simulation: 48 Mbit/s, 20 ms RTT', () => {
     });
   }
 
-  it('with a 1 BDP buffer the queue overflows in the round HyStart++ would first see it, so it loses no more than without', () => {
-    // Unpaced slow start fills the buffer within one round; HyStart++ compares round minima, so it sees the rise a round late.
-    expect(lossesAtExit('cubic', true, LINK.bufferBytes)).toBeLessThanOrEqual(lossesAtExit('cubic', false, LINK.bufferBytes));
+  it('with a 1 BDP buffer the ACK train ends slow start within the round that would overflow it', () => {
+    // Unpaced slow start fills the buffer within one round, before the RTT test of the next round could see it.
+    expect(lossesAtExit('cubic', true, LINK.bufferBytes)).toBeLessThan(lossesAtExit('cubic', false, LINK.bufferBytes) / 10);
+  });
+
+  it('at 12 Mbit/s and 50 ms (ACKs 2 ms apart) the ACK train still ends slow start before the 2 BDP buffer overflows', () => {
+    const lost = (hystart: boolean): number =>
+      simulateFlow({
+        bottleneck: { rateBps: 12e6, delayUs: 25_000, bufferBytes: 2 * (12e6 / 8) * 0.05 },
+        durationUs: 2_000_000,
+        flow: { cc: { kind: 'native', algorithm: 'cubic', hystart } },
+      }).flow.sender.stats.lostPackets;
+    expect(lost(true)).toBeLessThan(lost(false) / 10);
   });
 });

@@ -10,6 +10,19 @@
  * ends when an ACK covers data sent at or after the position that was
  * `next` when the round began (RFC 9406 §4.2's windowEnd = SND.NXT).
  * Times (RTTs and thresholds) are in one unit, µs by default.
+ *
+ * Callers that know when each ACK arrived (`HyStartAck.time`) also get
+ * Linux's ACK-train exit (tcp_cubic.c): slow start ends when the ACKs of one
+ * round keep arriving back to back (no gap over `ackTrainGap`) for longer
+ * than half the flow's minimum RTT, i.e. once the window takes that long to
+ * drain through the bottleneck. Unpaced slow start doubles the queue within
+ * one round, so the RTT rise of the next round comes too late when the buffer
+ * is about one BDP; the train is seen within the round (netns-compare.sh at
+ * 48 Mbit/s, 20 ms, 1.26 BDP of buffer: the RTT test alone let the window
+ * reach twice what the path holds). A gap up to min RTT / 8 still continues
+ * the train: the receiver acks every second packet (2 ms apart at 12 Mbit/s)
+ * and a user-space sender reads ACKs in event-loop batches; a gap between
+ * rounds is over half the min RTT as long as the train is shorter than that.
  */
 export interface HyStartOptions {
   /** Lower bound of the RTT increase that ends slow start (default 4,000 µs). */
@@ -24,6 +37,8 @@ export interface HyStartOptions {
   readonly cssGrowthDivisor?: number;
   /** Rounds of CSS before congestion avoidance (default 5). */
   readonly cssRounds?: number;
+  /** Largest gap between ACKs that still continues an ACK train, or min RTT / 8 if larger (default 2,000 µs, Linux's hystart_ack_delta_us). */
+  readonly ackTrainGap?: number;
 }
 
 export type HyStartPhase = 'slow-start' | 'css' | 'done';
@@ -40,6 +55,8 @@ export interface HyStartAck {
   readonly rttSamples: number;
   /** The smallest of those samples (ignored when `rttSamples` is 0). */
   readonly rtt: number;
+  /** When the ACK arrived, in the RTT unit; given, the ACK-train test runs too (leave it out below Linux's 16-segment low window). */
+  readonly time?: number;
 }
 
 export class HyStart {
@@ -49,15 +66,29 @@ export class HyStart {
   readonly nRttSample: number;
   readonly cssGrowthDivisor: number;
   readonly cssRounds: number;
+  readonly ackTrainGap: number;
   #phase: HyStartPhase = 'slow-start';
   /** Rounds begun since the flow started (the first begins with the first ACK). */
   rounds = 0;
   #windowEnd = -Infinity;
   #lastRoundMinRtt = Infinity;
+  /**
+   * The smallest round minimum before this round: the RTT test's baseline, as
+   * Linux's delay_min, where RFC 9406 takes the last round's alone. A real
+   * sender's first rounds carry its own start-up delays (a cold JIT, an event
+   * loop busy connecting), which raised the last-round baseline with them and
+   * hid the queue's rise (netns-compare.sh, 12 Mbit/s, 50 ms).
+   */
+  #earlierMinRtt = Infinity;
   #currentRoundMinRtt = Infinity;
   #rttSampleCount = 0;
   #cssBaselineMinRtt = Infinity;
   #cssRoundsDone = 0;
+  /** Smallest RTT sample so far. */
+  #minRtt = Infinity;
+  /** When the current round's first ACK arrived, and the train's latest (undefined: no time given yet this round). */
+  #roundStartTime: number | undefined;
+  #lastAckTime = 0;
 
   constructor(o: HyStartOptions = {}) {
     this.minRttThresh = o.minRttThresh ?? 4000;
@@ -66,6 +97,7 @@ export class HyStart {
     this.nRttSample = o.nRttSample ?? 8;
     this.cssGrowthDivisor = o.cssGrowthDivisor ?? 4;
     this.cssRounds = o.cssRounds ?? 5;
+    this.ackTrainGap = o.ackTrainGap ?? 2000;
   }
 
   /**
@@ -80,13 +112,18 @@ export class HyStart {
     if (!this.active()) return 0;
     if (a.rttSamples > 0) {
       this.#currentRoundMinRtt = Math.min(this.#currentRoundMinRtt, a.rtt);
+      this.#minRtt = Math.min(this.#minRtt, a.rtt);
       this.#rttSampleCount += a.rttSamples;
+    }
+    if (a.time !== undefined && this.#phase === 'slow-start' && this.#ackTrainLongEnough(a.time)) {
+      this.#phase = 'done';
+      return a.acked;
     }
     const enough = this.#rttSampleCount >= this.nRttSample && this.#currentRoundMinRtt !== Infinity;
     if (this.#phase === 'slow-start') {
       if (enough && this.#lastRoundMinRtt !== Infinity) {
         const thresh = Math.max(this.minRttThresh, Math.min(this.#lastRoundMinRtt / this.minRttDivisor, this.maxRttThresh));
-        if (this.#currentRoundMinRtt >= this.#lastRoundMinRtt + thresh) {
+        if (this.#currentRoundMinRtt >= this.#earlierMinRtt + thresh) {
           this.#cssBaselineMinRtt = this.#currentRoundMinRtt;
           this.#phase = 'css';
           this.#cssRoundsDone = 0;
@@ -114,6 +151,16 @@ export class HyStart {
     this.#phase = 'done';
   }
 
+  #ackTrainLongEnough(time: number): boolean {
+    if (this.#roundStartTime === undefined) {
+      this.#roundStartTime = this.#lastAckTime = time;
+      return false;
+    }
+    if (time - this.#lastAckTime > Math.max(this.ackTrainGap, this.#minRtt / 8)) return false;
+    this.#lastAckTime = time;
+    return time - this.#roundStartTime > this.#minRtt / 2;
+  }
+
   #newRound(next: number): void {
     if (this.#phase === 'css' && ++this.#cssRoundsDone >= this.cssRounds) {
       this.#phase = 'done';
@@ -122,7 +169,9 @@ export class HyStart {
     this.rounds++;
     this.#windowEnd = next;
     this.#lastRoundMinRtt = this.#currentRoundMinRtt;
+    this.#earlierMinRtt = Math.min(this.#earlierMinRtt, this.#currentRoundMinRtt);
     this.#currentRoundMinRtt = Infinity;
     this.#rttSampleCount = 0;
+    this.#roundStartTime = undefined;
   }
 }

@@ -23,7 +23,7 @@ export interface ReportingOptions {
 }
 
 /** Fields reported by every generic program. */
-export type GenericField = 'acked' | 'sacked' | 'loss' | 'timeout' | 'rtt' | 'minrtt' | 'inflight' | 'ecn' | 'rate' | 'cwnd';
+export type GenericField = 'acked' | 'sacked' | 'loss' | 'timeout' | 'rtt' | 'minrtt' | 'inflight' | 'ecn' | 'rate' | 'cwnd' | 'now';
 export type GenericReport = Report<GenericField>;
 export type GenericProgram = 'rtt' | 'ack' | 'interval' | 'ss-window' | 'ss-rate';
 
@@ -31,10 +31,10 @@ const DEFS = `(def
   (Report
     (volatile acked 0) (volatile sacked 0) (volatile loss 0) (volatile timeout false)
     (volatile rtt 0) (volatile minrtt +infinity) (volatile inflight 0) (volatile ecn 0)
-    (volatile rate 0) (volatile cwnd 0))
+    (volatile rate 0) (volatile cwnd 0) (volatile now 0))
   (reportTime 0))`;
 
-/** Folds one ACK into the Report fields: sums of acked/sacked/lost/ECN bytes, latest and minimum RTT, maximum delivery rate. */
+/** Folds one ACK into the Report fields: sums of acked/sacked/lost/ECN bytes, latest and minimum RTT, maximum delivery rate, the latest ACK's time. */
 function accumulate(extra = '', last = '(fallthrough)'): string {
   return `(when true
     (:= Report.acked (+ Report.acked Ack.bytes_acked))
@@ -47,6 +47,7 @@ function accumulate(extra = '', last = '(fallthrough)'): string {
     (:= Report.ecn (+ Report.ecn Ack.ecn_bytes))
     (:= Report.rate (max Report.rate (min Flow.rate_incoming Flow.rate_outgoing)))${extra}
     (:= Report.cwnd Cwnd)
+    (:= Report.now Ack.now)
     ${last})`;
 }
 
@@ -83,6 +84,11 @@ export interface Measurements {
   readonly cwnd: number;
   /** Agent time of arrival, µs. */
   readonly time: number;
+  /**
+   * The datapath's clock at the latest ACK, µs (0 when the report does not
+   * say): when ACKs arrived, which reports batched over IPC do not tell.
+   */
+  readonly ackTime: number;
 }
 
 const rttOf = (v: number): number => (v >= NO_RTT ? 0 : v);
@@ -101,6 +107,7 @@ export function measure(report: Report): Measurements {
     rate: r.rate,
     cwnd: r.cwnd,
     time: report.time,
+    ackTime: r.now ?? 0,
   };
 }
 

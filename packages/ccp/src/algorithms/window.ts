@@ -21,7 +21,7 @@ import {
 } from './programs.js';
 
 export interface WindowOptions {
-  /** When reports are sent (default `'rtt'`). */
+  /** When reports are sent (default `'rtt'`); per ACK meanwhile while HyStart++ runs the agent's slow start. */
   readonly report?: ReportMode;
   /** Where slow start runs (default `'agent'`). */
   readonly slowStart?: SlowStartMode;
@@ -46,6 +46,14 @@ export abstract class WindowFlow implements Flow {
   /** Latest RTT sample, µs (0 before the first). */
   protected rtt = 0;
   private inDatapathSlowStart = false;
+  /**
+   * The agent's HyStart++ slow start runs on per-ACK reports whatever
+   * `report` says: per-RTT reports give it one RTT sample and no ACK times
+   * per round (so neither its RTT test nor the ACK train sees the queue in
+   * time), and grow the window once per round, which the datapath then sends
+   * as one burst. The configured reporting takes over when slow start ends.
+   */
+  private perAckSlowStart = false;
   /**
    * End of the current recovery period, µs. Loss recovery as the transport's native control does it (RFC 9002
    * §7.3.2): a cut starts a recovery period; losses of packets sent before it
@@ -91,6 +99,9 @@ export abstract class WindowFlow implements Flow {
     if (this.slowStartMode !== 'agent' && this.cwnd < this.ssthresh) {
       installSlowStart(datapath, this.slowStartMode);
       this.inDatapathSlowStart = true;
+    } else if (this.hystart !== undefined && this.cwnd < this.ssthresh && this.reportMode !== 'ack') {
+      installReporting(datapath, 'ack');
+      this.perAckSlowStart = true;
     } else {
       installReporting(datapath, this.reportMode);
     }
@@ -123,6 +134,10 @@ export abstract class WindowFlow implements Flow {
       this.update(m);
     }
     this.lastReportUs = m.time;
+    if (this.perAckSlowStart && (this.cwnd >= this.ssthresh || this.hystart?.active() !== true)) {
+      this.perAckSlowStart = false;
+      installReporting(this.datapath, this.reportMode);
+    }
     this.push();
   }
 
@@ -150,6 +165,8 @@ export abstract class WindowFlow implements Flow {
         nextPosition: m.time,
         rttSamples: m.rtt > 0 ? Math.max(1, Math.round(m.acked / this.mss)) : 0,
         rtt: m.minRtt || m.rtt,
+        // The ACK-train exit as the native control has it; per-RTT reports come too far apart to form a train.
+        time: this.cwnd >= 16 * this.mss ? m.ackTime || m.time : undefined,
       });
       if (!hs.active()) {
         this.ssthresh = this.cwnd;

@@ -76,6 +76,7 @@ class ModelFlow {
       ecn: 0,
       rate: Math.floor((acked * 1e6) / rtt),
       cwnd: this.cwnd,
+      now: this.time,
       ...signals,
     };
     if (inDatapathSlowStart && fields.loss === 0 && fields.timeout === 0) return false;
@@ -121,7 +122,7 @@ function grow(f: ModelFlow, rounds = 20): void {
   for (let i = 0; i < rounds; i++) f.round();
 }
 
-const allFields = (v: number): Fields => ({ acked: v, sacked: v, loss: v, timeout: v, rtt: v, minrtt: v, inflight: v, ecn: v, rate: v, cwnd: v });
+const allFields = (v: number): Fields => ({ acked: v, sacked: v, loss: v, timeout: v, rtt: v, minrtt: v, inflight: v, ecn: v, rate: v, cwnd: v, now: v });
 
 export function describeAlgorithmCompliance(subject: ComplianceSubject): void {
   describe(`${subject.title} complies`, () => {

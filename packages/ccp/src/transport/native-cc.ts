@@ -8,7 +8,8 @@
  * per round trip of losses, and a lost retransmission or a window still too
  * large after the first cut gets the next one; ACKs of packets sent before
  * the period began do not grow the window (RFC 6675, RFC 9438 §4.6).
- * Slow start leaves through HyStart++ (RFC 9406) unless turned off.
+ * Slow start leaves through HyStart++ (RFC 9406), with Linux's ACK-train
+ * exit, unless turned off.
  */
 import { HyStart } from '../algorithms/hystart.js';
 
@@ -78,7 +79,9 @@ export class NativeCongestionControl {
     const hs = this.#hystart;
     if (this.cwnd < this.ssthresh && hs !== undefined && hs.active()) {
       // Send times mark the rounds: a round ends when an ACK covers a packet sent since it began.
-      grow = hs.onAck({ acked, ackedPosition: a.ackedSentUs, nextPosition: a.nowUs, rttSamples: a.rttUs > 0 ? 1 : 0, rtt: a.rttUs });
+      // ACK times for the ACK-train exit, from Linux's low window of 16 segments on.
+      const time = this.cwnd >= 16 * this.mss ? a.nowUs : undefined;
+      grow = hs.onAck({ acked, ackedPosition: a.ackedSentUs, nextPosition: a.nowUs, rttSamples: a.rttUs > 0 ? 1 : 0, rtt: a.rttUs, time });
       if (!hs.active()) this.ssthresh = this.cwnd;
     }
     if (this.cwnd < this.ssthresh) {

@@ -10,7 +10,7 @@ import { core, FakeDatapath } from './fake-datapath.js';
 
 const MSS = 1448;
 /** Generic-program fields in register order: acked sacked loss timeout rtt minrtt inflight ecn rate cwnd. */
-const fields = (acked: number, loss = 0): number[] => [acked, 0, loss, 0, 10_000, 10_000, 10, 0, 0, 14480];
+const fields = (acked: number, loss = 0): number[] => [acked, 0, loss, 0, 10_000, 10_000, 10, 0, 0, 14480, 0];
 
 /** An algorithm that records what it sees. */
 function recorder(name = 'rec') {

@@ -69,4 +69,47 @@ describe('HyStart++ (RFC 9406)', () => {
     expect(round(lost, 0, 20_000)).toBe(0);
     expect(lost.phase).toBe('done');
   });
+
+  describe("Linux's ACK-train exit (when ACK times are given)", () => {
+    /** A round of ACKs `gapUs` apart from `t0`, 20 ms RTT samples; returns the phase after each. */
+    function train(hs: HyStart, r: number, t0: number, gapUs: number, n: number): string[] {
+      const phases: string[] = [];
+      for (let i = 0; i < n; i++) {
+        hs.onAck({ acked: 1, ackedPosition: r, nextPosition: r + 1, rttSamples: 1, rtt: 20_000, time: t0 + i * gapUs });
+        phases.push(hs.phase);
+      }
+      return phases;
+    }
+
+    it('ends slow start once the ACKs of one round arrive back to back for more than half the min RTT', () => {
+      const hs = new HyStart();
+      train(hs, 0, 0, 250, 8);
+      // 250 µs apart: the train passes 10 ms at the 41st ACK of the round.
+      const phases = train(hs, 1, 100_000, 250, 60);
+      expect(phases.indexOf('done')).toBe(41);
+      expect(hs.active()).toBe(false);
+    });
+
+    it('a gap longer than 2 ms (or min RTT / 8) ends the train for the rest of the round', () => {
+      const hs = new HyStart();
+      train(hs, 0, 0, 250, 8);
+      expect(train(hs, 1, 100_000, 2_600, 60)).not.toContain('done');
+      // The next round's train starts afresh.
+      expect(train(hs, 2, 300_000, 250, 60)).toContain('done');
+    });
+
+    it("tolerates gaps up to min RTT / 8 on long paths (two packets per ACK at 12 Mbit/s, with a user-space sender's jitter)", () => {
+      const run = (gapUs: number): string => {
+        const hs = new HyStart();
+        const round = (r: number, t0: number, n: number): void => {
+          for (let i = 0; i < n; i++) hs.onAck({ acked: 2, ackedPosition: r, nextPosition: r + 1, rttSamples: 1, rtt: 50_000, time: t0 + i * gapUs });
+        };
+        round(0, 0, 8);
+        round(1, 100_000, 30);
+        return hs.phase;
+      };
+      expect(run(6_000)).toBe('done');
+      expect(run(6_500)).toBe('slow-start');
+    });
+  });
 });

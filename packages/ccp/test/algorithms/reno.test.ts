@@ -6,14 +6,28 @@ import { handle, MSS, report } from './helpers.js';
 describe('reno', () => {
   it('installs the per-RTT program by default and the chosen reporting mode otherwise', () => {
     const a = handle();
-    reno().newFlow(a, a.info);
+    reno({ hystart: false }).newFlow(a, a.info);
     expect(a.programs).toEqual([{ name: 'rtt', controls: undefined }]);
     const b = handle();
     reno({ report: 'ack' }).newFlow(b, b.info);
     expect(b.program).toBe('ack');
     const c = handle();
-    reno({ report: { intervalUs: 10_000 } }).newFlow(c, c.info);
+    reno({ report: { intervalUs: 10_000 }, hystart: false }).newFlow(c, c.info);
     expect(c.programs).toEqual([{ name: 'interval', controls: { reportTime: 10_000 } }]);
+  });
+
+  it("reports per ACK during HyStart++'s slow start, then as chosen once it ends", () => {
+    const a = handle();
+    const flow = reno().newFlow(a, a.info);
+    expect(a.programs).toEqual([{ name: 'ack', controls: undefined }]);
+    flow.onReport(report({ acked: MSS, rtt: 20_000, minrtt: 20_000 }, 1_000, 'ack'));
+    expect(a.program).toBe('ack');
+    flow.onReport(report({ acked: MSS, loss: 1, rtt: 20_000, minrtt: 20_000 }, 2_000, 'ack'));
+    expect(a.program).toBe('rtt');
+    const c = handle();
+    const f = reno({ report: { intervalUs: 10_000 } }).newFlow(c, c.info);
+    f.onReport(report({ loss: 1, rtt: 20_000 }, 1_000, 'ack'));
+    expect(c.programs.at(-1)).toEqual({ name: 'interval', controls: { reportTime: 10_000 } });
   });
 
   it('rejects a bad report interval', () => {
