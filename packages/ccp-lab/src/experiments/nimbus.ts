@@ -137,7 +137,7 @@ export const nimbusExperiment: Experiment = {
   async run(opts: ExperimentOptions = {}): Promise<ExperimentResult> {
     const quick = opts.quick === true;
     const rateBps = 48e6;
-    const duration = durationUs(opts, 20, 10);
+    const duration = durationUs(opts, 20, 15);
     const seeds = quick ? 1 : 10;
     const base = opts.seed ?? 1;
     const progress = runs(opts, 2 * seeds + (quick ? 0 : 2));

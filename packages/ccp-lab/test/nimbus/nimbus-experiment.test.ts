@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { nimbusExperiment } from '../../src/experiments/nimbus.js';
 
-describe('nimbus experiment (--quick: one seed per case, 10 s at 48 Mbit/s)', () => {
+describe('nimbus experiment (--quick: one seed per case, 15 s at 48 Mbit/s)', () => {
   it('stays in delay mode with a low queue against constant-rate traffic, and turns competitive against Cubic', async () => {
     const r = await nimbusExperiment.run({ quick: true });
     const row = (prefix: string): readonly (string | number)[] => {
