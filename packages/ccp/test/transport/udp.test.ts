@@ -75,7 +75,9 @@ describe('ccpTransport over UDP on loopback', () => {
 describe('ccpTransport when the peer dies', () => {
   const native = { kind: 'native', algorithm: 'reno' } as const;
 
-  it('fails a pending sendBatch, and later calls, with PeerUnreachableError when the peer socket closes mid-transfer', { timeout: 30_000 }, async () => {
+  // Bounded by the port-unreachable answer to the next (re)transmission, or at worst by the
+  // default userTimeoutUs (30 s): on a loaded machine the RTO may have backed off far.
+  it('fails a pending sendBatch, and later calls, with PeerUnreachableError when the peer socket closes mid-transfer', { timeout: 60_000 }, async () => {
     const { a, accept, close } = await udpPair({ cc: native });
     const sending = a.sendBatch(makeMessages(320, 65_536, 5)); // 20 MB: waits on the 4 MiB send buffer
     const b = await accept();
