@@ -16,7 +16,10 @@ interface Echo {
 }
 
 const udp = transport('udp');
-const server = await listen(makeStack(serialize<Echo>(), select(reliable(), ordered())), udp, { host: '127.0.0.1', port: 0 });
+// onError sees every negotiation the server refused (a listener without it warns once).
+const server = await listen(makeStack(serialize<Echo>(), select(reliable(), ordered())), udp, { host: '127.0.0.1', port: 0 }, {
+  onError: (err, peer) => console.log(`server refused ${peer}: ${err instanceof NegotiationError ? err.code : err.message}`),
+});
 void (async () => {
   for await (const conn of server) {
     void (async () => {
