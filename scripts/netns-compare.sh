@@ -7,7 +7,7 @@
 #   sudo scripts/netns-compare.sh [--rate 48mbit] [--delay 10ms] [--buffer-packets 100]
 #                                 [--seconds 10] [--warmup 1] [--cc cubic] [--mss 1448]
 #                                 [--delay-with auto|netem|tun] [--runs tcp,iperf,ccp,native]
-#                                 [--trace DIR] [--nice N]
+#                                 [--trace DIR] [--nice N] [--jit-warmup S] [--rows FILE]
 #
 # Topology, all inside three throw-away network namespaces (nothing is
 # configured in the host's namespace, so no traffic can leave them):
@@ -35,6 +35,11 @@
 # user-space sender and receiver otherwise stall for tens of milliseconds,
 # which the RTT and loss figures then measure instead of the algorithm, while
 # Linux TCP's ACK processing runs in softirq and is hardly held back.
+# --jit-warmup S (default 2) has each Node sender first run the same kind of
+# flow on its own loopback for S seconds, so the measured flow starts on
+# optimized code (see scripts/netns/send.ts); 0 turns it off. --rows FILE
+# appends one tab-separated line per run (shape, run, algorithm, Mbit/s,
+# min RTT, SRTT, queue p50, queue p95, losses, drops) for `pnpm bench netns`.
 # --runs picks the runs (default all four). --trace DIR writes each Node
 # sender's probe every 20 ms to DIR/<run>.tsv (ms, acked bytes, cwnd bytes,
 # SRTT µs, losses): where in the run losses and queueing happen.
@@ -57,6 +62,8 @@ delay_with=auto
 runs=tcp,iperf,ccp,native
 trace_dir=
 niceness=0
+jit_warmup=2
+rows_file=
 
 usage() { sed -n '6,7p' "$0" | sed 's/^# *//' >&2; exit 2; }
 die() { echo "netns-compare: $*" >&2; exit 1; }
@@ -74,6 +81,8 @@ while [ $# -gt 0 ]; do
     --runs) runs=${2:?}; shift 2 ;;
     --trace) trace_dir=${2:?}; shift 2 ;;
     --nice) niceness=${2:?}; shift 2 ;;
+    --jit-warmup) jit_warmup=${2:?}; shift 2 ;;
+    --rows) rows_file=${2:?}; shift 2 ;;
     -h|--help) usage ;;
     *) echo "netns-compare: unknown option $1" >&2; usage ;;
   esac
@@ -84,6 +93,9 @@ done
 [[ $buffer_packets =~ ^[1-9][0-9]*$ ]] || die "--buffer-packets must be a positive integer, got '$buffer_packets'"
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "--seconds must be a positive integer, got '$seconds'"
 [[ $warmup =~ ^[0-9]+$ ]] || die "--warmup must be a whole number of seconds, got '$warmup'"
+[[ $jit_warmup =~ ^[0-9]+$ ]] || die "--jit-warmup must be a whole number of seconds, got '$jit_warmup'"
+[ -z "$rows_file" ] || touch "$rows_file" || die "cannot write the rows file $rows_file"
+[ -z "$rows_file" ] || rows_file=$(cd "$(dirname "$rows_file")" && pwd)/$(basename "$rows_file")
 [[ $delay_with =~ ^(auto|netem|tun)$ ]] || die "--delay-with must be auto, netem or tun, got '$delay_with'"
 [[ $niceness =~ ^-?[0-9]+$ ]] && [ "$niceness" -ge -20 ] && [ "$niceness" -le 19 ] || die "--nice must be an integer in [-20, 19], got '$niceness'"
 [[ $runs =~ ^(tcp|iperf|ccp|native)(,(tcp|iperf|ccp|native))*$ ]] || die "--runs must be a comma-separated subset of tcp,iperf,ccp,native, got '$runs'"
@@ -262,7 +274,7 @@ fi
 in_ns "$ns_b" nice -n "$niceness" "$tsx" scripts/netns/sink.ts --host "$addr_b" --tcp-port "$tcp_port" --udp-port "$udp_port" >"$work/sink.log" 2>&1 &
 await_ready "$work/sink.log" $! sink 300
 
-run_timeout=$((warmup + seconds + 30))
+run_timeout=$((jit_warmup + warmup + seconds + 30))
 rows=()
 
 # The tbf queue's backlog (as tc prints it: 1234b, 15Kb, 2Mb) every 50 ms
@@ -297,7 +309,10 @@ record() {
   local name=$1 line=$2 drops_before=$3 alg gp minrtt srtt lost q50 q95
   IFS=$'\t' read -r alg gp minrtt srtt lost <<<"$line"
   read -r q50 q95 <<<"$(queue_percentiles)"
-  rows+=("$(printf '%-22s %-14s %9s %9s %9s %9s %9s %8s %8s' "$name" "$alg" "$gp" "$minrtt" "$srtt" "$q50" "$q95" "$lost" $(($(qdisc_drops) - drops_before)))")
+  local drops=$(($(qdisc_drops) - drops_before))
+  [ -z "$rows_file" ] || printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    "$rate/$delay" "$name" "$alg" "$gp" "$minrtt" "$srtt" "$q50" "$q95" "$lost" "$drops" >>"$rows_file"
+  rows+=("$(printf '%-22s %-14s %9s %9s %9s %9s %9s %8s %8s' "$name" "$alg" "$gp" "$minrtt" "$srtt" "$q50" "$q95" "$lost" "$drops")")
 }
 
 sender_run() {
@@ -308,7 +323,7 @@ sender_run() {
   echo "netns-compare: $name for ${warmup}+${seconds} s ..." >&2
   start_sampler
   if out=$(timeout "$run_timeout" ip netns exec "$ns_a" nice -n "$niceness" "$tsx" scripts/netns/send.ts --host "$addr_b" \
-      --seconds "$seconds" --warmup "$warmup" --mss "$mss" --algorithm "$cc" --kind "$kind" "${trace[@]}" "$@" 2>"$work/send.err"); then
+      --seconds "$seconds" --warmup "$warmup" --jit-warmup "$jit_warmup" --mss "$mss" --algorithm "$cc" --kind "$kind" "${trace[@]}" "$@" 2>"$work/send.err"); then
     stop_sampler
     record "$name" "$out" "$before"
   else

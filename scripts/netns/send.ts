@@ -6,13 +6,20 @@
  * (ms since start, acked bytes, cwnd bytes, SRTT µs, losses), to see where
  * losses happen (slow start or later).
  *
- *   tsx scripts/netns/send.ts --kind tcp|ccp|native --algorithm cubic --host H --port P [--trace FILE]
+ * `--jit-warmup S` first runs the same kind of flow for S seconds to a drain
+ * on this namespace's loopback, so V8 has optimized the sender's code before
+ * the measured flow starts: a cold sender's first rounds stall for 5–30 ms,
+ * which slow start then misreads (Linux TCP's sender is kernel code and
+ * needs no warming).
+ *
+ *   tsx scripts/netns/send.ts --kind tcp|ccp|native --algorithm cubic --host H --port P [--trace FILE] [--jit-warmup S]
  */
 import { createWriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { CongestionControlOptions } from '@bertha/ccp';
+import { startDrain } from './drain.js';
 import { measure, type BulkFlow } from './flow.js';
 import { startTcpFlow } from './tcp-flow.js';
 import { startTransportFlow } from './transport-flow.js';
@@ -27,6 +34,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     mss: { type: 'string', default: '1448' },
     trace: { type: 'string' },
+    'jit-warmup': { type: 'string', default: '0' },
   },
 });
 const { kind, algorithm, host } = values;
@@ -39,10 +47,22 @@ function transportCc(): CongestionControlOptions {
   return { kind: 'native', algorithm };
 }
 
-let flow: BulkFlow;
-if (kind === 'tcp') flow = await startTcpFlow(host, port);
-else if (kind === 'ccp' || kind === 'native') flow = await startTransportFlow(host, port, transportCc(), Number(values.mss));
-else throw new Error(`send.ts: --kind must be tcp, ccp or native, got ${kind}`);
+function startFlow(to: string, tcpPort: number, udpPort: number): Promise<BulkFlow> {
+  if (kind === 'tcp') return startTcpFlow(to, tcpPort);
+  if (kind === 'ccp' || kind === 'native') return startTransportFlow(to, udpPort, transportCc(), Number(values.mss));
+  throw new Error(`send.ts: --kind must be tcp, ccp or native, got ${kind}`);
+}
+
+const jitWarmupMs = Number(values['jit-warmup']) * 1000;
+if (jitWarmupMs > 0) {
+  const drain = await startDrain('127.0.0.1', 0, 0);
+  const warm = await startFlow('127.0.0.1', drain.tcpPort, drain.udpPort);
+  await sleep(jitWarmupMs);
+  await warm.close();
+  await drain.close();
+}
+
+const flow = await startFlow(host, port, port);
 
 let tracing = values.trace !== undefined;
 const traced = (async () => {
