@@ -67,7 +67,7 @@ describe('LinkRateEstimator (max receive rate over a window)', () => {
  * queue at once, leave it at μ, and are acknowledged BASE_US later. Reports
  * every 10 ms carry what the ACKs of that step say.
  */
-function aloneOnLink(seconds: number, options: Parameters<typeof nimbus>[0] = {}): { flow: ReturnType<ReturnType<typeof nimbus>['newFlow']>; queueUs: number[] } {
+function aloneOnLink(seconds: number, options: Parameters<typeof nimbus>[0] = {}, link: (tUs: number) => number = () => MU): { flow: ReturnType<ReturnType<typeof nimbus>['newFlow']>; queueUs: number[] } {
   const BASE_US = 50_000;
   const lag = BASE_US / STEP_US;
   const info = flowInfo();
@@ -80,12 +80,13 @@ function aloneOnLink(seconds: number, options: Parameters<typeof nimbus>[0] = {}
   const queueUs: number[] = [];
   for (let i = 1; i <= (seconds * 1e6) / STEP_US; i++) {
     const t = i * STEP_US;
+    const mu = link(t);
     const sent = ((handle.rate ?? 0) * STEP_US) / 1e6;
-    const out = Math.min(queue + sent, (MU * STEP_US) / 1e6);
+    const out = Math.min(queue + sent, (mu * STEP_US) / 1e6);
     queue += sent - out;
     departed.push(out);
-    delays.push((queue / MU) * 1e6);
-    queueUs.push((queue / MU) * 1e6);
+    delays.push((queue / mu) * 1e6);
+    queueUs.push((queue / mu) * 1e6);
     if (i <= lag) continue;
     const acked = departed[i - 1 - lag]!;
     const rtt = Math.round(BASE_US + delays[i - 1 - lag]!);
@@ -105,6 +106,14 @@ describe('Nimbus estimates μ itself', () => {
     const tail = queueUs.slice(-200);
     expect(Math.min(...tail)).toBeGreaterThan(1_000);
     expect(Math.max(...tail)).toBeLessThan(30_000);
+  });
+
+  it('follows the link down once the faster rates leave its window, and keeps the queue low there too', () => {
+    const { flow, queueUs } = aloneOnLink(10, { linkRate: { windowUs: 2_000_000 } }, (t) => (t < 4e6 ? MU : MU / 2));
+    expect(flow.linkRate).toBeGreaterThan(0.49 * MU);
+    expect(flow.linkRate).toBeLessThanOrEqual(MU / 2);
+    expect(Math.max(...queueUs.slice(-200))).toBeLessThan(30_000);
+    expect(flow.mode).toBe('delay');
   });
 
   it('uses a pinned μ as given', () => {
