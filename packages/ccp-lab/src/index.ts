@@ -40,6 +40,7 @@ export { nimbusExperiment } from './experiments/nimbus.js';
 export { parkExperiment } from './experiments/park.js';
 export { nimbus, NimbusFlow, type NimbusDecision, type NimbusMode, type NimbusOptions } from './nimbus/nimbus.js';
 export { ElasticityDetector, type ElasticityOptions, type Spectrum } from './nimbus/elasticity.js';
+export { LinkRateEstimator, type LinkRateOptions } from './nimbus/link-rate.js';
 export { asymmetricPulse } from './nimbus/pulse.js';
 export { constantRate, constantRateName } from './algorithms/constant-rate.js';
 export { shadowFlow, type Shadow } from './algorithms/shadow.js';

@@ -3,7 +3,10 @@
  * buffer against (a) inelastic constant-rate cross traffic — it should stay
  * in delay mode and keep the queue near its target — and (b) a competing
  * Cubic flow — it should find the cross traffic elastic within seconds,
- * switch to TCP-competitive mode and take a fair share. Each case runs over
+ * switch to TCP-competitive mode and take a fair share. Nimbus estimates
+ * the bottleneck rate μ from its own receive rate, which shows μ only while
+ * it has the link to itself: the cross traffic starts after Nimbus's
+ * start-up, 2–3 s in. Each case runs over
  * several seeds (the cross traffic's start, and its rate in case a); the
  * table counts correct detections. Baselines: Cubic against the same
  * constant-rate traffic (the queue Nimbus avoids), and Nimbus held in delay
@@ -24,12 +27,14 @@ const RTT_US = 50_000;
 const BIN_US = 100_000;
 /** η threshold (Nimbus's default). */
 const THRESHOLD = 2;
-/** The detector's window, s: decisions before it fills are not counted. */
+/** The detector's window, s: decisions before it holds only cross traffic are not counted. */
 const WINDOW_S = 5.12;
+/** Nimbus runs alone this long before the cross traffic may start (1 s more at most), µs. */
+const ALONE_US = 2_000_000;
 
 /** Bytes on the link per packet beyond the payload: our 14-byte header and the simulated IPv4 + UDP 28. */
 const OVERHEAD = 14 + 28;
-/** μ as Nimbus measures rates, in payload bits/s. */
+/** μ as Nimbus measures rates, in payload bits/s: what its estimate should find. */
 const payloadBps = (linkBps: number): number => (linkBps * MSS) / (MSS + OVERHEAD);
 
 type CaseKind = 'inelastic' | 'elastic';
@@ -38,9 +43,11 @@ interface RunOutcome {
   readonly seed: number;
   readonly crossStartS: number;
   readonly crossMbpsOffered: number | undefined;
+  /** Nimbus's estimate of μ over its true value, mean over the counted decisions. */
+  readonly linkRateRatio: number;
   /** Seconds from the cross traffic's start to the first competitive decision; undefined if none. */
   readonly detectionS: number | undefined;
-  /** Share of decisions after the window filled that were `competitive`. */
+  /** Share of decisions from when the window holds only cross traffic on that were `competitive`. */
   readonly competitiveShare: number;
   readonly correct: boolean;
   readonly nimbusMbps: number;
@@ -62,11 +69,11 @@ interface CaseSetup {
 
 async function runCase(kind: CaseKind, c: CaseSetup, control: RunControl): Promise<RunOutcome> {
   const rand = mulberry32(c.seed);
-  const crossStartUs = Math.round(rand() * 1e6);
+  const crossStartUs = ALONE_US + Math.round(rand() * 1e6);
   // Inelastic traffic takes 30–60 % of the link.
   const crossBps = kind === 'inelastic' ? Math.round((0.3 + 0.3 * rand()) * (c.rateBps / 1e5)) * 1e5 : undefined;
   const decisions: NimbusDecision[] = [];
-  const algorithms: Algorithm[] = [nimbus({ bottleneckBps: payloadBps(c.rateBps), threshold: c.threshold ?? THRESHOLD, onDecision: (d) => decisions.push(d) })];
+  const algorithms: Algorithm[] = [nimbus({ threshold: c.threshold ?? THRESHOLD, onDecision: (d) => decisions.push(d) })];
   if (crossBps !== undefined) algorithms.push(constantRate(crossBps, RTT_US));
   const cross: FlowSpec = { cc: { kind: 'ccp', algorithm: crossBps === undefined ? 'cubic' : constantRateName(crossBps) }, startUs: crossStartUs };
   const r = await runScenario(
@@ -84,7 +91,7 @@ async function runCase(kind: CaseKind, c: CaseSetup, control: RunControl): Promi
   const half = c.durationUs / 2;
   // Bytes per µs × 8 = Mbit/s.
   const mbpsOf = (f: typeof own): number => (f!.delivered.sums(c.durationUs).slice(Math.floor(half / BIN_US)).reduce((a, b) => a + b, 0) * 8) / (c.durationUs - half);
-  const counted = decisions.filter((d) => d.timeUs >= WINDOW_S * 1e6 + BIN_US);
+  const counted = decisions.filter((d) => d.timeUs >= crossStartUs + WINDOW_S * 1e6);
   const competitiveShare = counted.length === 0 ? 0 : counted.filter((d) => d.mode === 'competitive').length / counted.length;
   const firstCompetitive = decisions.find((d) => d.mode === 'competitive' && d.timeUs >= crossStartUs);
   const delays = sorted(r.queueDelays.filter((q) => q.atUs >= half).map((q) => q.delayUs / 1000));
@@ -92,6 +99,7 @@ async function runCase(kind: CaseKind, c: CaseSetup, control: RunControl): Promi
     seed: c.seed,
     crossStartS: crossStartUs / 1e6,
     crossMbpsOffered: crossBps === undefined ? undefined : crossBps / 1e6,
+    linkRateRatio: mean(counted.map((d) => d.linkBps)) / payloadBps(c.rateBps),
     detectionS: firstCompetitive === undefined ? undefined : (firstCompetitive.timeUs - crossStartUs) / 1e6,
     competitiveShare,
     correct: kind === 'elastic' ? competitiveShare > 0.5 : competitiveShare < 0.5,
@@ -118,6 +126,7 @@ function charts(kind: CaseKind, o: RunOutcome, rateMbps: number, baseline?: { la
   const rates: LineSeries[] = [
     { name: 'Nimbus', points: o.series.nimbus },
     { name: kind === 'elastic' ? 'Cubic' : `constant ${o.crossMbpsOffered} Mbit/s`, points: o.series.cross },
+    { name: 'Nimbus\'s μ estimate', points: o.series.decisions.map((d) => [d.timeUs / 1e6, d.linkBps / 1e6] as const) },
   ];
   const queue: LineSeries[] = [{ name: 'Nimbus', points: o.series.queueMs }];
   if (baseline !== undefined) queue.push({ name: baseline.label, points: baseline.run.series.queueMs });
@@ -163,9 +172,10 @@ export const nimbusExperiment: Experiment = {
         mean(os.map((o) => o.crossMbps)),
         mean(os.map((o) => o.queueP50Ms)),
         mean(os.map((o) => o.queueP95Ms)),
+        mean(os.map((o) => o.linkRateRatio)),
       ]);
       const b = baselines?.[kind];
-      if (b !== undefined) rows.push([`${b.label} ${LABEL[kind]}`, '—', '—', b.run.nimbusMbps, b.run.crossMbps, b.run.queueP50Ms, b.run.queueP95Ms]);
+      if (b !== undefined) rows.push([`${b.label} ${LABEL[kind]}`, '—', '—', b.run.nimbusMbps, b.run.crossMbps, b.run.queueP50Ms, b.run.queueP95Ms, Number.isNaN(b.run.linkRateRatio) ? '—' : b.run.linkRateRatio]);
     }
     // The JSON keeps every run's summary; series only for the plotted runs.
     const strip = ({ series: _series, ...summary }: RunOutcome): Omit<RunOutcome, 'series'> => summary;
@@ -173,7 +183,7 @@ export const nimbusExperiment: Experiment = {
     return {
       experiment: 'nimbus',
       params: { rateMbps: rateBps / 1e6, rttMs: RTT_US / 1000, bufferBdp: 1, durationS: duration / 1e6, seeds, firstSeed: base, threshold: THRESHOLD, windowS: WINDOW_S },
-      table: { columns: ['run', 'detection correct', 'detection time p50 (s)', 'Nimbus (Mbit/s)', 'cross (Mbit/s)', 'queue p50 (ms)', 'queue p95 (ms)'], rows },
+      table: { columns: ['run', 'detection correct', 'detection time p50 (s)', 'Nimbus (Mbit/s)', 'cross (Mbit/s)', 'queue p50 (ms)', 'queue p95 (ms)', 'μ estimate / μ'], rows },
       data: {
         runs: { inelastic: outcomes.inelastic.map(strip), elastic: outcomes.elastic.map(strip) },
         ...(baselines === undefined ? {} : { baselines: { inelastic: strip(baselines.inelastic.run), elastic: strip(baselines.elastic.run) } }),
@@ -181,8 +191,9 @@ export const nimbusExperiment: Experiment = {
       },
       charts: [...charts('inelastic', first.inelastic, rateBps / 1e6, baselines?.inelastic), ...charts('elastic', first.elastic, rateBps / 1e6, baselines?.elastic)],
       notes: [
-        `detection correct in ${outcomes.inelastic.filter((o) => o.correct).length}/${seeds} inelastic and ${outcomes.elastic.filter((o) => o.correct).length}/${seeds} elastic runs (a run is correct when most decisions after the ${WINDOW_S} s window are right)`,
+        `detection correct in ${outcomes.inelastic.filter((o) => o.correct).length}/${seeds} inelastic and ${outcomes.elastic.filter((o) => o.correct).length}/${seeds} elastic runs (a run is correct when most decisions from ${WINDOW_S} s after the cross traffic's start are right)`,
         `rates and queue are over the second half of each run; detection time counts from the cross traffic's start, ${WINDOW_S} s of which fill the window`,
+        `Nimbus estimates μ as its highest delivery rate of the last 30 s; μ estimate / μ is its mean over the counted decisions (μ in payload bits/s)`,
       ],
     };
   },

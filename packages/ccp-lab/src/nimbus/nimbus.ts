@@ -6,7 +6,8 @@
  * the datapath's per-ACK rate samples (Flow.rate_outgoing/incoming) average
  * over an RTT or more and blurred the 200 ms pulse enough that constant-rate
  * traffic looked elastic. The agent estimates the cross traffic's rate
- * ẑ = μ·S/R − S, keeps it on a uniform 10 ms grid, adds an asymmetric
+ * ẑ = μ·S/R − S, with μ its own highest delivery rate of the last 30 s
+ * (`LinkRateEstimator`), keeps it on a uniform 10 ms grid, adds an asymmetric
  * sinusoidal pulse to its own rate, and asks the elasticity detector (an FFT
  * of ẑ) whether the cross traffic answers the pulse:
  *  - inelastic → delay mode: a rate controller that holds the queue at a small target;
@@ -19,6 +20,7 @@ import { InvalidArgumentError } from '@bertha/core';
 import { CubicFlow, GENERIC_PROGRAMS, installReporting, measure, type Algorithm, type DatapathHandle, type Flow, type FlowInfo, type GenericProgram, type Report } from '@bertha/ccp';
 import { shadowFlow, type Shadow } from '../algorithms/shadow.js';
 import { ElasticityDetector, type ElasticityOptions } from './elasticity.js';
+import { LinkRateEstimator, type LinkRateOptions } from './link-rate.js';
 import { asymmetricPulse } from './pulse.js';
 
 export type NimbusMode = 'delay' | 'competitive';
@@ -35,13 +37,21 @@ export interface NimbusDecision {
   readonly rateBps: number;
   /** The cross traffic's estimated rate, bit/s. */
   readonly crossBps: number;
+  /** μ as Nimbus uses it (estimated, or pinned), bit/s. */
+  readonly linkBps: number;
   /** Queueing delay from the latest report, µs. */
   readonly queueUs: number;
 }
 
 export interface NimbusOptions {
-  /** μ: the bottleneck's rate, bit/s. Nimbus's estimator needs it; the lab knows it. */
-  readonly bottleneckBps: number;
+  /**
+   * Pins μ, the bottleneck's rate, in payload bit/s, instead of estimating it
+   * (for experiments that isolate the detector from the estimator). By
+   * default Nimbus estimates μ as its highest receive rate (`linkRate`).
+   */
+  readonly bottleneckBps?: number;
+  /** The μ estimator's window (default 30 s). */
+  readonly linkRate?: LinkRateOptions;
   /** Report and sampling interval, µs. Default 10 000. */
   readonly sampleUs?: number;
   /** The detector's window (samples, pulse bin); the pulse period is `size·sampleUs/pulseBin`. */
@@ -76,6 +86,8 @@ const MIN_SAMPLE_PACKETS = 10;
 const MAX_SAMPLE_INTERVALS = 10;
 /** Queueing delay below which the link may be idle and ẑ means nothing, µs. */
 const BUSY_QUEUE_US = 1_000;
+/** RTT assumed before the first sample, µs. */
+const INITIAL_RTT_US = 100_000;
 
 export class NimbusFlow implements Flow {
   mode: NimbusMode = 'delay';
@@ -86,16 +98,20 @@ export class NimbusFlow implements Flow {
   elasticity = NaN;
   gain = NaN;
   readonly #dp: DatapathHandle<GenericProgram>;
-  readonly #mu: number;
+  /** μ when pinned, bytes/s. */
+  readonly #pinnedMu: number | undefined;
+  readonly #linkRate: LinkRateEstimator;
   readonly #mss: number;
   readonly #sampleUs: number;
   readonly #threshold: number;
   readonly #minGain: number;
-  /** Our pulse's amplitude at f_p as the detector sees it, bytes/s. */
-  readonly #pulseAmplitude: number;
+  /** Our pulse's amplitude at f_p as the detector sees it, per unit of the pulse's amplitude. */
+  readonly #pulseResponse: number;
   readonly #targetUs: number;
-  readonly #amplitude: number;
+  readonly #pulseFraction: number;
   readonly #periodUs: number;
+  /** Least paced rate, bytes/s: two packets per initial RTT. */
+  readonly #minRate: number;
   readonly #detector: ElasticityDetector;
   readonly #cubic: Shadow<CubicFlow>;
   readonly #onDecision: ((d: NimbusDecision) => void) | undefined;
@@ -113,25 +129,44 @@ export class NimbusFlow implements Flow {
   #ackedFromUs: number | undefined;
   /** A loss or SACK in the current sample interval. */
   #holes = false;
+  /**
+   * Start-up, until the queue first reaches half the target or a loss: the
+   * rate doubles each RTT, as in slow start. μ̂ (the highest receive rate)
+   * cannot exceed what we send, so the delay mode's controller alone, aiming
+   * at μ̂, would grow by only the queue term's few percent per 100 ms.
+   */
+  #startup = true;
 
   constructor(dp: DatapathHandle<GenericProgram>, info: FlowInfo, o: NimbusOptions) {
     this.#dp = dp;
-    this.#mu = o.bottleneckBps / 8;
+    this.#pinnedMu = o.bottleneckBps === undefined ? undefined : o.bottleneckBps / 8;
+    this.#linkRate = new LinkRateEstimator(o.linkRate);
     this.#mss = info.mss;
     this.#sampleUs = o.sampleUs ?? 10_000;
     this.#threshold = o.threshold ?? 2;
     this.#targetUs = o.targetQueueUs ?? 15_000;
-    this.#amplitude = (o.pulseFraction ?? 0.25) * this.#mu;
+    this.#pulseFraction = o.pulseFraction ?? 0.25;
     this.#detector = new ElasticityDetector(o.detector);
     this.#periodUs = (this.#detector.size * this.#sampleUs) / this.#detector.pulseBin;
     this.#minGain = o.minGain ?? 0.1;
-    const pulse = Array.from({ length: this.#detector.size }, (_, i) => asymmetricPulse(i * this.#sampleUs, this.#periodUs, this.#amplitude));
-    this.#pulseAmplitude = this.#detector.analyze(pulse).amplitude;
+    const pulse = Array.from({ length: this.#detector.size }, (_, i) => asymmetricPulse(i * this.#sampleUs, this.#periodUs, 1));
+    this.#pulseResponse = this.#detector.analyze(pulse).amplitude;
     this.#cubic = shadowFlow(info, (d, i) => new CubicFlow(d, i, { hystart: false }));
     this.#onDecision = o.onDecision;
-    this.rate = this.#mu / 10;
+    this.#minRate = (2 * info.mss * 1e6) / INITIAL_RTT_US;
+    this.rate = Math.max((info.initCwnd * 1e6) / INITIAL_RTT_US, this.#minRate);
     installReporting(dp, { intervalUs: this.#sampleUs });
     this.#push(0);
+  }
+
+  /** μ, bytes/s: pinned, or the highest receive rate of the estimator's window (0 before the first). */
+  get linkRate(): number {
+    return this.#pinnedMu ?? this.#linkRate.rate;
+  }
+
+  /** The pulse's amplitude A, bytes/s: a fraction of μ. */
+  get #amplitude(): number {
+    return this.#pulseFraction * this.linkRate;
   }
 
   /** The detector's input: ẑ on the sample grid, bytes/s, oldest first (up to two windows). */
@@ -149,20 +184,30 @@ export class NimbusFlow implements Flow {
       this.#srtt = this.#srtt === 0 ? rtt : 0.875 * this.#srtt + 0.125 * rtt;
       this.#queueUs = rtt - this.#minRtt;
     }
+    this.#linkRate.add(m.time, m.rate);
     this.#estimateCross(m.time, m.acked, m.rtt, m.loss > 0 || m.sacked > 0);
     this.#sample(m.time);
-    if (this.mode === 'competitive') {
+    const mu = this.linkRate;
+    if (this.#startup && (m.loss > 0 || m.timeout || this.#queueUs >= this.#targetUs / 2)) {
+      this.#startup = false;
+      // Start-up learns of the queue an RTT late, having doubled meanwhile: go on from μ̂ and let the queue term drain the rest.
+      this.rate = Math.min(this.rate, mu);
+    }
+    if (this.#startup) {
+      this.rate *= 2 ** (dt / (this.#srtt || INITIAL_RTT_US));
+    } else if (this.mode === 'competitive') {
       this.#cubic.flow.onReport(report);
       if (this.#srtt > 0) this.rate = (this.#cubic.cwnd * 1e6) / this.#srtt;
     } else if (dt > 0) {
       // An empty queue means room on the link, whatever the last busy ẑ said.
       const cross = this.#queueUs < BUSY_QUEUE_US ? 0 : this.cross;
-      const target = this.#mu - cross + (this.#mu * (this.#targetUs - this.#queueUs)) / QUEUE_GAIN_US;
+      const target = mu - cross + (mu * (this.#targetUs - this.#queueUs)) / QUEUE_GAIN_US;
       this.rate += Math.min(1, dt / CONTROL_US) * (target - this.rate);
     }
     // The base rate never falls below the down-pulse's depth (A/3), so the pulse keeps its
     // shape, and a squeezed flow still gets enough ACKs for a receive rate to mean something.
-    this.rate = Math.min(Math.max(this.rate, this.#amplitude / 3), 2 * this.#mu);
+    if (!this.#startup) this.rate = Math.min(Math.max(this.rate, this.#amplitude / 3), 2 * mu);
+    this.rate = Math.max(this.rate, this.#minRate);
     this.#push(m.time);
   }
 
@@ -183,10 +228,11 @@ export class NimbusFlow implements Flow {
     this.#acked = 0;
     this.#ackedFromUs = now;
     this.#holes = false;
+    const mu = this.linkRate;
     // ẑ holds only while the bottleneck is busy: with an empty queue S/R is 1 and ẑ = μ − S
     // would echo our own pulse as if the cross traffic answered it. Nor while a hole is
     // being repaired: the cumulative ACK stalls, then jumps. Keep the last good estimate.
-    if (clean && r > 0 && s > 0 && this.#queueUs >= BUSY_QUEUE_US) this.cross = Math.min(this.#mu, Math.max(0, (this.#mu * s) / r - s));
+    if (clean && r > 0 && s > 0 && this.#queueUs >= BUSY_QUEUE_US) this.cross = Math.min(mu, Math.max(0, (mu * s) / r - s));
   }
 
   /** Mean paced rate over [from, to], bytes/s. */
@@ -219,7 +265,8 @@ export class NimbusFlow implements Flow {
     if (this.#series.length >= this.#detector.size) {
       const spectrum = this.#detector.analyze(this.#series);
       this.elasticity = spectrum.elasticity;
-      this.gain = spectrum.amplitude / this.#pulseAmplitude;
+      // μ̂ moves slowly against the window: the pulse's size now stands for its size over the window.
+      this.gain = spectrum.amplitude / (this.#pulseResponse * this.#amplitude);
       const mode: NimbusMode = this.elasticity >= this.#threshold && this.gain >= this.#minGain ? 'competitive' : 'delay';
       if (mode === 'competitive' && this.mode === 'delay') {
         // Cubic takes over, in congestion avoidance, from half of what both carry now:
@@ -239,13 +286,14 @@ export class NimbusFlow implements Flow {
       gain: this.gain,
       rateBps: this.rate * 8,
       crossBps: this.cross * 8,
+      linkBps: this.linkRate * 8,
       queueUs: this.#queueUs,
     });
   }
 
   #push(now: number): void {
-    const send = Math.max(this.rate + asymmetricPulse(now, this.#periodUs, this.#amplitude), 0.01 * this.#mu);
-    const rtt = this.#srtt > 0 ? this.#srtt : 100_000;
+    const send = Math.max(this.rate + asymmetricPulse(now, this.#periodUs, this.#amplitude), 0.01 * this.linkRate, this.#minRate);
+    const rtt = this.#srtt > 0 ? this.#srtt : INITIAL_RTT_US;
     // The pace sets the rate; the window only stops a runaway when ACKs stop.
     this.#dp.updateField({ rate: Math.round(send), cwnd: Math.max(Math.round((2 * send * rtt) / 1e6), 4 * this.#dp.info.mss) });
     this.#sent.push([now, send]);
@@ -254,8 +302,10 @@ export class NimbusFlow implements Flow {
   }
 }
 
-export function nimbus(options: NimbusOptions): Algorithm<NimbusFlow, GenericProgram> {
-  if (!(options.bottleneckBps > 0)) throw new InvalidArgumentError(`nimbus needs the bottleneck rate in bit/s, got ${options.bottleneckBps}`);
+export function nimbus(options: NimbusOptions = {}): Algorithm<NimbusFlow, GenericProgram> {
+  if (options.bottleneckBps !== undefined && !(options.bottleneckBps > 0)) throw new InvalidArgumentError(`nimbus bottleneckBps pins the bottleneck rate in bit/s and must be positive, got ${options.bottleneckBps}; leave it out to estimate it`);
+  // Fail at configuration, not at the first flow.
+  new LinkRateEstimator(options.linkRate);
   if (options.sampleUs !== undefined && !(Number.isInteger(options.sampleUs) && options.sampleUs >= 1000)) {
     throw new InvalidArgumentError(`nimbus sampleUs must be a whole number of µs ≥ 1000, got ${options.sampleUs}`);
   }

@@ -62,7 +62,8 @@ describe('ElasticityDetector (fft.js)', () => {
 });
 
 describe('nimbus options', () => {
-  it('rejects a missing bottleneck rate and out-of-range tuning with a clear error', () => {
+  it('estimates μ by default, and rejects a pinned bottleneck rate that is not positive and out-of-range tuning with a clear error', () => {
+    expect(nimbus().name).toBe('nimbus');
     expect(() => nimbus({ bottleneckBps: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/bottleneck rate/) }));
     expect(() => nimbus({ bottleneckBps: 48e6, pulseFraction: 2 })).toThrow(/pulseFraction/);
     expect(() => nimbus({ bottleneckBps: 48e6, sampleUs: 10 })).toThrow(/sampleUs/);

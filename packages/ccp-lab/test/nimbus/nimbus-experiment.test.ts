@@ -19,6 +19,11 @@ describe('nimbus experiment (--quick: one seed per case, 15 s at 48 Mbit/s)', ()
     // Competitive mode takes a real share of the link from Cubic (fair: 24 Mbit/s).
     expect(elastic[col('Nimbus (Mbit/s)')]).toBeGreaterThan(10);
     expect(elastic[col('detection time p50 (s)')]).toBeLessThan(8);
+    // Nimbus estimates μ itself, from the second or so it has the link alone.
+    for (const r of [inelastic, elastic]) {
+      expect(r[col('μ estimate / μ')]).toBeGreaterThan(0.95);
+      expect(r[col('μ estimate / μ')]).toBeLessThan(1.02);
+    }
     expect(r.charts.map((c) => c.name)).toEqual(expect.arrayContaining(['inelastic-rate', 'inelastic-queue', 'inelastic-mode', 'elastic-mode', 'elastic-elasticity']));
   });
 });
