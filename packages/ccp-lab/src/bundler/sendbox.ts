@@ -49,6 +49,8 @@ export interface SendboxOptions<P extends BundlePacket> {
   readonly initialRttUs?: number;
   /** First sampling period. Default 1 (every packet) until rates are known. */
   readonly initialPeriod?: number;
+  /** Passed to the `PacedQueue`: 0 (the default) in the simulator, a few ms on a real event loop. */
+  readonly catchUpUs?: number;
   /** Called with each measurement (the accuracy benchmark records them). */
   readonly onEstimate?: (e: EpochEstimate) => void;
 }
@@ -99,7 +101,7 @@ export class Sendbox<P extends BundlePacket> {
     this.#sendPeriod = opts.sendPeriod;
     this.#onEstimate = opts.onEstimate;
     this.meter = new EpochMeter({ initialPeriod: opts.initialPeriod });
-    this.queue = new PacedQueue(this.#clock, opts.scheduler, (p) => this.#transmit(p), { gate: () => this.#open() });
+    this.queue = new PacedQueue(this.#clock, opts.scheduler, (p) => this.#transmit(p), { gate: () => this.#open(), catchUpUs: opts.catchUpUs });
     this.#reopen = this.#clock.timer(() => this.queue.kick());
     this.#sid = host.register(
       {
