@@ -20,7 +20,7 @@ export { bundlerExperiment } from './experiments/bundler.js';
 export { EpochMeter, type EpochEstimate, type EpochMeterStats } from './bundler/epoch-meter.js';
 export { checkPeriod, headerHash, isBoundary, periodFor, MAX_PERIOD, type InvariantHeader } from './bundler/header-hash.js';
 export { Receivebox, type EpochFeedback, type ReceiveboxStats } from './bundler/receivebox.js';
-export { Sendbox, type BundlePacket, type SendboxOptions, type SendboxStats } from './bundler/sendbox.js';
+export { bundleCopa, Sendbox, type BundlePacket, type SendboxOptions, type SendboxStats } from './bundler/sendbox.js';
 export { PacedQueue, type PacedQueueOptions } from './bundler/paced-queue.js';
 export type { Scheduler } from './bundler/scheduler.js';
 export { FifoScheduler } from './bundler/fifo-scheduler.js';

@@ -18,7 +18,7 @@ import type { EpochEstimate } from '../epoch-meter.js';
 import { FifoScheduler } from '../fifo-scheduler.js';
 import type { InvariantHeader } from '../header-hash.js';
 import type { Scheduler } from '../scheduler.js';
-import { Sendbox, type BundlePacket } from '../sendbox.js';
+import { bundleCopa, Sendbox, type BundlePacket } from '../sendbox.js';
 import { SfqScheduler } from '../sfq-scheduler.js';
 import { decodeFrame, encodeData, encodePeriod, invariantHeader, ipv4ToNumber, UDP_IPV4_OVERHEAD, type FlowAddress } from './frame.js';
 import { bindUdp4, checkUdp4Address, type Udp4Address } from './udp4-socket.js';
@@ -32,9 +32,9 @@ export interface SendboxRelayOptions {
   readonly scheduler: 'sfq' | 'fifo';
   /** The sendbox's buffer, bytes on the wire. */
   readonly bufferBytes: number;
-  /** The agent algorithm over the bundle. Default 'copa'. */
+  /** The agent algorithm over the bundle, by name. Default 'copa'. */
   readonly algorithm?: string;
-  /** A CCP host on the wall clock with `algorithm`. Default: an in-process agent (closed with the relay). */
+  /** A CCP host on the wall clock with `algorithm`. Default: an in-process agent with `bundleCopa` (closed with the relay). */
   readonly ccpHost?: CcpHost;
   /** The bundle's packet size on the wire, bytes. Default 1500. */
   readonly mss?: number;
@@ -94,7 +94,7 @@ export class SendboxRelay {
     this.#wan = wan;
     this.#receivebox = o.receivebox;
     const clock = realClock({ unref: true });
-    this.#ownHost = o.ccpHost === undefined ? inProcessCcpHost({ clock }) : undefined;
+    this.#ownHost = o.ccpHost === undefined ? inProcessCcpHost({ clock, algorithms: [bundleCopa()] }) : undefined;
     const host = o.ccpHost ?? this.#ownHost!;
     const scheduler: Scheduler<RelayPacket> = o.scheduler === 'sfq' ? new SfqScheduler({ limitBytes: o.bufferBytes }) : new FifoScheduler({ limitBytes: o.bufferBytes });
     this.sendbox = new Sendbox<RelayPacket>(host, {
