@@ -76,19 +76,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-[[ $rate =~ ^[0-9]+(\.[0-9]+)?[kmg]?bit$ ]] || die "--rate must look like 12mbit, 500kbit or 1gbit, got '$rate'"
-[[ $delay =~ ^[0-9]+(\.[0-9]+)?(us|ms|s)$ ]] || die "--delay must look like 25ms, 500us or 0ms, got '$delay'"
-[[ $buffer_packets =~ ^[1-9][0-9]*$ ]] || die "--buffer-packets must be a positive integer, got '$buffer_packets'"
+netns_check_options
 [[ $load_mbit =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--load-mbit must be a number, got '$load_mbit'"
 for v in seconds drain max_bytes seed; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "--${v//_/-} must be a positive integer, got '${!v}'"
 done
 [[ $setups =~ ^(status-quo|bundler-sfq|bundler-fifo)(,(status-quo|bundler-sfq|bundler-fifo))*$ ]] \
   || die "--setups must be a comma-separated subset of status-quo,bundler-sfq,bundler-fifo, got '$setups'"
-[[ $delay_with =~ ^(auto|netem|tun)$ ]] || die "--delay-with must be auto, netem or tun, got '$delay_with'"
-[[ $niceness =~ ^-?[0-9]+$ ]] && [ "$niceness" -ge -20 ] && [ "$niceness" -le 19 ] || die "--nice must be an integer in [-20, 19], got '$niceness'"
-[ -z "$trace_dir" ] || mkdir -p "$trace_dir" || die "cannot create the trace directory $trace_dir"
-[ -z "$trace_dir" ] || trace_dir=$(cd "$trace_dir" && pwd)
 [[ $ns_prefix =~ ^[a-z][a-z0-9-]{0,15}$ ]] || die "--ns-prefix must be a short lower-case name, got '$ns_prefix'"
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (it creates network namespaces): sudo $0 $*"

@@ -81,16 +81,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-[[ $rate =~ ^[0-9]+(\.[0-9]+)?[kmg]?bit$ ]] || die "--rate must look like 48mbit, 500kbit or 1gbit, got '$rate'"
-[[ $delay =~ ^[0-9]+(\.[0-9]+)?(us|ms|s)$ ]] || die "--delay must look like 10ms, 500us or 0ms, got '$delay'"
-[[ $buffer_packets =~ ^[1-9][0-9]*$ ]] || die "--buffer-packets must be a positive integer, got '$buffer_packets'"
+netns_check_options
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "--seconds must be a positive integer, got '$seconds'"
 [[ $warmup =~ ^[0-9]+$ ]] || die "--warmup must be a whole number of seconds, got '$warmup'"
-[[ $delay_with =~ ^(auto|netem|tun)$ ]] || die "--delay-with must be auto, netem or tun, got '$delay_with'"
-[[ $niceness =~ ^-?[0-9]+$ ]] && [ "$niceness" -ge -20 ] && [ "$niceness" -le 19 ] || die "--nice must be an integer in [-20, 19], got '$niceness'"
 [[ $runs =~ ^(tcp|iperf|ccp|native)(,(tcp|iperf|ccp|native))*$ ]] || die "--runs must be a comma-separated subset of tcp,iperf,ccp,native, got '$runs'"
-[ -z "$trace_dir" ] || mkdir -p "$trace_dir" || die "cannot create the trace directory $trace_dir"
-[ -z "$trace_dir" ] || trace_dir=$(cd "$trace_dir" && pwd)
 [[ $cc =~ ^(reno|cubic)$ ]] || die "--cc must be reno or cubic (the algorithms the transport has natively), got '$cc'"
 [[ $mss =~ ^[0-9]+$ ]] && [ "$mss" -ge 64 ] && [ "$mss" -le 1458 ] \
   || die "--mss must be in [64, 1458] so a packet fits the veth's 1500-byte MTU, got '$mss'"

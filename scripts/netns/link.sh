@@ -14,7 +14,8 @@
 # kernel has it).
 #
 # The caller sets prog (for messages), work (a temporary directory), ns_a,
-# ns_r, ns_b, rate, delay, buffer_packets and delay_with; netns_link_up sets
+# ns_r, ns_b, rate, delay, buffer_packets, delay_with, niceness and
+# trace_dir (netns_check_options checks them); netns_link_up sets
 # rate_bps, limit_bytes, delay_us, delay_note and delayline_pid.
 # shellcheck shell=bash
 
@@ -35,6 +36,18 @@ await_ready() {
     sleep 0.1
   done
   die "$what did not start within $((tenths / 10)) s: $(cat "$out")"
+}
+
+# Checks the options both scripts take: rate, delay, buffer_packets,
+# delay_with, niceness and trace_dir (created, and made absolute).
+netns_check_options() {
+  [[ $rate =~ ^[0-9]+(\.[0-9]+)?[kmg]?bit$ ]] || die "--rate must look like 48mbit, 500kbit or 1gbit, got '$rate'"
+  [[ $delay =~ ^[0-9]+(\.[0-9]+)?(us|ms|s)$ ]] || die "--delay must look like 10ms, 500us or 0ms, got '$delay'"
+  [[ $buffer_packets =~ ^[1-9][0-9]*$ ]] || die "--buffer-packets must be a positive integer, got '$buffer_packets'"
+  [[ $delay_with =~ ^(auto|netem|tun)$ ]] || die "--delay-with must be auto, netem or tun, got '$delay_with'"
+  [[ $niceness =~ ^-?[0-9]+$ ]] && [ "$niceness" -ge -20 ] && [ "$niceness" -le 19 ] || die "--nice must be an integer in [-20, 19], got '$niceness'"
+  [ -z "$trace_dir" ] || mkdir -p "$trace_dir" || die "cannot create the trace directory $trace_dir"
+  [ -z "$trace_dir" ] || trace_dir=$(cd "$trace_dir" && pwd)
 }
 
 # Ends every process inside our namespaces (TERM, then KILL) and deletes them.

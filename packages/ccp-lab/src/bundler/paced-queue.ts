@@ -60,6 +60,8 @@ export class PacedQueue<P extends Packet> {
 
   /** Queues `p` of flow `flow`; false if the scheduler dropped it. */
   enqueue(p: P, flow: number): boolean {
+    // Catching up is for a backlog whose timer fired late, not credit for an idle spell.
+    if (this.scheduler.packets === 0 && this.#nextAt < this.#clock.now()) this.#nextAt = this.#clock.now();
     const ok = this.scheduler.enqueue(p, flow);
     if (!this.#timer.armed) this.kick();
     return ok;
