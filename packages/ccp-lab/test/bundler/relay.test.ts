@@ -127,7 +127,7 @@ describe('sendbox and receivebox relays over loopback UDP', () => {
     expect(tx.sendbox.meter.stats.matched).toBeGreaterThan(0);
   });
 
-  it('discard datagrams that are no frame, or come from elsewhere, and keep forwarding', async () => {
+  it('discard datagrams that are no frame or carry a period out of range, and keep forwarding', async () => {
     const target = await socket();
     let atTarget = 0;
     target.on('message', () => atTarget++);
