@@ -65,8 +65,10 @@ niceness=0
 jit_warmup=2
 rows_file=
 
+prog=netns-compare
 usage() { sed -n '6,7p' "$0" | sed 's/^# *//' >&2; exit 2; }
-die() { echo "netns-compare: $*" >&2; exit 1; }
+# shellcheck source=netns/link.sh
+. "$(dirname "$0")/netns/link.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -88,19 +90,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-[[ $rate =~ ^[0-9]+(\.[0-9]+)?[kmg]?bit$ ]] || die "--rate must look like 48mbit, 500kbit or 1gbit, got '$rate'"
-[[ $delay =~ ^[0-9]+(\.[0-9]+)?(us|ms|s)$ ]] || die "--delay must look like 10ms, 500us or 0ms, got '$delay'"
-[[ $buffer_packets =~ ^[1-9][0-9]*$ ]] || die "--buffer-packets must be a positive integer, got '$buffer_packets'"
+netns_check_options
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "--seconds must be a positive integer, got '$seconds'"
 [[ $warmup =~ ^[0-9]+$ ]] || die "--warmup must be a whole number of seconds, got '$warmup'"
 [[ $jit_warmup =~ ^[0-9]+$ ]] || die "--jit-warmup must be a whole number of seconds, got '$jit_warmup'"
 [ -z "$rows_file" ] || touch "$rows_file" || die "cannot write the rows file $rows_file"
 [ -z "$rows_file" ] || rows_file=$(cd "$(dirname "$rows_file")" && pwd)/$(basename "$rows_file")
-[[ $delay_with =~ ^(auto|netem|tun)$ ]] || die "--delay-with must be auto, netem or tun, got '$delay_with'"
-[[ $niceness =~ ^-?[0-9]+$ ]] && [ "$niceness" -ge -20 ] && [ "$niceness" -le 19 ] || die "--nice must be an integer in [-20, 19], got '$niceness'"
 [[ $runs =~ ^(tcp|iperf|ccp|native)(,(tcp|iperf|ccp|native))*$ ]] || die "--runs must be a comma-separated subset of tcp,iperf,ccp,native, got '$runs'"
-[ -z "$trace_dir" ] || mkdir -p "$trace_dir" || die "cannot create the trace directory $trace_dir"
-[ -z "$trace_dir" ] || trace_dir=$(cd "$trace_dir" && pwd)
 [[ $cc =~ ^(reno|cubic)$ ]] || die "--cc must be reno or cubic (the algorithms the transport has natively), got '$cc'"
 [[ $mss =~ ^[0-9]+$ ]] && [ "$mss" -ge 64 ] && [ "$mss" -le 1458 ] \
   || die "--mss must be in [64, 1458] so a packet fits the veth's 1500-byte MTU, got '$mss'"
@@ -116,8 +112,6 @@ tsx=$PWD/node_modules/.bin/tsx
 ns_a=bertha-a-$$
 ns_r=bertha-r-$$
 ns_b=bertha-b-$$
-addr_a=10.213.0.1
-addr_b=10.213.0.6
 tcp_port=5301
 udp_port=5302
 iperf_port=5303
@@ -132,20 +126,7 @@ cleanup() {
   # Our own background jobs, then every process inside our own namespaces
   # (the sink, an iperf3 server, the delay line).
   [ -z "$sampler_pid" ] || kill "$sampler_pid" 2>/dev/null || true
-  local ns pid
-  for ns in "$ns_a" "$ns_r" "$ns_b"; do
-    if ip netns list | grep -qw "$ns"; then
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-    fi
-  done
-  sleep 0.3
-  for ns in "$ns_a" "$ns_r" "$ns_b"; do
-    if ip netns list | grep -qw "$ns"; then
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
-      # Deleting a namespace deletes its veth ends and their qdiscs.
-      ip netns del "$ns" || echo "netns-compare: could not delete namespace $ns; remove it with: ip netns del $ns" >&2
-    fi
-  done
+  netns_delete_all
   if [ -n "$restore_allowed" ]; then
     sysctl -qw net.ipv4.tcp_allowed_congestion_control="$restore_allowed" \
       || echo "netns-compare: could not restore net.ipv4.tcp_allowed_congestion_control to '$restore_allowed'" >&2
@@ -158,94 +139,8 @@ trap 'echo "netns-compare: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-
-# Waits until the background process $2 (what: $3) prints "ready" into $1,
-# for at most $4 tenths of a second.
-await_ready() {
-  local out=$1 pid=$2 what=$3 tenths=$4
-  for _ in $(seq "$tenths"); do
-    grep -qx ready "$out" && return 0
-    kill -0 "$pid" 2>/dev/null || die "$what failed to start: $(cat "$out" "$work/$what.log" 2>/dev/null)"
-    sleep 0.1
-  done
-  die "$what did not start within $((tenths / 10)) s: $(cat "$out")"
-}
-
 # --- the link -----------------------------------------------------------
-ip netns add "$ns_a" 2>"$work/err" \
-  || die "cannot create network namespaces ($(cat "$work/err")): this needs CAP_SYS_ADMIN and a kernel with CONFIG_NET_NS"
-ip netns add "$ns_r"
-ip netns add "$ns_b"
-ip link add name a0 netns "$ns_a" type veth peer name r0 netns "$ns_r"
-ip link add name r1 netns "$ns_r" type veth peer name b0 netns "$ns_b"
-ip -n "$ns_a" addr add "$addr_a/30" dev a0
-ip -n "$ns_r" addr add 10.213.0.2/30 dev r0
-ip -n "$ns_r" addr add 10.213.0.5/30 dev r1
-ip -n "$ns_b" addr add "$addr_b/30" dev b0
-for dev in lo a0; do ip -n "$ns_a" link set "$dev" up; done
-for dev in lo r0 r1; do ip -n "$ns_r" link set "$dev" up; done
-for dev in lo b0; do ip -n "$ns_b" link set "$dev" up; done
-ip -n "$ns_a" route add 10.213.0.4/30 via 10.213.0.2
-ip -n "$ns_b" route add 10.213.0.0/30 via 10.213.0.5
-in_ns "$ns_r" sysctl -qw net.ipv4.ip_forward=1
-
-rate_bps=$(awk -v r="$rate" 'BEGIN { n = r + 0; u = substr(r, length(n "") + 1, 1);
-  print int(n * (u == "k" ? 1e3 : u == "m" ? 1e6 : u == "g" ? 1e9 : 1)) }')
-frame=1514
-limit_bytes=$((buffer_packets * frame))
-# About a millisecond of bursts, and never less than a few frames.
-burst=$((rate_bps / 8 / 1000)); [ "$burst" -ge $((4 * frame)) ] || burst=$((4 * frame))
-
-delay_us=$(awk -v d="$delay" 'BEGIN { n = d + 0; u = substr(d, length(n "") + 1);
-  printf "%d", n * (u == "s" ? 1e6 : u == "ms" ? 1e3 : 1) }')
-delay_note="$delay each way"
-tbf() { tc -n "$ns_r" qdisc add dev r1 "$@" tbf rate "$rate" burst "$burst" limit "$limit_bytes"; }
-if [ "$delay_us" = 0 ]; then
-  delay_note=none
-  tbf root handle 10:
-elif [ "$delay_with" != tun ] && tc -n "$ns_r" qdisc add dev r1 root handle 1: netem delay "$delay" limit 100000 2>"$work/err"; then
-  tbf parent 1:1 handle 10:
-  tc -n "$ns_r" qdisc add dev r0 root netem delay "$delay" limit 100000
-elif [ "$delay_with" = netem ]; then
-  die "tc netem is not available here ($(cat "$work/err")); use --delay-with tun (the user-space delay line)"
-else
-  # No sch_netem: the delay line (scripts/netns/delayline.c) holds packets in
-  # the router. Policy routing sends what arrives on r0 into TUN device dla
-  # and what arrives on r1 into dlb; the delay line re-injects each packet
-  # through the other device $delay later, and the main table then forwards
-  # it as usual, so the sender's data still queues in tbf on r1 after the
-  # delay, and the ACKs are delayed on the way back.
-  command -v cc >/dev/null || die "no tc netem here and no C compiler for the delay line: apt-get install gcc"
-  cc -O2 -Wall -o "$work/delayline" scripts/netns/delayline.c 2>"$work/err" || die "cannot compile the delay line: $(cat "$work/err")"
-  # Not through in_ns: $! must be the delay line itself (ip netns exec and
-  # chrt exec it). A real-time priority keeps its releases on time while
-  # other processes load the machine; it sleeps in ppoll between packets.
-  rt=(); ! command -v chrt >/dev/null || rt=(chrt -f 10)
-  ip netns exec "$ns_r" "${rt[@]}" "$work/delayline" dla dlb "$delay_us" >"$work/delayline.out" 2>"$work/delayline.log" &
-  delayline_pid=$!
-  await_ready "$work/delayline.out" "$delayline_pid" delayline 50
-  for dev in dla dlb; do
-    # IPv4 only: no IPv6 router solicitations from one device written into the other.
-    in_ns "$ns_r" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1"
-    # A long transmit queue: a burst from the sender must wait in the delay
-    # line, not be dropped in front of it.
-    ip -n "$ns_r" link set "$dev" up txqueuelen 10000
-    in_ns "$ns_r" sysctl -qw "net.ipv4.conf.$dev.rp_filter=0" "net.ipv4.conf.$dev.forwarding=1"
-  done
-  # Packets from the sender come back in through dlb, whose reverse path is r0.
-  in_ns "$ns_r" sysctl -qw net.ipv4.conf.all.rp_filter=0
-  ip -n "$ns_r" route add default dev dla table 100
-  ip -n "$ns_r" rule add iif r0 lookup 100 priority 100
-  ip -n "$ns_r" route add default dev dlb table 101
-  ip -n "$ns_r" rule add iif r1 lookup 101 priority 101
-  delay_note="$delay each way (user-space delay line over TUN)"
-  tbf root handle 10:
-fi
-
-qdisc_drops() {
-  tc -n "$ns_r" -s qdisc show dev r1 | grep -A1 '^qdisc tbf' | sed -n 's/.*dropped \([0-9]*\).*/\1/p'
-}
+netns_link_up
 
 available=$(cat /proc/sys/net/ipv4/tcp_available_congestion_control)
 allowed=$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control)
@@ -365,18 +260,7 @@ fi
 [[ $runs != *,ccp,* ]] || sender_run "CCP transport, CCP" ccp --port "$udp_port"
 [[ $runs != *,native,* ]] || sender_run "CCP transport, native" native --port "$udp_port"
 
-delayline_note=
-if [ -n "$delayline_pid" ]; then
-  # Its devices go with it: read their drops first.
-  tun_drops=$(for dev in dla dlb; do
-    printf '  %s: %s packets dropped in its transmit queue, in front of the delay line\n' "$dev" \
-      "$(in_ns "$ns_r" cat "/sys/class/net/$dev/statistics/tx_dropped" 2>/dev/null || echo '?')"
-  done)
-  kill -TERM "$delayline_pid" 2>/dev/null || true
-  wait "$delayline_pid" 2>/dev/null || true
-  delayline_pid=
-  delayline_note=$(sed 's/^/  /' "$work/delayline.log"; printf '%s\n' "$tun_drops")
-fi
+netns_delayline_stop
 
 echo
 echo "link: $rate, buffer $buffer_packets packets ($limit_bytes bytes), added delay $delay_note${base_rtt_note}; ${seconds} s measured after ${warmup} s warm-up; mss $mss; niceness $niceness"

@@ -20,11 +20,16 @@ export { bundlerExperiment } from './experiments/bundler.js';
 export { EpochMeter, type EpochEstimate, type EpochMeterStats } from './bundler/epoch-meter.js';
 export { checkPeriod, headerHash, isBoundary, periodFor, MAX_PERIOD, type InvariantHeader } from './bundler/header-hash.js';
 export { Receivebox, type EpochFeedback, type ReceiveboxStats } from './bundler/receivebox.js';
-export { Sendbox, type BundlePacket, type SendboxOptions, type SendboxStats } from './bundler/sendbox.js';
+export { bundleCopa, Sendbox, type BundlePacket, type SendboxOptions, type SendboxStats } from './bundler/sendbox.js';
 export { PacedQueue, type PacedQueueOptions } from './bundler/paced-queue.js';
 export type { Scheduler } from './bundler/scheduler.js';
 export { FifoScheduler } from './bundler/fifo-scheduler.js';
 export { SfqScheduler, type SfqOptions } from './bundler/sfq-scheduler.js';
+export { SendboxRelay, startSendboxRelay, type SendboxRelayOptions, type SendboxRelayStats } from './bundler/relay/sendbox-relay.js';
+export { ReceiveboxRelay, startReceiveboxRelay, type ReceiveboxRelayOptions, type ReceiveboxRelayStats } from './bundler/relay/receivebox-relay.js';
+export { decodeFrame, encodeData, encodeFeedback, encodePeriod, encodeReverse, type Frame, type FlowAddress } from './bundler/relay/frame.js';
+export type { Udp4Address } from './bundler/relay/udp4-socket.js';
+export { aloneFct, aloneKey } from './bundler/alone-fct.js';
 export { runSiteNetwork, SETUPS, type Setup, type SiteNetworkOptions, type SiteNetworkResult } from './bundler/site-network.js';
 export { heavyTailedRequests, meanRequestBytes, requestSize, type Request, type WorkloadOptions } from './bundler/workload.js';
 export { fidelityExperiment } from './experiments/fidelity.js';
@@ -32,7 +37,7 @@ export { formatTable, writeResult, type ResultMeta } from './experiments/output.
 export { lowRttExperiment } from './experiments/low-rtt.js';
 export { runScenario } from './experiments/run-scenario.js';
 export { slowStartExperiment } from './experiments/slow-start.js';
-export { BinnedCounter, type Point } from './experiments/metrics.js';
+export { BinnedCounter, percentileOf, sorted, type Point } from './experiments/metrics.js';
 export type { CcSpec, FlowRecord, FlowSample, FlowSpec, RunControl, Scenario, ScenarioResult } from './experiments/scenario.js';
 export type { Chart, Experiment, ExperimentOptions, ExperimentResult, Table } from './experiments/experiment.js';
 // Nimbus (elasticity detection) and the Park-style learning environment

@@ -16,12 +16,21 @@ export interface PacedQueueOptions {
   readonly rate?: number;
   /** Called before each packet: false holds the queue until `kick()`. */
   readonly gate?: () => boolean;
+  /**
+   * How late (µs) a send may be and still be made up at once. Default 0:
+   * exact timers (the simulator's) never need it. On a real event loop
+   * timers fire a millisecond or more late, and without credit each firing
+   * would send one packet: the rate would be capped near one packet per
+   * millisecond.
+   */
+  readonly catchUpUs?: number;
 }
 
 export class PacedQueue<P extends Packet> {
   readonly scheduler: Scheduler<P>;
   #rate: number;
   #nextAt = -Infinity;
+  readonly #catchUp: number;
   readonly #clock: Clock;
   readonly #out: (p: P) => void;
   readonly #gate: (() => boolean) | undefined;
@@ -33,6 +42,8 @@ export class PacedQueue<P extends Packet> {
     this.#out = out;
     this.#gate = opts.gate;
     this.#rate = checkRate(opts.rate ?? Infinity);
+    this.#catchUp = opts.catchUpUs ?? 0;
+    if (!(this.#catchUp >= 0)) throw new InvalidArgumentError(`catchUpUs must be a non-negative number of µs, got ${this.#catchUp}`);
     this.#timer = clock.timer(() => this.kick());
   }
 
@@ -49,6 +60,8 @@ export class PacedQueue<P extends Packet> {
 
   /** Queues `p` of flow `flow`; false if the scheduler dropped it. */
   enqueue(p: P, flow: number): boolean {
+    // Catching up is for a backlog whose timer fired late, not credit for an idle spell.
+    if (this.scheduler.packets === 0 && this.#nextAt < this.#clock.now()) this.#nextAt = this.#clock.now();
     const ok = this.scheduler.enqueue(p, flow);
     if (!this.#timer.armed) this.kick();
     return ok;
@@ -64,8 +77,8 @@ export class PacedQueue<P extends Packet> {
       }
       if (this.#gate !== undefined && !this.#gate()) return;
       const p = this.scheduler.dequeue()!;
-      // Credit does not accumulate while idle: a burst after a pause still leaves at `rate`.
-      this.#nextAt = now + (p.bytes * 1e6) / this.#rate;
+      // Credit does not accumulate while idle (beyond `catchUpUs`): a burst after a pause still leaves at `rate`.
+      this.#nextAt = Math.max(this.#nextAt, now - this.#catchUp) + (p.bytes * 1e6) / this.#rate;
       this.#out(p);
     }
   }

@@ -13,7 +13,7 @@
  * workload and seed.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { copa, inProcessCcpHost, resolveOptions, TransportReceiver, TransportSender, type CcpHost } from '@bertha/ccp';
+import { inProcessCcpHost, resolveOptions, TransportReceiver, TransportSender, type CcpHost } from '@bertha/ccp';
 import { InvalidArgumentError } from '@bertha/core';
 import type { RunControl } from '../experiments/scenario.js';
 import { Link } from '../link/link.js';
@@ -25,7 +25,7 @@ import type { InvariantHeader } from './header-hash.js';
 import { PacedQueue } from './paced-queue.js';
 import { Receivebox, type EpochFeedback } from './receivebox.js';
 import type { Scheduler } from './scheduler.js';
-import { Sendbox, type BundlePacket } from './sendbox.js';
+import { bundleCopa, Sendbox, type BundlePacket } from './sendbox.js';
 import { SfqScheduler } from './sfq-scheduler.js';
 import type { Request } from './workload.js';
 
@@ -118,7 +118,7 @@ export async function runSiteNetwork(o: SiteNetworkOptions, control: RunControl 
   const estimates: EpochEstimate[] = [];
   const errors: { rttUs: number; sendRateBps: number; recvRateBps: number }[] = [];
   if (bundler) {
-    host = inProcessCcpHost({ clock: sim, algorithms: [copa()] });
+    host = inProcessCcpHost({ clock: sim, algorithms: [bundleCopa()] });
     const scheduler: Scheduler<SitePacket> =
       o.setup === 'bundler-sfq' ? new SfqScheduler({ limitBytes: o.sendboxBufferBytes ?? 2 * o.bufferBytes }) : new FifoScheduler({ limitBytes: o.sendboxBufferBytes ?? 2 * o.bufferBytes });
     // Out-of-band messages between the boxes cross the WAN without queueing (they are few and small).

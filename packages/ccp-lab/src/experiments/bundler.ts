@@ -8,6 +8,7 @@
  * the accuracy of the sendbox's epoch measurements against the simulator's
  * ground truth.
  */
+import { aloneFct, aloneKey } from '../bundler/alone-fct.js';
 import { runSiteNetwork, SETUPS, type Setup, type SiteNetworkOptions } from '../bundler/site-network.js';
 import { heavyTailedRequests, SMALL_MAX, type Request } from '../bundler/workload.js';
 import type { CdfSeries } from '../plot/charts.js';
@@ -39,9 +40,6 @@ const PUBLISHED: Partial<Record<Setup, readonly [number, number]>> = {
   fq: [1.07, NaN],
   'bundler-sfq': [1.26, 41.4],
 };
-
-/** Requests of up to this many packets get their own alone-on-the-network run; larger ones share one per 2 significant digits. */
-const EXACT_PACKETS = 100;
 
 export const bundlerExperiment: Experiment = {
   name: 'bundler',
@@ -163,19 +161,10 @@ export const bundlerExperiment: Experiment = {
 
 const pct = (x: number | undefined): string => (x === undefined ? 'n/a' : `${(100 * x).toFixed(0)} %`);
 
-/**
- * Each request's completion time alone on the status-quo network: one run
- * per distinct packet count up to EXACT_PACKETS, above that per count
- * rounded to two significant digits plus the remainder at line rate.
- */
+/** Each request's completion time alone on the status-quo network (see `aloneFct`). */
 async function idealFcts(requests: readonly Request[], base: Omit<SiteNetworkOptions, 'setup' | 'requests'>, control: { onProgress?: (f: number) => void; signal?: AbortSignal }): Promise<number[]> {
   const mss = base.mss ?? MSS;
-  const keyOf = (packets: number): number => {
-    if (packets <= EXACT_PACKETS) return packets;
-    const scale = 10 ** (Math.floor(Math.log10(packets)) - 1);
-    return Math.floor(packets / scale) * scale;
-  };
-  const keys = [...new Set(requests.map((r) => keyOf(Math.ceil(r.bytes / mss))))];
+  const keys = [...new Set(requests.map((r) => aloneKey(Math.ceil(r.bytes / mss))))];
   const alone = new Map<number, number>();
   for (const [j, k] of keys.entries()) {
     const bytes = k * mss;
@@ -185,9 +174,5 @@ async function idealFcts(requests: readonly Request[], base: Omit<SiteNetworkOpt
     alone.set(k, r.fctUs[0] ?? durationUs);
     control.onProgress?.((j + 1) / keys.length);
   }
-  return requests.map((r) => {
-    const packets = Math.ceil(r.bytes / mss);
-    const k = keyOf(packets);
-    return alone.get(k)! + ((packets - k) * mss * 8e6) / base.rateBps;
-  });
+  return requests.map((r) => aloneFct(r.bytes, mss, base.rateBps, (k) => alone.get(k)!));
 }

@@ -19,6 +19,16 @@ import { checkReportMode, GENERIC_PROGRAMS, installReporting, measure, type Gene
 export interface CopaOptions extends ReportingOptions {
   /** δ: trade-off between throughput and delay (default 0.5). */
   readonly delta?: number;
+  /**
+   * Do not grow cwnd while the flow is application-limited (fewer than half
+   * of cwnd's packets in flight), as RFC 7661's cwnd validation. Default
+   * false. A flow that carries less than the path holds otherwise grows its
+   * window without bound; an aggregate such as Bundler's bundle (84 of
+   * 96 Mbit/s offered) then paces its next surge at 2·cwnd/RTT straight
+   * into the bottleneck, whose queueing spike makes Copa's target collapse
+   * to a few packets.
+   */
+  readonly holdWhenAppLimited?: boolean;
 }
 
 const MIN_RTT_WINDOW_US = 10_000_000;
@@ -26,6 +36,7 @@ const SAME_DIRECTION_RTTS = 3;
 
 export class CopaFlow implements Flow {
   readonly delta: number;
+  readonly holdWhenAppLimited: boolean;
   /** cwnd, bytes. */
   cwnd: number;
   velocity = 1;
@@ -50,6 +61,7 @@ export class CopaFlow implements Flow {
     this.mss = info.mss;
     this.cwnd = info.initCwnd;
     this.delta = options.delta ?? 0.5;
+    this.holdWhenAppLimited = options.holdWhenAppLimited ?? false;
     installReporting(datapath, options.report);
   }
 
@@ -70,11 +82,13 @@ export class CopaFlow implements Flow {
     const target = this.targetPackets(standing);
     const packets = this.cwnd / this.mss;
     const delivered = this.deliveredPackets(m.acked, m.sacked);
+    const hold = this.holdWhenAppLimited && m.inflight * this.mss * 2 < this.cwnd;
     if (this.slowStart && packets < target) {
-      this.cwnd += delivered * this.mss;
+      if (!hold) this.cwnd += delivered * this.mss;
     } else {
       this.slowStart = false;
-      this.cwnd = Math.max(this.step(packets, target, delivered) * this.mss, 2 * this.mss);
+      const next = this.step(packets, target, delivered) * this.mss;
+      this.cwnd = Math.max(hold && next > this.cwnd ? this.cwnd : next, 2 * this.mss);
       this.updateVelocity(m.time, standing);
     }
     this.datapath.updateField({ cwnd: Math.round(this.cwnd), rate: Math.round((2 * this.cwnd * 1e6) / standing) });

@@ -74,4 +74,25 @@ describe('copa', () => {
     flow.onReport(report({ acked: MSS, minrtt: 100 * MS }, 0));
     expect(flow.targetPackets(150 * MS)).toBeCloseTo(3, 9);
   });
+
+  it('holdWhenAppLimited: keeps cwnd while under half of it is in flight, still shrinks it, and grows again once the window is used', () => {
+    const run = (hold: boolean, inflight: number): number => {
+      const dp = handle({ mss: MSS, initCwnd: 100 * MSS });
+      const flow = new CopaFlow(dp, dp.info, { holdWhenAppLimited: hold });
+      flow.slowStart = false;
+      // No queueing (standing = min RTT): the target is unbounded, so Copa would grow.
+      for (let i = 0; i < 5; i++) flow.onReport(report({ acked: 10 * MSS, minrtt: 100 * MS, inflight }, i * 100 * MS));
+      return flow.cwnd / MSS;
+    };
+    expect(run(false, 10)).toBeGreaterThan(100);
+    expect(run(true, 10)).toBe(100);
+    expect(run(true, 60)).toBeGreaterThan(100);
+    // Queueing: the window still falls towards the target while application-limited.
+    const dp = handle({ mss: MSS, initCwnd: 100 * MSS });
+    const flow = new CopaFlow(dp, dp.info, { holdWhenAppLimited: true });
+    flow.slowStart = false;
+    flow.onReport(report({ acked: MSS, minrtt: 100 * MS, inflight: 10 }, 0));
+    flow.onReport(report({ acked: 10 * MSS, minrtt: 150 * MS, inflight: 10 }, 150 * MS));
+    expect(flow.cwnd / MSS).toBeLessThan(100);
+  });
 });
