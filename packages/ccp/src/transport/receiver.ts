@@ -4,12 +4,12 @@
  * (`deliver`). ACKs go out at once for out-of-order or duplicate packets and
  * when a hole fills, otherwise after `ackEvery` packets or `ackDelayUs`.
  * The ACK that `ackEvery` calls for leaves when the current event-loop turn
- * ends (`Clock.defer`), covering every packet that arrived in the same turn:
- * a backlogged receiver sends one ACK per receive burst (up to 32 datagrams
- * per socket read in libuv) rather than one per two packets, as Linux's TCP
- * does per GRO batch. Each ACK costs a send here and a receive and an ACK's
- * processing at the sender, the larger share of both ends' per-packet time on
- * loopback.
+ * ends (`Clock.defer`), covering every packet that arrived in the same turn,
+ * up to `STRETCH_ACK_PACKETS`: a backlogged receiver sends one ACK per receive
+ * burst (libuv reads up to 32 datagrams per wakeup) rather than one per two
+ * packets, as Linux's TCP does per GRO batch. Each ACK costs a send here and
+ * a receive and an ACK's processing at the sender, the larger share of both
+ * ends' per-packet time on loopback.
  */
 import type { Clock, Timer } from './clock.js';
 import type { ResolvedTransportOptions } from './options.js';
@@ -34,6 +34,15 @@ export interface ReceiverStats {
   /** Messages delivered and their bytes. */
   messages: number;
 }
+
+/**
+ * In-order packets one ACK may cover before it leaves at once: a sender then
+ * still takes at least 8 RTT samples per round once its window reaches 64
+ * packets, which HyStart++ needs (RFC 9406's N_RTT_SAMPLE). Unbounded
+ * coalescing (an ACK per 32-packet burst) left it too few: slow start ran on
+ * into losses and a timeout in 3 of 16 loopback runs.
+ */
+const STRETCH_ACK_PACKETS = 8;
 
 export class TransportReceiver {
   readonly stats: ReceiverStats = {
@@ -122,7 +131,9 @@ export class TransportReceiver {
     this.#accept(d);
     this.#rcvNext++;
     if (this.#ranges.isEmpty) {
-      if (++this.#unacked >= this.#o.ackEvery) this.#ackAtTurnEnd();
+      const unacked = ++this.#unacked;
+      if (unacked >= STRETCH_ACK_PACKETS && unacked >= this.#o.ackEvery) this.#sendAck();
+      else if (unacked >= this.#o.ackEvery) this.#ackAtTurnEnd();
       else if (!this.#ackTimer.armed) this.#ackTimer.arm(this.#o.ackDelayUs);
       return;
     }
