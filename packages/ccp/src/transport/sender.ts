@@ -575,7 +575,8 @@ export class TransportSender {
   #newPacket(size: number): Pkt {
     const m = this.#queue.peek()!;
     const off = this.#queueOffset;
-    const payload = m.subarray(off, off + size);
+    // A message that fits one packet is its payload as it is: no view per packet.
+    const payload = off === 0 && size === m.byteLength ? m : m.subarray(off, off + size);
     let flags = off === 0 ? FLAG_FIRST : 0;
     if (off + size === m.byteLength) {
       flags |= FLAG_LAST;
