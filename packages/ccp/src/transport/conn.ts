@@ -4,7 +4,7 @@
  * congestion-controlled, message-preserving `Conn<Uint8Array>`. Both ends
  * run a sender and a receiver; packets are told apart by their first byte.
  */
-import { AbortError, AbstractConn, type CallOptions, type Capability, type ChunnelWithConn, type Conn, ConnClosedError, throwIfAborted, twoSided } from '@bertha/core';
+import { AbortError, AbstractConn, type CallOptions, type Capability, type ChunnelWithConn, type Conn, ConnClosedError, type QueueSink, throwIfAborted, twoSided } from '@bertha/core';
 import { realClock, type Clock } from './clock.js';
 import { createCcpHost, type CcpHost } from './ccp-host.js';
 import { PeerUnreachableError, UnacknowledgedDataError } from './errors.js';
@@ -83,7 +83,7 @@ export class CcpTransportConn extends AbstractConn<Uint8Array> {
       if (unreachable.aborted) onUnreachable();
       else unreachable.addEventListener('abort', onUnreachable, { once: true });
     }
-    void this.#pump();
+    this.#listen();
   }
 
   get transportStats(): CcpTransportStats {
@@ -94,7 +94,19 @@ export class CcpTransportConn extends AbstractConn<Uint8Array> {
     throwIfAborted(opts?.signal);
     this.#assertUsable();
     // Copied: the sender holds messages until they are acknowledged, and callers may reuse their buffers.
-    for (const m of msgs) this.sender.write(m.slice());
+    // One allocation for the batch, not one per message (each a backing store to allocate and
+    // finalise), and not zeroed: every byte is overwritten.
+    let total = 0;
+    for (const m of msgs) total += m.byteLength;
+    const copy = Buffer.allocUnsafe(total);
+    let off = 0;
+    const views = msgs.map((m) => {
+      copy.set(m, off);
+      const v = new Uint8Array(copy.buffer, copy.byteOffset + off, m.byteLength);
+      off += m.byteLength;
+      return v;
+    });
+    this.sender.writeBatch(views);
     this.stats.sent += msgs.length;
     while (this.sender.pendingBytes > this.#sendBuffer) {
       await this.#progress(opts?.signal);
@@ -190,23 +202,42 @@ export class CcpTransportConn extends AbstractConn<Uint8Array> {
     this.#flushing = false;
   }
 
-  async #pump(): Promise<void> {
-    for (;;) {
-      let msgs: Uint8Array[];
-      try {
-        msgs = await this.#inner.recvBatch(PUMP_BATCH);
-      } catch (err) {
-        this.#wake();
-        if (!this.closed) this.ended(err instanceof ConnClosedError ? err : new ConnClosedError('the connection below failed: open a new connection', { cause: err }));
-        return;
-      }
-      for (const m of msgs) {
-        const t = m[0];
-        if (t === DATA_TYPE) this.receiver.onPacket(m);
-        else if (t === ACK_TYPE) this.sender.onAck(m);
-        else this.#unknown++;
-      }
+  /**
+   * Dispatches each packet from below as it arrives: diverted from an
+   * AbstractConn (every base connection is one), with no promise or array
+   * per packet; read in batches from any other Conn.
+   */
+  #listen(): void {
+    const inner = this.#inner;
+    if (inner instanceof AbstractConn) {
+      const sink: QueueSink<Uint8Array> = { onMessage: (m) => this.#onPacket(m), onEnd: (err) => this.#innerEnded(err) };
+      inner.divert(sink);
+      return;
     }
+    void (async () => {
+      for (;;) {
+        let msgs: Uint8Array[];
+        try {
+          msgs = await inner.recvBatch(PUMP_BATCH);
+        } catch (err) {
+          this.#innerEnded(err);
+          return;
+        }
+        for (const m of msgs) this.#onPacket(m);
+      }
+    })();
+  }
+
+  #onPacket(m: Uint8Array): void {
+    const t = m[0];
+    if (t === DATA_TYPE) this.receiver.onPacket(m);
+    else if (t === ACK_TYPE) this.sender.onAck(m);
+    else this.#unknown++;
+  }
+
+  #innerEnded(err: unknown): void {
+    this.#wake();
+    if (!this.closed) this.ended(err instanceof ConnClosedError ? err : new ConnClosedError('the connection below failed: open a new connection', { cause: err }));
   }
 }
 

@@ -211,9 +211,16 @@ export class TransportSender {
 
   /** Queues one message. The sender keeps `msg` (it is not copied) until it is acknowledged. */
   write(msg: Uint8Array): void {
+    this.writeBatch([msg]);
+  }
+
+  /** Queues messages, then sends what is allowed once (not once per message). */
+  writeBatch(msgs: readonly Uint8Array[]): void {
     if (this.#closed) return;
-    this.#queue.push(msg);
-    this.#pendingBytes += msg.byteLength;
+    for (const m of msgs) {
+      this.#queue.push(m);
+      this.#pendingBytes += m.byteLength;
+    }
     this.#pump();
   }
 
@@ -377,8 +384,12 @@ export class TransportSender {
   }
 
   #detectLosses(now: number): number {
-    return this.#rack.detect(now, this.#rtt.minRtt, this.#rtt.srtt ?? 0, (p) => this.#markLost(p), (delayUs) => this.#rackTimer.arm(delayUs));
+    return this.#rack.detect(now, this.#rtt.minRtt, this.#rtt.srtt ?? 0, this.#markLostFn, this.#armRack);
   }
+
+  // Bound once: detection runs on every ACK.
+  readonly #markLostFn = (p: Pkt): void => this.#markLost(p);
+  readonly #armRack = (delayUs: number): void => this.#rackTimer.arm(delayUs);
 
   #markLost(p: Pkt): void {
     p.state = LOST;
@@ -564,7 +575,8 @@ export class TransportSender {
   #newPacket(size: number): Pkt {
     const m = this.#queue.peek()!;
     const off = this.#queueOffset;
-    const payload = m.subarray(off, off + size);
+    // A message that fits one packet is its payload as it is: no view per packet.
+    const payload = off === 0 && size === m.byteLength ? m : m.subarray(off, off + size);
     let flags = off === 0 ? FLAG_FIRST : 0;
     if (off + size === m.byteLength) {
       flags |= FLAG_LAST;

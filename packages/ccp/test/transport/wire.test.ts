@@ -23,6 +23,22 @@ describe('transport wire format', () => {
   });
 });
 
+describe('packet buffers from shared slabs', () => {
+  it('never hand out the same bytes twice, across slabs and for packets larger than a slab share', () => {
+    const sizes = [1448, 0, 8192, 65_000, 1448];
+    const packets: { seq: number; fill: number; bytes: Uint8Array }[] = [];
+    for (let seq = 0; seq < 1000; seq++) {
+      const fill = seq % 251;
+      packets.push({ seq, fill, bytes: encodeData(seq, 3, seq, new Uint8Array(sizes[seq % sizes.length]!).fill(fill)) });
+    }
+    for (const { seq, fill, bytes } of packets) {
+      const d = decodeData(bytes)!;
+      expect(d.seq).toBe(seq);
+      expect(d.payload.every((b) => b === fill)).toBe(true);
+    }
+  });
+});
+
 describe('RangeSet', () => {
   it('merges ranges and reports only what is new', () => {
     const r = new RangeSet();
