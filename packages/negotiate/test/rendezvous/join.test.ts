@@ -7,7 +7,7 @@ import { memoryStore } from '../../src/rendezvous/memory-store.js';
 import { numPeersAtMost } from '../../src/rendezvous/policy.js';
 import type { RendezvousStore } from '../../src/rendezvous/store.js';
 import { redisStore } from '@bertha/negotiate/redis';
-import { decodePick } from '../../src/rendezvous/join-pick.js';
+import { decodePick, encodePick } from '../../src/rendezvous/join-pick.js';
 import { Bus, collect, deaf, failure, flaky, killable, picked, tag, until } from './join-helpers.js';
 
 const LEASE_MS = 400;
@@ -20,6 +20,11 @@ const both = () => makeStack(serialize<Msg>(), select(tag('tag-a'), tag('tag-b')
 const onlyA = () => makeStack(serialize<Msg>(), tag('tag-a'));
 const onlyC = () => makeStack(serialize<Msg>(), tag('tag-c'));
 const policy = numPeersAtMost(1, { then: 'tag-a', otherwise: 'tag-b' });
+/** The same stack as `pick` in another epoch: a change every member can run. */
+const another = (pick: Uint8Array) => {
+  const d = decodePick(pick);
+  return encodePick(d.stack, (d.epoch + 1) >>> 0);
+};
 
 // Each member gets its own store object: for Redis, its own connections, as separate processes would.
 const backends: Array<[string, (leaseMs?: number) => () => RendezvousStore]> = [
@@ -272,6 +277,38 @@ describe.each(backends)('join over %s', (_label, backend) => {
     expect(ns(atB, 'a')).toEqual(all);
     expect(ns(atA, 'b')).toEqual(all);
     await until(() => picked(a.handle, 'tag-a'), 'a back on tag-a');
+  });
+
+  it('rolls back a change of its own that no proposal of its commits (a staging call whose reply was lost)', async () => {
+    const newStore = backend(60_000);
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    const storeA = newStore();
+    const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
+    const storeB = newStore();
+    const b = track(await join(both(), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
+    const before = (await storeB.state(name))!;
+    // a's call staged a change (one b can run, so b accepts), but its reply never reached a: nobody would ever commit it.
+    await storeB.startTransition(name, 'a', another(before.pick));
+    await until(async () => (await storeB.state(name))?.round === before.round + 2, 'a to roll its orphaned change back', 10_000);
+    expect((await storeB.state(name))?.pick).toEqual(before.pick);
+    await b.handle.prefer('tag-b');
+    await until(() => picked(a.handle, 'tag-b'), 'a on tag-b', 10_000);
+  });
+
+  it('proposes again when its retried staging call finds the change a lost reply staged', async () => {
+    const newStore = backend(60_000);
+    const name = `rv-${randomUUID()}`;
+    const bus = new Bus();
+    // a hears nothing of the orphaned change (neither staged nor ready to commit): only its own proposal meets it.
+    const storeA = deaf(newStore(), ['staged', 'ready']);
+    const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
+    const storeB = newStore();
+    const b = track(await join(both(), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
+    await storeB.startTransition(name, 'a', another((await storeB.state(name))!.pick));
+    await a.handle.prefer('tag-b');
+    expect(a.handle.pick).toEqual(['serialize', 'tag-b']);
+    await until(() => picked(b.handle, 'tag-b'), 'b on tag-b', 10_000);
   });
 
   it('proposes from the committed pick even when it has not heard of the last commit yet', async () => {
