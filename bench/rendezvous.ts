@@ -20,6 +20,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { memoryStore } from '@bertha/negotiate';
 import { redisStore } from '@bertha/negotiate/redis';
 import { startRedisCluster } from '../scripts/servers/redis-cluster.js';
@@ -37,6 +38,8 @@ const commits = (size: number) => (quick ? 5 : size >= 1_000 ? 10 : 20);
 const PROCESSES = 4;
 const LEASE_MS = 10_000;
 const STEADY_WINDOW_MS = 5_000;
+/** Pause before each timed join. */
+const SETTLE_MS = 200;
 /** Two cores serve the five threads and the servers: give replies time to be read. */
 const STORE_OPTIONS = { leaseMs: LEASE_MS, commandTimeoutMs: 30_000, readyTimeoutMs: 30_000 };
 const GROUPS = quick ? 1_000 : 10_000;
@@ -63,6 +66,8 @@ async function latencies(backend: Backend, size: number): Promise<{ join: number
   console.log(`${backend.label}: ${size} members joined in ${(performance.now() - t0).toFixed(0)} ms`);
   const join: number[] = [];
   for (let i = 0; i < joins(size); i++) {
+    // Into a group at rest: the members' reaction to the last join and leave (the other threads' CPU) is over.
+    await sleep(SETTLE_MS);
     const member = `j${i}`;
     join.push(...(await joiner.join(name, [member])));
     await joiner.leave(name, [member]);
