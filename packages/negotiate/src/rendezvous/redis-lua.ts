@@ -40,7 +40,9 @@
  * `{ pick, round, members|false, mseq, stagedPick|false, committer|false, acked, live, changes|false }`
  * (`acked` a count) or false when the rendezvous has no live member. `mseq` counts changes of
  * the member list; ARGV[5] is the one the caller holds, and `members` is
- * false when that is the live list (the caller has it).
+ * false when that is the live list (the caller has it), or when `changes`
+ * lists what changed since (`+member`, `-member`, oldest first, from
+ * `<base>:mlog`, which keeps the last HISTORY).
  */
 import { OUTCOME_TTL_MS } from './store.js';
 

@@ -279,14 +279,20 @@ describe.each(backends)('join over %s', (_label, backend) => {
     await until(() => picked(a.handle, 'tag-a'), 'a back on tag-a');
   });
 
-  it('rolls back a change of its own that no proposal of its commits (a staging call whose reply was lost)', async () => {
+  /** Members a then b of a new group, each with its own store (`wrap`ped); a lease no heartbeat ends during a test. */
+  const twoMembers = async (wrap: { a?: (s: RendezvousStore) => RendezvousStore; b?: (s: RendezvousStore) => RendezvousStore } = {}) => {
     const newStore = backend(60_000);
     const name = `rv-${randomUUID()}`;
     const bus = new Bus();
-    const storeA = newStore();
+    const storeA = (wrap.a ?? ((s) => s))(newStore());
     const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
-    const storeB = newStore();
+    const storeB = (wrap.b ?? ((s) => s))(newStore());
     const b = track(await join(both(), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
+    return { name, a, b, storeA, storeB };
+  };
+
+  it('rolls back a change of its own that no proposal of its commits (a staging call whose reply was lost)', async () => {
+    const { name, a, b, storeB } = await twoMembers();
     const before = (await storeB.state(name))!;
     // a's call staged a change (one b can run, so b accepts), but its reply never reached a: nobody would ever commit it.
     await storeB.startTransition(name, 'a', another(before.pick));
@@ -297,14 +303,8 @@ describe.each(backends)('join over %s', (_label, backend) => {
   });
 
   it('proposes again when its retried staging call finds the change a lost reply staged', async () => {
-    const newStore = backend(60_000);
-    const name = `rv-${randomUUID()}`;
-    const bus = new Bus();
     // a hears nothing of the orphaned change (neither staged nor ready to commit): only its own proposal meets it.
-    const storeA = deaf(newStore(), ['staged', 'ready']);
-    const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
-    const storeB = newStore();
-    const b = track(await join(both(), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
+    const { name, a, b, storeB } = await twoMembers({ a: (s) => deaf(s, ['staged', 'ready']) });
     await storeB.startTransition(name, 'a', another((await storeB.state(name))!.pick));
     await a.handle.prefer('tag-b');
     expect(a.handle.pick).toEqual(['serialize', 'tag-b']);
@@ -312,15 +312,8 @@ describe.each(backends)('join over %s', (_label, backend) => {
   });
 
   it('proposes from the committed pick even when it has not heard of the last commit yet', async () => {
-    // A lease long enough that no heartbeat tells b of the commit during the test.
-    const newStore = backend(60_000);
-    const name = `rv-${randomUUID()}`;
-    const bus = new Bus();
-    const storeA = newStore();
-    const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
-    // b's notification of a's commit is lost: b still sees a's change staged, the old pick committed.
-    const storeB = deaf(newStore(), ['committed']);
-    const b = track(await join(both(), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
+    // b's notification of a's commit is lost (and no heartbeat tells b of it): b still sees a's change staged, the old pick committed.
+    const { name, a, b, storeA } = await twoMembers({ b: (s) => deaf(s, ['committed']) });
     await a.handle.prefer('tag-b');
     await b.handle.trigger(['serialize', 'tag-a']);
     const committed = await storeA.state(name);
