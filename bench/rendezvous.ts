@@ -11,7 +11,9 @@
  * would host them; the member whose join is timed comes from a fifth (a new
  * replica starting). The embedded store serves one process: its members all
  * run in the bench's thread. Their medium is a silent Conn: only the store's
- * work is measured. Baselines: join and commit rows against the same backend's
+ * work is measured. The join targets also have paired rows (lib/paired.ts):
+ * groups of 1 and of the largest size on one Redis and on the cluster at
+ * once, one timed join into each per repetition. Baselines: join and commit rows against the same backend's
  * 1-member group (the cluster's join p50 also against one Redis's), steady
  * load against 10 members, groups against the 10,000 the issue asks for.
  *
@@ -26,6 +28,7 @@ import { redisStore } from '@bertha/negotiate/redis';
 import { startRedisCluster } from '../scripts/servers/redis-cluster.js';
 import { startRedis } from '../scripts/servers/redis.js';
 import { LocalHost, startWorkerHost, type HostData, type MemberHost } from './lib/rendezvous-members.js';
+import { pairedResult } from './lib/paired.js';
 import { percentile, report, result, type Result } from './lib/results.js';
 
 const quick = process.argv.includes('--quick');
@@ -55,6 +58,52 @@ type Backend = {
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 
+/** Joins `size` members into `name`: member i on host i mod the hosts; m0, the committer, on the first. */
+async function fill(hosts: readonly MemberHost[], name: string, size: number): Promise<void> {
+  await Promise.all(hosts.map((h, k) => h.join(name, Array.from({ length: Math.ceil((size - k) / hosts.length) }, (_, i) => `m${k + i * hosts.length}`))));
+}
+
+/** The ms `member` (from `joiner`) takes to join `name`, then leaves again. */
+async function timedJoin(joiner: MemberHost, name: string, member: string): Promise<number> {
+  // Into a group at rest: the members' reaction to the last join and leave (the other threads' CPU) is over.
+  await sleep(SETTLE_MS);
+  const [ms] = await joiner.join(name, [member]);
+  await joiner.leave(name, [member]);
+  return ms!;
+}
+
+/**
+ * The join targets as paired rows: groups of 1 and of `size` members on one
+ * Redis and on the cluster at once, and in each repetition one timed join
+ * into each of the four, back to back, so that all four see the same load.
+ */
+async function pairedJoins(backends: readonly Backend[], size: number, reps: number): Promise<Result[]> {
+  const groups = await Promise.all(
+    backends.map(async (b) => {
+      const all = await b.hosts();
+      const [one, many] = [`bench-1-${randomUUID()}`, `bench-n-${randomUUID()}`];
+      await fill(all.slice(0, -1), one, 1);
+      await fill(all.slice(0, -1), many, size);
+      return { label: b.label, all, one, many, samples: { one: [] as number[], many: [] as number[] } };
+    }),
+  );
+  for (let i = 0; i < reps; i++) {
+    for (const g of groups) {
+      g.samples.one.push(await timedJoin(g.all.at(-1)!, g.one, `j${i}`));
+      g.samples.many.push(await timedJoin(g.all.at(-1)!, g.many, `j${i}`));
+    }
+  }
+  await Promise.all(groups.flatMap((g) => g.all.map((h) => h.close())));
+  const rows = groups.map((g) => pairedResult(`${g.label}: join p50, ${size} members vs 1 member (paired)`, g.samples.many, g.samples.one, 'ms'));
+  const [a, b] = groups;
+  if (a !== undefined && b !== undefined) {
+    for (const k of ['one', 'many'] as const) {
+      rows.push(pairedResult(`${b.label} join p50 vs ${a.label}, ${k === 'one' ? 1 : size} members (paired)`, b.samples[k], a.samples[k], 'ms'));
+    }
+  }
+  return rows;
+}
+
 async function latencies(backend: Backend, size: number): Promise<{ join: number[]; commit: number[]; failed: number; opsPerMemberSec?: number; usecPerMemberSec?: number }> {
   const all = await backend.hosts();
   const joiner = all.at(-1)!;
@@ -62,16 +111,10 @@ async function latencies(backend: Backend, size: number): Promise<{ join: number
   const name = `bench-${randomUUID()}`;
   const t0 = performance.now();
   // Member i lives on host i mod PROCESSES; m0, the committer, on the first.
-  await Promise.all(hosts.map((h, k) => h.join(name, Array.from({ length: Math.ceil((size - k) / hosts.length) }, (_, i) => `m${k + i * hosts.length}`))));
+  await fill(hosts, name, size);
   console.log(`${backend.label}: ${size} members joined in ${(performance.now() - t0).toFixed(0)} ms`);
   const join: number[] = [];
-  for (let i = 0; i < joins(size); i++) {
-    // Into a group at rest: the members' reaction to the last join and leave (the other threads' CPU) is over.
-    await sleep(SETTLE_MS);
-    const member = `j${i}`;
-    join.push(...(await joiner.join(name, [member])));
-    await joiner.leave(name, [member]);
-  }
+  for (let i = 0; i < joins(size); i++) join.push(await timedJoin(joiner, name, `j${i}`));
   const commit: number[] = [];
   const picks = [['tls'], ['plain']] as const;
   let failed = 0;
@@ -213,6 +256,8 @@ try {
     const r = p50s.get(`redis/${size}`);
     if (c !== undefined && r !== undefined) results.push(result(`cluster join p50 vs one Redis, ${size} members`, c, r, 'ms'));
   }
+  const largest = Math.max(...SIZES);
+  if (largest > 1) results.push(...(await pairedJoins(backends.filter((b) => b.label !== 'embedded'), largest, quick ? 10 : 30)));
   const g = await sustainedGroups(redis.url);
   results.push(result(`one-member groups sustained on one Redis (of ${GROUPS})`, g.sustained, 10_000, 'groups'));
   results.push(result(`heartbeat p99 with ${GROUPS} groups (vs the half lease)`, g.heartbeatP99, 2_000, 'ms'));
