@@ -31,7 +31,8 @@ import { AbstractConn, udp, type BaseConn, type CallOptions, type Conn, type Soc
 import { connect, join, memoryPickCache, memoryStore, type RendezvousHandle, type RendezvousStore } from '@bertha/negotiate';
 import { redisStore } from '@bertha/negotiate/redis';
 import { startRedis } from '../scripts/servers/redis.js';
-import { connectStack as stack, startServers } from './lib/connect-servers.js';
+import { startServers } from './lib/connect-servers.js';
+import { connectStack as stack } from './lib/connect-stack.js';
 import { median, pairedResult } from './lib/paired.js';
 import { percentile, report, result, type Result } from './lib/results.js';
 import { startWorker } from './lib/worker.js';

@@ -6,90 +6,127 @@
  * for 10 to 1,000 members; and how many one-member groups one Redis sustains
  * (every lease renewed in time, every group subscribed).
  *
- * Members are spread over four store objects (four "processes", each with
- * its own connections); their medium is a silent Conn: only the store's work
- * is measured. Baselines: join and commit rows against the same backend's
+ * On Redis and the cluster, members are spread over four worker threads,
+ * each with its own store connection, as four processes of a deployment
+ * would host them; the member whose join is timed comes from a fifth (a new
+ * replica starting). The embedded store serves one process: its members all
+ * run in the bench's thread. Their medium is a silent Conn: only the store's
+ * work is measured. The join targets also have paired rows (lib/paired.ts):
+ * groups of 1 and of the largest size on one Redis and on the cluster at
+ * once, one timed join into each per repetition. Baselines: join and commit rows against the same backend's
  * 1-member group (the cluster's join p50 also against one Redis's), steady
  * load against 10 members, groups against the 10,000 the issue asks for.
  *
  *   pnpm bench rendezvous [--quick] [--sizes=1,10,100,1000]
  */
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { AbstractConn } from '@bertha/core';
-import { join, memoryStore, type RendezvousHandle, type RendezvousStore } from '@bertha/negotiate';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { memoryStore } from '@bertha/negotiate';
 import { redisStore } from '@bertha/negotiate/redis';
-import { spawnSync } from 'node:child_process';
 import { startRedisCluster } from '../scripts/servers/redis-cluster.js';
 import { startRedis } from '../scripts/servers/redis.js';
-import { connectStack as stack } from './lib/connect-servers.js';
+import { LocalHost, startWorkerHost, type HostData, type MemberHost } from './lib/rendezvous-members.js';
+import { pairedResult } from './lib/paired.js';
 import { percentile, report, result, type Result } from './lib/results.js';
 
 const quick = process.argv.includes('--quick');
 const sizesArg = process.argv.find((a) => a.startsWith('--sizes='));
 const SIZES = sizesArg !== undefined ? sizesArg.slice(8).split(',').map(Number) : quick ? [1, 10, 100] : [1, 10, 100, 1_000];
-/** Samples per group size: fewer for 1,000 members, whose transitions take seconds here (so p99 is the largest). */
-const joins = (size: number) => (quick || size >= 1_000 ? 10 : 30);
-const commits = (size: number) => (quick ? 5 : size >= 1_000 ? 3 : 10);
+/** Samples per group size. */
+const joins = (size: number) => (quick ? 10 : size >= 1_000 ? 20 : 30);
+const commits = (size: number) => (quick ? 5 : size >= 1_000 ? 10 : 20);
+/** Worker threads hosting the members (a fifth hosts the timed joiner). */
 const PROCESSES = 4;
-/** The default lease: a thousand members in this one process must not miss their heartbeats while it is busy. */
 const LEASE_MS = 10_000;
 const STEADY_WINDOW_MS = 5_000;
-/** A thousand members in this one process keep its event loop busy: give replies time to be read. */
-const STORE_OPTIONS = { leaseMs: LEASE_MS, commandTimeoutMs: 30_000 };
+/** Pause before each timed join. */
+const SETTLE_MS = 200;
+/** Two cores serve the five threads and the servers: give replies time to be read. */
+const STORE_OPTIONS = { leaseMs: LEASE_MS, commandTimeoutMs: 30_000, readyTimeoutMs: 30_000 };
 const GROUPS = quick ? 1_000 : 10_000;
 /** Targets of the issue. */
 const COMMIT_1000_P50_MS = 1_000;
 
-class Silent extends AbstractConn<Uint8Array> {
-  async sendBatch(): Promise<void> {}
-  protected async onClose(): Promise<void> {}
-}
-
-type Backend = { label: string; stores: () => RendezvousStore[]; commandStats?: () => Promise<{ calls: number; usec: number }> };
-
-/** Joins `count` members into `name`, `concurrency` at a time, spread over `stores`. */
-async function joinMany(stores: RendezvousStore[], name: string, count: number, first = 0): Promise<RendezvousHandle[]> {
-  const handles: RendezvousHandle[] = [];
-  for (let i = 0; i < count; i += 50) {
-    const batch = Array.from({ length: Math.min(50, count - i) }, (_, k) =>
-      join(stack, { name, base: new Silent(), store: stores[(first + i + k) % stores.length]!, member: `m${first + i + k}` }),
-    );
-    for (const j of await Promise.all(batch)) handles.push(j.handle);
-  }
-  return handles;
-}
+type Backend = {
+  label: string;
+  /** The hosts of the members, and of the timed joiner (last). */
+  hosts: () => Promise<MemberHost[]>;
+  commandStats?: () => Promise<{ calls: number; usec: number }>;
+};
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 
+/** Joins `size` members into `name`: member i on host i mod the hosts; m0, the committer, on the first. */
+async function fill(hosts: readonly MemberHost[], name: string, size: number): Promise<void> {
+  await Promise.all(hosts.map((h, k) => h.join(name, Array.from({ length: Math.ceil((size - k) / hosts.length) }, (_, i) => `m${k + i * hosts.length}`))));
+}
+
+/** The ms `member` (from `joiner`) takes to join `name`, then leaves again. */
+async function timedJoin(joiner: MemberHost, name: string, member: string): Promise<number> {
+  // Into a group at rest: the members' reaction to the last join and leave (the other threads' CPU) is over.
+  await sleep(SETTLE_MS);
+  const [ms] = await joiner.join(name, [member]);
+  await joiner.leave(name, [member]);
+  return ms!;
+}
+
+/**
+ * The join targets as paired rows: groups of 1 and of `size` members on one
+ * Redis and on the cluster at once, and in each repetition one timed join
+ * into each of the four, back to back, so that all four see the same load.
+ */
+async function pairedJoins(backends: readonly Backend[], size: number, reps: number): Promise<Result[]> {
+  const groups = await Promise.all(
+    backends.map(async (b) => {
+      const all = await b.hosts();
+      const [one, many] = [`bench-1-${randomUUID()}`, `bench-n-${randomUUID()}`];
+      await fill(all.slice(0, -1), one, 1);
+      await fill(all.slice(0, -1), many, size);
+      return { label: b.label, all, one, many, samples: { one: [] as number[], many: [] as number[] } };
+    }),
+  );
+  for (let i = 0; i < reps; i++) {
+    for (const g of groups) {
+      g.samples.one.push(await timedJoin(g.all.at(-1)!, g.one, `j${i}`));
+      g.samples.many.push(await timedJoin(g.all.at(-1)!, g.many, `j${i}`));
+    }
+  }
+  await Promise.all(groups.flatMap((g) => g.all.map((h) => h.close())));
+  const rows = groups.map((g) => pairedResult(`${g.label}: join p50, ${size} members vs 1 member (paired)`, g.samples.many, g.samples.one, 'ms'));
+  const [a, b] = groups;
+  if (a !== undefined && b !== undefined) {
+    for (const k of ['one', 'many'] as const) {
+      rows.push(pairedResult(`${b.label} join p50 vs ${a.label}, ${k === 'one' ? 1 : size} members (paired)`, b.samples[k], a.samples[k], 'ms'));
+    }
+  }
+  return rows;
+}
+
 async function latencies(backend: Backend, size: number): Promise<{ join: number[]; commit: number[]; failed: number; opsPerMemberSec?: number; usecPerMemberSec?: number }> {
-  const stores = backend.stores();
+  const all = await backend.hosts();
+  const joiner = all.at(-1)!;
+  const hosts = all.slice(0, -1);
   const name = `bench-${randomUUID()}`;
   const t0 = performance.now();
-  const members = await joinMany(stores, name, size);
+  // Member i lives on host i mod PROCESSES; m0, the committer, on the first.
+  await fill(hosts, name, size);
   console.log(`${backend.label}: ${size} members joined in ${(performance.now() - t0).toFixed(0)} ms`);
   const join: number[] = [];
-  for (let i = 0; i < joins(size); i++) {
-    const t = performance.now();
-    const [h] = await joinMany(stores, name, 1, size + i);
-    join.push(performance.now() - t);
-    await h!.leave();
-  }
+  for (let i = 0; i < joins(size); i++) join.push(await timedJoin(joiner, name, `j${i}`));
   const commit: number[] = [];
   const picks = [['tls'], ['plain']] as const;
   let failed = 0;
   for (let i = 0; commit.length < commits(size); i++) {
-    const t = performance.now();
     try {
-      await members[0]!.trigger(picks[i % 2]!);
+      commit.push(await hosts[0]!.trigger(name, 'm0', picks[i % 2]!));
     } catch (err) {
       // Counted, not hidden (a transition this busy process did not finish within a lease); the member re-registers meanwhile.
       console.log(`${backend.label} ${size}: transition failed (${(err as Error).message.slice(0, 100)}…)`);
       if (++failed > commits(size)) throw err;
       await new Promise((r) => setTimeout(r, LEASE_MS / 2));
-      continue;
     }
-    commit.push(performance.now() - t);
   }
   let steady: { opsPerMemberSec: number; usecPerMemberSec: number } | undefined;
   if (backend.commandStats !== undefined && size >= 10) {
@@ -100,8 +137,7 @@ async function latencies(backend: Backend, size: number): Promise<{ join: number
     const perMemberSec = (x: number) => x / size / (STEADY_WINDOW_MS / 1000);
     steady = { opsPerMemberSec: perMemberSec(after.calls - before.calls), usecPerMemberSec: perMemberSec(after.usec - before.usec) };
   }
-  await Promise.all(members.map((h) => h.leave()));
-  await Promise.all([...new Set(stores)].map((s) => s.close()));
+  await Promise.all(all.map((h) => h.close()));
   return { join, commit, failed, ...steady };
 }
 
@@ -159,23 +195,25 @@ async function sustainedGroups(url: string): Promise<{ sustained: number; heartb
 const redis = await startRedis();
 const cluster = await startRedisCluster();
 const clusterNodes = [...cluster.nodes];
+/** PROCESSES hosts of members and one of the joiner, each a worker thread with its own connection to `target`. */
+const workerHosts = (target: HostData['target']) => Promise.all(Array.from({ length: PROCESSES + 1 }, () => startWorkerHost({ target, options: STORE_OPTIONS })));
 const backends: Backend[] = [
   {
     label: 'embedded',
-    stores: () => {
-      // One process: every member shares the store.
+    hosts: async () => {
+      // One process: every member (and the joiner) shares the store.
       const shared = memoryStore({ leaseMs: LEASE_MS });
-      return Array.from({ length: PROCESSES }, () => shared);
+      return Array.from({ length: PROCESSES + 1 }, () => new LocalHost(shared));
     },
   },
   {
     label: 'redis',
-    stores: () => Array.from({ length: PROCESSES }, () => redisStore(redis.url, STORE_OPTIONS)),
+    hosts: () => workerHosts(redis.url),
     commandStats: () => commandStats(redis.port),
   },
   {
     label: 'cluster',
-    stores: () => Array.from({ length: PROCESSES }, () => redisStore({ cluster: clusterNodes }, STORE_OPTIONS)),
+    hosts: () => workerHosts({ cluster: clusterNodes }),
     commandStats: async () => {
       const all = await Promise.all(clusterNodes.map((n) => commandStats(n.port)));
       return { calls: all.reduce((s, x) => s + x.calls, 0), usec: all.reduce((s, x) => s + x.usec, 0) };
@@ -218,6 +256,8 @@ try {
     const r = p50s.get(`redis/${size}`);
     if (c !== undefined && r !== undefined) results.push(result(`cluster join p50 vs one Redis, ${size} members`, c, r, 'ms'));
   }
+  const largest = Math.max(...SIZES);
+  if (largest > 1) results.push(...(await pairedJoins(backends.filter((b) => b.label !== 'embedded'), largest, quick ? 10 : 30)));
   const g = await sustainedGroups(redis.url);
   results.push(result(`one-member groups sustained on one Redis (of ${GROUPS})`, g.sustained, 10_000, 'groups'));
   results.push(result(`heartbeat p99 with ${GROUPS} groups (vs the half lease)`, g.heartbeatP99, 2_000, 'ms'));
@@ -228,5 +268,3 @@ try {
   await cluster.stop();
   await redis.stop();
 }
-// Something of the cluster clients keeps the loop alive after close (under investigation): do not hang the run.
-process.exit(0);

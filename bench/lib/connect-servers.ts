@@ -5,16 +5,9 @@
  * another host would be: there its work runs beside the client's, not in turn.
  */
 import { isMainThread, parentPort } from 'node:worker_threads';
-import { makeStack, select, twoSided, udp, type Chunnel, type Conn, type SocketAddress } from '@bertha/core';
+import { udp, type Conn, type SocketAddress } from '@bertha/core';
 import { listen } from '@bertha/negotiate';
-
-/** A pass-through Chunnel that declares a capability, so negotiation has something to decide. */
-function passThrough<const N extends string>(name: N, label: string): Chunnel<Uint8Array, Uint8Array, N> {
-  return { name, capabilities: () => [twoSided('encryption', label)], connectWrap: async (inner) => inner };
-}
-
-/** The stack both ends negotiate: one select. */
-export const connectStack = makeStack(select(passThrough('plain', 'none'), passThrough('tls', 'tls')));
+import { connectStack } from './connect-stack.js';
 
 /** Echoes the first message of each connection, then closes it (as the client does). */
 export async function echoOnce<D>(accept: () => Promise<Conn<D>>): Promise<void> {

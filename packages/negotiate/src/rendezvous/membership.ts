@@ -21,7 +21,7 @@ import {
 
 type RolledBack = Extract<RendezvousEvent, { type: 'rolled-back' }>;
 
-const memberSets = new WeakMap<RendezvousState, ReadonlySet<string>>();
+const memberSets = new WeakMap<readonly string[], ReadonlySet<string>>();
 
 /**
  * Whether `next` tells `member` anything `prev` did not: a transition's
@@ -40,10 +40,15 @@ function differs(prev: RendezvousState, next: RendezvousState, member: string): 
   );
 }
 
-/** The members of `state` as a set, built once per state however many members in this process ask. */
+/**
+ * The members of `state` as a set, built once per member list however many
+ * members in this process ask, and however many states share the list (a
+ * store reuses it while the members stay the same: during a transition, each
+ * answer's reply is a new state with the same list).
+ */
 function memberSet(state: RendezvousState): ReadonlySet<string> {
-  let set = memberSets.get(state);
-  if (set === undefined) memberSets.set(state, (set = new Set(state.members)));
+  let set = memberSets.get(state.members);
+  if (set === undefined) memberSets.set(state.members, (set = new Set(state.members)));
   return set;
 }
 

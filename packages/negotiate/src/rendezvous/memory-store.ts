@@ -43,7 +43,11 @@ interface Pending {
   readonly round: number;
   readonly pick: Uint8Array;
   readonly committer: string;
+  /** Members that accepted; those of them that are live are counted in `live`. */
   readonly acked: Set<string>;
+  live: number;
+  /** Whether every live member accepted, as last told with a `ready` event. */
+  ready: boolean;
 }
 
 interface Rendezvous {
@@ -52,6 +56,8 @@ interface Rendezvous {
   round: number;
   /** member -> lease deadline */
   readonly members: Map<string, number>;
+  /** `members`' keys, kept until they change: states share it, so that readers can cache what they derive from it. */
+  list?: readonly string[];
   pending?: Pending;
 }
 
@@ -85,7 +91,12 @@ class MemoryStore implements RendezvousStore {
         r = { generation: this.#generation, pick: new Uint8Array(pick), round: this.#rounds.get(name) ?? 0, members: new Map() };
         this.#rendezvous.set(name, r);
       }
-      if (!r.members.has(member)) events.push({ type: 'joined', member });
+      if (!r.members.has(member)) {
+        r.list = undefined;
+        events.push({ type: 'joined', member });
+        // A member that accepted, lapsed and came back counts again.
+        if (r.pending?.acked.has(member) === true) r.pending.live++;
+      }
       r.members.set(member, now + this.leaseMs);
       return { kind, ...snapshot(r) };
     });
@@ -105,7 +116,7 @@ class MemoryStore implements RendezvousStore {
   async leave(name: string, member: string, options?: CallOptions): Promise<void> {
     this.#op(name, member, options, (now, events) => {
       const r = this.#live(name, now, events);
-      if (r?.members.delete(member) === true) {
+      if (r !== undefined && removeMember(r, member)) {
         events.push({ type: 'left', member });
         this.#prune(name, r, now, events);
       }
@@ -118,7 +129,7 @@ class MemoryStore implements RendezvousStore {
       const r = this.#member(name, member, now, events);
       if (r.pending !== undefined) return { kind: 'in-progress', pending: pendingOf(r, r.pending), state: snapshot(r) };
       r.round += 1;
-      r.pending = { round: r.round, pick: new Uint8Array(pick), committer: member, acked: new Set([member]) };
+      r.pending = { round: r.round, pick: new Uint8Array(pick), committer: member, acked: new Set([member]), live: 1, ready: false };
       events.push({ type: 'staged', round: r.round, pick: new Uint8Array(pick), committer: member });
       return { kind: 'committer', round: r.round, state: snapshot(r) };
     });
@@ -136,7 +147,7 @@ class MemoryStore implements RendezvousStore {
       }
       if (!r.pending.acked.has(member)) {
         r.pending.acked.add(member);
-        events.push({ type: 'acked', round, member });
+        r.pending.live++;
       }
       return { kind: 'accepted', state: snapshot(r) };
     });
@@ -156,7 +167,7 @@ class MemoryStore implements RendezvousStore {
         if (pending.committer !== member) {
           throw new RoundError(`only the committer "${pending.committer}" may commit round ${round} of "${name}"`);
         }
-        const acked = [...pending.acked].filter((m) => r.members.has(m)).length;
+        const acked = pending.live;
         const expected = options?.participants ?? r.members.size;
         if (acked < r.members.size || expected !== r.members.size) return { kind: 'waiting', acked, participants: r.members.size };
         r.pick = pending.pick;
@@ -201,8 +212,13 @@ class MemoryStore implements RendezvousStore {
     try {
       return fn(this.#clock(), events);
     } finally {
+      const r = this.#rendezvous.get(name);
+      const p = r?.pending;
+      if (r !== undefined && p !== undefined && p.ready !== p.live >= r.members.size) {
+        p.ready = !p.ready;
+        if (p.ready) events.push({ type: 'ready', round: p.round });
+      }
       if (events.length > 0) {
-        const r = this.#rendezvous.get(name);
         const state = r === undefined ? undefined : snapshot(r);
         // Listeners run after the operation returns, so they may call the store themselves.
         queueMicrotask(() => this.#events.emit(name, events, state));
@@ -227,7 +243,7 @@ class MemoryStore implements RendezvousStore {
   #prune(name: string, r: Rendezvous, now: number, events: RendezvousEvent[]): Rendezvous | undefined {
     for (const [member, deadline] of r.members) {
       if (deadline <= now) {
-        r.members.delete(member);
+        removeMember(r, member);
         events.push({ type: 'left', member });
       }
     }
@@ -255,10 +271,18 @@ class MemoryStore implements RendezvousStore {
 }
 
 function snapshot(r: Rendezvous): RendezvousState {
-  const base = { generation: r.generation, pick: new Uint8Array(r.pick), round: r.round, participants: r.members.size, members: [...r.members.keys()] };
+  const base = { generation: r.generation, pick: new Uint8Array(r.pick), round: r.round, participants: r.members.size, members: (r.list ??= [...r.members.keys()]) };
   return r.pending === undefined ? base : { ...base, pending: pendingOf(r, r.pending) };
 }
 
 function pendingOf(r: Rendezvous, p: Pending) {
-  return { round: p.round, pick: new Uint8Array(p.pick), committer: p.committer, acked: [...p.acked].filter((m) => r.members.has(m)) };
+  return { round: p.round, pick: new Uint8Array(p.pick), committer: p.committer, acked: p.live };
+}
+
+/** Removes `member`; its answer to the staged change stops counting. */
+function removeMember(r: Rendezvous, member: string): boolean {
+  if (!r.members.delete(member)) return false;
+  r.list = undefined;
+  if (r.pending?.acked.has(member) === true) r.pending.live--;
+  return true;
 }

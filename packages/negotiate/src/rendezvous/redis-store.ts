@@ -87,13 +87,20 @@ const CLIENT_OPTIONS: RedisOptions = {
   retryStrategy: (attempt: number) => Math.min(attempt * 50, 500),
 };
 
-/** The same for each node of a cluster; the cluster itself refreshes its slot map often, to follow failovers. */
+/** The same for each node of a cluster. */
 const CLUSTER_OPTIONS: ClusterOptions = {
   enableOfflineQueue: false,
   clusterRetryStrategy: (attempt: number) => Math.min(attempt * 50, 500),
-  slotsRefreshInterval: 1_000,
   redisOptions: { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0, connectTimeout: 1_000 },
 };
+
+/**
+ * How often the store refreshes the slot map of the clusters it owns, to
+ * follow failovers. Not ioredis' `slotsRefreshInterval`: a refresh in flight
+ * when the client disconnects re-arms that timer for good, which keeps the
+ * process alive after `close()`.
+ */
+const SLOTS_REFRESH_MS = 1_000;
 
 const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
 
@@ -159,6 +166,7 @@ class RedisStore implements RendezvousStore {
   /** The seq of the change each state read reflects. */
   readonly #seqOf = new WeakMap<RendezvousState, number>();
   #sub?: RedisClient;
+  #slotsTimer?: NodeJS.Timeout;
   /** Whether the server has sharded pub/sub (Redis 7); decided by the first subscription. */
   #sharded?: boolean;
   #lastError?: Error;
@@ -177,6 +185,12 @@ class RedisStore implements RendezvousStore {
       given ?? (typeof target === 'string' ? new Redis(target, CLIENT_OPTIONS) : new Cluster([...(target as { cluster: readonly ClusterNode[] }).cluster], CLUSTER_OPTIONS));
     // Without a listener ioredis logs every failed reconnect; keep the last for error messages.
     this.#redis.on('error', this.#onError).on('ready', this.#onReady);
+    if (this.#redis instanceof Cluster) {
+      this.#slotsTimer = setInterval(() => {
+        for (const c of [this.#owned ? this.#redis : undefined, this.#sub]) if (c instanceof Cluster && c.status === 'ready') c.refreshSlotsCache();
+      }, SLOTS_REFRESH_MS);
+      this.#slotsTimer.unref();
+    }
     this.#scripts = {
       init: this.#define('berthaRvInit', INIT),
       heartbeat: this.#define('berthaRvHeartbeat', HEARTBEAT),
@@ -251,7 +265,7 @@ class RedisStore implements RendezvousStore {
         throw new RoundError(`only the committer "${text(body)}" may commit round ${round} of "${name}"`);
       case 'waiting': {
         const state = this.#live(name, answer);
-        return { kind: 'waiting', acked: state.pending?.acked.length ?? 0, participants: state.participants };
+        return { kind: 'waiting', acked: state.pending?.acked ?? 0, participants: state.participants };
       }
       case 'outcome':
         this.#parse(name, answer, true);
@@ -299,6 +313,7 @@ class RedisStore implements RendezvousStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#slotsTimer);
     for (const w of this.#watchers.values()) {
       clearInterval(w.poll);
       clearTimeout(w.retry);
@@ -475,10 +490,10 @@ class RedisStore implements RendezvousStore {
 
   #subscriber(): RedisClient {
     if (this.#sub !== undefined) return this.#sub;
-    // On a cluster, a sharded subscriber per node, following the slots as they move (and failovers).
+    // On a cluster, a sharded subscriber per node, following the slots as they move (and failovers): its slot map is refreshed with SLOTS_REFRESH_MS.
     const sub =
       this.#redis instanceof Cluster
-        ? this.#redis.duplicate(undefined, { shardedSubscribers: true })
+        ? this.#redis.duplicate(undefined, { shardedSubscribers: true, slotsRefreshInterval: 0 })
         : this.#redis.duplicate({ ...CLIENT_OPTIONS, autoResubscribe: true });
     sub.on('error', this.#onError);
     const onMessage = (channel: string, message: string) => this.#notified(channel, message);
@@ -556,8 +571,8 @@ class RedisStore implements RendezvousStore {
     if (p !== undefined) {
       const sameRound = prev?.generation === next?.generation && prev?.pending?.round === p.round;
       if (!sameRound) events.push({ type: 'staged', round: p.round, pick: p.pick, committer: p.committer });
-      const known = new Set(sameRound ? prev?.pending?.acked : [p.committer]);
-      for (const member of p.acked) if (!known.has(member)) events.push({ type: 'acked', round: p.round, member });
+      const wasReady = sameRound && prev !== undefined && ready(prev);
+      if (ready(next!) && !wasReady) events.push({ type: 'ready', round: p.round });
     }
     return events;
   }
@@ -608,18 +623,39 @@ function texts(reply: Reply): string[] {
   return asArray(reply).map(text);
 }
 
-/** The state in a reply, and its member list (from the reply, or the one the caller held if the reply left it out). */
+/**
+ * The state in a reply, and its member list: from the reply, the one the
+ * caller held if the reply left it out, or that one with the changes the
+ * reply lists since.
+ */
 function parseState(generation: string, reply: Reply, held: Members | undefined): { state: RendezvousState; members: Members } | undefined {
   if (reply === null || reply === undefined) return undefined;
-  const [pick, round, list, mseq, stagedPick, committer, acked] = asArray(reply);
+  const [pick, round, list, mseq, stagedPick, committer, acked, , changes] = asArray(reply);
   if (typeof round !== 'number' || typeof mseq !== 'number') throw new DecodeError('Redis rendezvous script replied with a non-integer round');
   let members: Members;
   if (list !== null && list !== undefined) members = { mseq, list: texts(list) };
   else if (held?.mseq === mseq) members = held;
+  else if (held !== undefined && changes !== null && changes !== undefined) members = { mseq, list: applyChanges(held.list, texts(changes)) };
   else throw new DecodeError('Redis rendezvous script left out a member list this store does not hold');
   const base = { generation, pick: bytes(pick), round, participants: members.list.length, members: members.list };
   if (stagedPick === null || stagedPick === undefined) return { state: base, members };
-  return { state: { ...base, pending: { round, pick: bytes(stagedPick), committer: text(committer), acked: texts(acked) } }, members };
+  if (typeof acked !== 'number') throw new DecodeError('Redis rendezvous script replied with a non-integer count of answers');
+  return { state: { ...base, pending: { round, pick: bytes(stagedPick), committer: text(committer), acked } }, members };
+}
+
+/** `list` after `changes`, each `+member` (joined) or `-member` (left), oldest first. */
+function applyChanges(list: readonly string[], changes: readonly string[]): string[] {
+  const members = new Set(list);
+  for (const c of changes) {
+    if (c.startsWith('+')) members.add(c.slice(1));
+    else members.delete(c.slice(1));
+  }
+  return [...members];
+}
+
+/** Every live member accepted the staged change. */
+function ready(state: RendezvousState): boolean {
+  return state.pending !== undefined && state.pending.acked >= state.participants;
 }
 
 /** Where the client connects, for error messages. */

@@ -37,8 +37,12 @@ export interface PendingTransition {
   readonly round: number;
   readonly pick: Uint8Array;
   readonly committer: string;
-  /** Live members that accepted it (the committer accepts by staging it). */
-  readonly acked: readonly string[];
+  /**
+   * How many live members accepted it (the committer accepts by staging it).
+   * A count, not a list: a state read during a transition stays O(1) however
+   * large the group. Every live member accepted once it equals `participants`.
+   */
+  readonly acked: number;
 }
 
 /** What a rendezvous holds right now. Only live members (unexpired leases) are counted. */
@@ -113,8 +117,8 @@ export interface CommitOptions extends CallOptions {
 }
 
 /**
- * What changed. Redis delivers events by re-reading the state on keyspace
- * notifications (or by polling), so close changes can coalesce: a subscriber
+ * What changed. Redis delivers events by re-reading the state when its
+ * scripts announce a change (or by polling), so close changes can coalesce: a subscriber
  * may see `committed` without the `staged` before it. The state given with an
  * event is always current, and the rounds an event names count in that
  * state's generation.
@@ -124,7 +128,12 @@ export type RendezvousEvent =
   /** The member left or its lease expired. */
   | { readonly type: 'left'; readonly member: string }
   | { readonly type: 'staged'; readonly round: number; readonly pick: Uint8Array; readonly committer: string }
-  | { readonly type: 'acked'; readonly round: number; readonly member: string }
+  /**
+   * Every live member accepted the change staged in `round`: its committer
+   * may commit. Single answers are not events (only the committer acts on
+   * them, and only on the last).
+   */
+  | { readonly type: 'ready'; readonly round: number }
   /** A staged change ended (`round` is the new, even round); same fields as `TransitionOutcome`. */
   | { readonly type: 'committed'; readonly round: number; readonly pick: Uint8Array }
   | { readonly type: 'rolled-back'; readonly round: number; readonly reason: 'refused' | 'abandoned'; readonly by: string };

@@ -12,7 +12,7 @@ import type { StackInfo } from '../stack-info.js';
 import { IncompatiblePickError, TransitionInProgressError, TransitionRefusedError } from './join-errors.js';
 import { decodePick, encodePick, encodeStack, newEpoch, type DecodedPick } from './join-pick.js';
 import type { Membership } from './membership.js';
-import { NotAMemberError, RoundError, picksEqual, type PendingTransition, type RendezvousState, type RoundRef } from './store.js';
+import { NotAMemberError, RoundError, picksEqual, type PendingTransition, type RendezvousState, type RoundRef, type TransitionStart } from './store.js';
 import type { SwitchConn } from './switch-conn.js';
 
 /** Tries to build a committed pick's stack, the first included; they are a lease/8, /4, /2 apart. */
@@ -48,6 +48,10 @@ export class Transitions {
   readonly #options: TransitionsOptions;
   /** Staged rounds already answered, as `generation/round`. */
   readonly #answered = new Set<string>();
+  /** Rounds this endpoint stages and commits now, as `generation/round`. */
+  readonly #committing = new Set<string>();
+  /** `startTransition` calls under way: a round of ours staged meanwhile may be theirs. */
+  #starting = 0;
   /** Epochs prepared for a transition and not yet committed. */
   readonly #prepared = new Set<number>();
   readonly #names = new Map<number, readonly string[]>();
@@ -101,12 +105,17 @@ export class Transitions {
     // Failures are reported by #adopt itself.
     void this.#adopt(state.pick);
     const p = state.pending;
-    if (p !== undefined && p.committer !== this.#m.member) {
+    if (p !== undefined) {
       const ref = { generation: state.generation, round: p.round };
       const key = `${ref.generation}/${ref.round}`;
-      if (!this.#answered.has(key)) {
+      const ours = p.committer === this.#m.member;
+      // A round of ours that no proposal commits was staged by a call whose reply was lost, or
+      // its proposal gave up on a store error: nobody else may commit it, so roll it back.
+      const orphan = ours && this.#starting === 0 && !this.#committing.has(key);
+      if ((!ours || orphan) && !this.#answered.has(key)) {
         this.#answered.add(key);
-        this.#answer(ref, p);
+        if (ours) void this.#withdraw(ref);
+        else this.#answer(ref, p);
       }
     }
     this.#discardUnused(state);
@@ -149,7 +158,40 @@ export class Transitions {
     if (this.#runsCommitted(index)) return;
     const stack = this.#encoded[index] as Uint8Array;
     const epoch = newEpoch();
-    const start = await m.store.startTransition(m.name, m.member, encodePick(stack, epoch), opts);
+    const pick = encodePick(stack, epoch);
+    let start: TransitionStart;
+    let key = '';
+    this.#starting++;
+    try {
+      start = await m.store.startTransition(m.name, m.member, pick, opts);
+      if (start.kind === 'in-progress' && start.pending.committer === m.member && !this.#committing.has(`${start.state.generation}/${start.pending.round}`)) {
+        // Staged by a call of ours whose reply was lost (a timeout, a failover): roll it back, stage anew.
+        await this.#withdraw({ generation: start.state.generation, round: start.pending.round });
+        start = await m.store.startTransition(m.name, m.member, pick, opts);
+      }
+      if (start.kind === 'committer') this.#committing.add((key = `${start.state.generation}/${start.round}`));
+    } finally {
+      this.#starting--;
+    }
+    try {
+      await this.#commit(index, epoch, names, start, signal, wanted);
+    } finally {
+      this.#committing.delete(key);
+    }
+  }
+
+  /** The rest of `propose` once `startTransition` answered. */
+  async #commit(
+    index: number,
+    epoch: number,
+    names: readonly string[],
+    start: TransitionStart,
+    signal: AbortSignal | undefined,
+    wanted: ((participants: number) => boolean) | undefined,
+  ): Promise<void> {
+    const m = this.#m;
+    const opts = signal ? { signal } : undefined;
+    const stack = this.#encoded[index] as Uint8Array;
     m.offer(start.state);
     if (start.kind === 'in-progress') {
       const p = start.pending;

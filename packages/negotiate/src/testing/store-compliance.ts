@@ -103,7 +103,7 @@ export function storeComplianceSuite(label: string, open: OpenStores): void {
       expect(start).toMatchObject({ kind: 'committer', round: 1 });
       const other = await b!.startTransition(n, 'b', P3);
       expect(other.kind).toBe('in-progress');
-      if (other.kind === 'in-progress') expect(other.pending).toMatchObject({ round: 1, committer: 'a', acked: ['a'], pick: P2 });
+      if (other.kind === 'in-progress') expect(other.pending).toMatchObject({ round: 1, committer: 'a', acked: 1, pick: P2 });
       expect(await a!.commitIfReady(n, 'a', { generation, round: 1 })).toEqual({ kind: 'waiting', acked: 1, participants: 2 });
       await expect(b!.commitIfReady(n, 'b', { generation, round: 1 })).rejects.toBeInstanceOf(RoundError);
       expect((await b!.stageAck(n, 'b', { generation, round: 1 }, true)).kind).toBe('accepted');
@@ -139,7 +139,7 @@ export function storeComplianceSuite(label: string, open: OpenStores): void {
       await a!.startTransition(n, 'a', P2);
       const other = { generation: `not-${generation}`, round: 1 };
       expect((await b!.stageAck(n, 'b', other, true)).kind).toBe('stale');
-      expect((await b!.stageAck(n, 'b', other, false)).state.pending).toMatchObject({ round: 1, acked: ['a'] });
+      expect((await b!.stageAck(n, 'b', other, false)).state.pending).toMatchObject({ round: 1, acked: 1 });
       await expect(a!.commitIfReady(n, 'a', other)).rejects.toBeInstanceOf(RoundError);
       expect((await b!.stageAck(n, 'b', { generation, round: 1 }, true)).kind).toBe('accepted');
       expect(await a!.commitIfReady(n, 'a', { generation, round: 1 })).toMatchObject({ kind: 'committed', round: 2 });
@@ -174,6 +174,29 @@ export function storeComplianceSuite(label: string, open: OpenStores): void {
       expect(await a!.commitIfReady(n, 'a', { generation, round: 1 })).toMatchObject({ kind: 'committed', pick: P2 });
     });
 
+    it('counts the answers of live members only, and is ready to commit once the last member that had not answered leaves', async () => {
+      const [a, b, c, watcher] = stores(4);
+      const n = name();
+      const { generation } = await a!.tryInit(n, 'a', P1);
+      await b!.tryInit(n, 'b', P1);
+      await c!.tryInit(n, 'c', P1);
+      const log = eventLog();
+      const sub = await watcher!.subscribe(n, log.listener);
+      await a!.startTransition(n, 'a', P2);
+      const ref = { generation, round: 1 };
+      expect((await b!.stageAck(n, 'b', ref, true)).state.pending?.acked).toBe(2);
+      expect((await b!.stageAck(n, 'b', ref, true)).state.pending?.acked).toBe(2); // an answer counts once
+      await b!.leave(n, 'b');
+      expect((await a!.heartbeat(n, 'a')).pending?.acked).toBe(1);
+      // b comes back: its answer counts again.
+      expect(await b!.tryInit(n, 'b', P1)).toMatchObject({ participants: 3, pending: { round: 1, acked: 2 } });
+      expect(await a!.commitIfReady(n, 'a', ref)).toEqual({ kind: 'waiting', acked: 2, participants: 3 });
+      await c!.leave(n, 'c');
+      expect((await log.next((e) => e.type === 'ready')).event).toEqual({ type: 'ready', round: 1 });
+      expect(await a!.commitIfReady(n, 'a', ref)).toEqual({ kind: 'committed', round: 2, pick: P2 });
+      await sub.unsubscribe();
+    });
+
     it('abandons a change whose committer leaves', async () => {
       const [a, b] = stores(2);
       const n = name();
@@ -203,7 +226,7 @@ export function storeComplianceSuite(label: string, open: OpenStores): void {
       expect(await b!.tryInit(n, 'b', P3)).toMatchObject({ kind: 'created', generation: before!.generation, pick: P3, round: 2, participants: 1 });
     });
 
-    it('notifies joins, staged changes, answers, outcomes and departures', async () => {
+    it('notifies joins, staged changes, readiness to commit, outcomes and departures', async () => {
       const [a, b, watcher] = stores(3);
       const n = name();
       const { generation } = await a!.tryInit(n, 'a', P1);
@@ -214,7 +237,9 @@ export function storeComplianceSuite(label: string, open: OpenStores): void {
       await a!.startTransition(n, 'a', P2);
       expect((await log.next((e) => e.type === 'staged')).event).toEqual({ type: 'staged', round: 1, pick: P2, committer: 'a' });
       await b!.stageAck(n, 'b', { generation, round: 1 }, true);
-      expect((await log.next((e) => e.type === 'acked')).event).toEqual({ type: 'acked', round: 1, member: 'b' });
+      const ready = await log.next((e) => e.type === 'ready');
+      expect(ready.event).toEqual({ type: 'ready', round: 1 });
+      expect(ready.state?.pending).toMatchObject({ round: 1, acked: 2 });
       await a!.commitIfReady(n, 'a', { generation, round: 1 });
       const committed = await log.next((e) => e.type === 'committed');
       expect(committed.event).toEqual({ type: 'committed', round: 2, pick: P2 });

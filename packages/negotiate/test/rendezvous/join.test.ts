@@ -7,7 +7,7 @@ import { memoryStore } from '../../src/rendezvous/memory-store.js';
 import { numPeersAtMost } from '../../src/rendezvous/policy.js';
 import type { RendezvousStore } from '../../src/rendezvous/store.js';
 import { redisStore } from '@bertha/negotiate/redis';
-import { decodePick } from '../../src/rendezvous/join-pick.js';
+import { decodePick, encodePick } from '../../src/rendezvous/join-pick.js';
 import { Bus, collect, deaf, failure, flaky, killable, picked, tag, until } from './join-helpers.js';
 
 const LEASE_MS = 400;
@@ -20,6 +20,11 @@ const both = () => makeStack(serialize<Msg>(), select(tag('tag-a'), tag('tag-b')
 const onlyA = () => makeStack(serialize<Msg>(), tag('tag-a'));
 const onlyC = () => makeStack(serialize<Msg>(), tag('tag-c'));
 const policy = numPeersAtMost(1, { then: 'tag-a', otherwise: 'tag-b' });
+/** The same stack as `pick` in another epoch: a change every member can run. */
+const another = (pick: Uint8Array) => {
+  const d = decodePick(pick);
+  return encodePick(d.stack, (d.epoch + 1) >>> 0);
+};
 
 // Each member gets its own store object: for Redis, its own connections, as separate processes would.
 const backends: Array<[string, (leaseMs?: number) => () => RendezvousStore]> = [
@@ -274,16 +279,41 @@ describe.each(backends)('join over %s', (_label, backend) => {
     await until(() => picked(a.handle, 'tag-a'), 'a back on tag-a');
   });
 
-  it('proposes from the committed pick even when it has not heard of the last commit yet', async () => {
-    // A lease long enough that no heartbeat tells b of the commit during the test.
+  /** Members a then b of a new group, each with its own store (`wrap`ped); a lease no heartbeat ends during a test. */
+  const twoMembers = async (wrap: { a?: (s: RendezvousStore) => RendezvousStore; b?: (s: RendezvousStore) => RendezvousStore } = {}) => {
     const newStore = backend(60_000);
     const name = `rv-${randomUUID()}`;
     const bus = new Bus();
-    const storeA = newStore();
+    const storeA = (wrap.a ?? ((s) => s))(newStore());
     const a = track(await join(both(), { name, base: bus.open(), store: storeA, member: 'a' }), storeA);
-    // b's notification of a's commit is lost: b still sees a's change staged, the old pick committed.
-    const storeB = deaf(newStore(), ['committed']);
+    const storeB = (wrap.b ?? ((s) => s))(newStore());
     const b = track(await join(both(), { name, base: bus.open(), store: storeB, member: 'b' }), storeB);
+    return { name, a, b, storeA, storeB };
+  };
+
+  it('rolls back a change of its own that no proposal of its commits (a staging call whose reply was lost)', async () => {
+    const { name, a, b, storeB } = await twoMembers();
+    const before = (await storeB.state(name))!;
+    // a's call staged a change (one b can run, so b accepts), but its reply never reached a: nobody would ever commit it.
+    await storeB.startTransition(name, 'a', another(before.pick));
+    await until(async () => (await storeB.state(name))?.round === before.round + 2, 'a to roll its orphaned change back', 10_000);
+    expect((await storeB.state(name))?.pick).toEqual(before.pick);
+    await b.handle.prefer('tag-b');
+    await until(() => picked(a.handle, 'tag-b'), 'a on tag-b', 10_000);
+  });
+
+  it('proposes again when its retried staging call finds the change a lost reply staged', async () => {
+    // a hears nothing of the orphaned change (neither staged nor ready to commit): only its own proposal meets it.
+    const { name, a, b, storeB } = await twoMembers({ a: (s) => deaf(s, ['staged', 'ready']) });
+    await storeB.startTransition(name, 'a', another((await storeB.state(name))!.pick));
+    await a.handle.prefer('tag-b');
+    expect(a.handle.pick).toEqual(['serialize', 'tag-b']);
+    await until(() => picked(b.handle, 'tag-b'), 'b on tag-b', 10_000);
+  });
+
+  it('proposes from the committed pick even when it has not heard of the last commit yet', async () => {
+    // b's notification of a's commit is lost (and no heartbeat tells b of it): b still sees a's change staged, the old pick committed.
+    const { name, a, b, storeA } = await twoMembers({ b: (s) => deaf(s, ['committed']) });
     await a.handle.prefer('tag-b');
     await b.handle.trigger(['serialize', 'tag-a']);
     const committed = await storeA.state(name);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { makeStack, select, serialize } from '@bertha/core';
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { redisStore } from '@bertha/negotiate/redis';
 import { eventLog, storeComplianceSuite } from '@bertha/negotiate/testing';
@@ -73,5 +73,19 @@ describe('redisStore on Redis Cluster', () => {
     await b.handle.leave();
     await until(() => picked(a.handle, 'tag-a') && picked(c.handle, 'tag-a'), 'a and c back on tag-a', 10_000);
     expect(a.handle.participants).toBe(2);
+  });
+
+  it('runs its scripts on masters that forgot them (a promoted replica that never loaded them), each once', async () => {
+    const store = newStore(10_000);
+    const each = nodes.map((node) => new Redis(node));
+    cleanup.push(async () => each.forEach((r) => r.disconnect()));
+    const n = `rv-noscript-${randomUUID()}`;
+    const { generation } = await store.tryInit(n, 'a', Uint8Array.of(1));
+    const flush = () => Promise.all(each.map((r) => r.script('FLUSH')));
+    await flush();
+    expect(await store.startTransition(n, 'a', Uint8Array.of(2))).toMatchObject({ kind: 'committer', round: 1 });
+    await flush();
+    expect(await store.commitIfReady(n, 'a', { generation, round: 1 })).toEqual({ kind: 'committed', round: 2, pick: Uint8Array.of(2) });
+    expect(await store.state(n)).toMatchObject({ generation, round: 2, pick: Uint8Array.of(2), participants: 1 });
   });
 });

@@ -7,6 +7,7 @@ import { NotAMemberError, RoundError, StoreUnavailableError, type RendezvousStor
 import { INIT } from '../../src/rendezvous/redis-lua.js';
 import { rendezvousKey } from '../../src/rendezvous/redis-keys.js';
 import { eventLog, storeComplianceSuite } from '@bertha/negotiate/testing';
+import { until } from './join-helpers.js';
 
 const redisUrl = inject('redisUrl');
 const pick = Uint8Array.of(0x00, 0xff);
@@ -35,6 +36,47 @@ describe('redisStore', () => {
     expect(heard).toEqual([`${generation}:1`, `${generation}:2`]);
     raw.disconnect();
     await Promise.all([sub.unsubscribe(), watcher.close(), other.close()]);
+  });
+
+  it('announces a staged change and the answer that completes it, not every answer', async () => {
+    const [a, b, c, d] = Array.from({ length: 4 }, () => redisStore(redisUrl));
+    const n = `rv-quiet-${randomUUID()}`;
+    const raw = new Redis(redisUrl);
+    const heard: string[] = [];
+    raw.on('smessage', (_channel: string, message: string) => heard.push(message));
+    await raw.ssubscribe(`${rendezvousKey(n)}:events`);
+    try {
+      const { generation } = await a!.tryInit(n, 'a', pick);
+      for (const [s, m] of [[b!, 'b'], [c!, 'c'], [d!, 'd']] as const) await s.tryInit(n, m, pick);
+      await a!.startTransition(n, 'a', Uint8Array.of(2));
+      const ref = { generation, round: 1 };
+      for (const [s, m] of [[b!, 'b'], [c!, 'c'], [d!, 'd']] as const) await s.stageAck(n, m, ref, true);
+      expect(await a!.commitIfReady(n, 'a', ref)).toMatchObject({ kind: 'committed' });
+      await until(() => heard.length >= 7, 'the commit announced');
+      // Changes 1-4 joins, 5 staged, 6-8 answers (only the last told), 9 the commit.
+      expect(heard).toEqual([1, 2, 3, 4, 5, 8, 9].map((seq) => `${generation}:${seq}`));
+    } finally {
+      raw.disconnect();
+      await Promise.all([a, b, c, d].map((s) => s!.close()));
+    }
+  });
+
+  it('runs its scripts on a server that forgot them (a promoted replica that never loaded them), each once', async () => {
+    const store = redisStore(redisUrl);
+    const raw = new Redis(redisUrl);
+    const n = `rv-noscript-${randomUUID()}`;
+    try {
+      const { generation } = await store.tryInit(n, 'a', pick);
+      // EVALSHA meets NOSCRIPT, which means the script did not run: ioredis sends it whole (EVAL), once.
+      await raw.script('FLUSH');
+      expect(await store.startTransition(n, 'a', Uint8Array.of(2))).toMatchObject({ kind: 'committer', round: 1 });
+      await raw.script('FLUSH');
+      expect(await store.commitIfReady(n, 'a', { generation, round: 1 })).toEqual({ kind: 'committed', round: 2, pick: Uint8Array.of(2) });
+      expect(await store.state(n)).toMatchObject({ generation, round: 2, pick: Uint8Array.of(2), participants: 1 });
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
   });
 
   it('keeps every key of a rendezvous in its own namespace, even for names that look like suffixes', async () => {
