@@ -1,11 +1,15 @@
 /**
  * The compiled runtime: each installed program becomes one JavaScript
  * function, generated once at install from the checked, slot-resolved
- * instruction list (`LoadedProgram`). It is straight-line code over the same
- * register bank as the interpreter (machine.ts), with the same semantics
- * instruction by instruction: faults, ewma, wrapped max, Micros moving time
- * zero, condition/body/fallthrough structure. The interpreter stays the
- * reference; test/datapath/codegen.test.ts checks they agree.
+ * instruction list (`LoadedProgram`): the whole per-ACK step of spec §4
+ * steps 3–5 (registers and primitives into locals, the events, registers
+ * back to the bank, Cwnd/Rate pushed through the datapath's callbacks, the
+ * report decision), so V8 sees one monomorphic function per program. It
+ * is straight-line code over the same register bank as the interpreter
+ * (machine.ts), with the same semantics instruction by instruction: faults,
+ * ewma, wrapped max, Micros moving time zero, condition/body/fallthrough
+ * structure. The interpreter stays the reference;
+ * test/datapath/codegen.test.ts checks they agree.
  *
  * Safety: the source is built only from opcodes, bank slots and immediate
  * values, each checked here to be an integer in its range before it is
@@ -18,7 +22,7 @@
 import { Implicit, Opcode } from '../program.js';
 import { MAX_VALUE } from '../ipc/messages.js';
 import { faults, type LoadedProgram, maxWrap, MICROS_SLOT, Slot } from './machine.js';
-import { primitiveExpression, type ProgramRun, val } from './signals.js';
+import { primitiveExpression, type ProgramStep, type Pushes, val } from './signals.js';
 
 /** Emitted instructions (conditions and bodies over all events) a compiled program may have: a well-formed program emits each at most once. */
 export const MAX_EMITTED_INSTRUCTIONS = 1024;
@@ -26,11 +30,15 @@ export const MAX_EMITTED_INSTRUCTIONS = 1024;
 const FLAG = Slot.implicit + Implicit.EventFlag;
 const CONT = Slot.implicit + Implicit.ShouldContinue;
 const REPORT = Slot.implicit + Implicit.ShouldReport;
+const CWND = Slot.implicit + Implicit.Cwnd;
+const RATE = Slot.implicit + Implicit.Rate;
 
-/** A register's value at entry: step 3 resets, a primitive from the ACK, else the bank. */
+/** A register's value at entry: the step's arguments, step 3 resets, a primitive from the ACK, else the bank. */
 function initial(r: number): string {
+  if (r === CWND) return 'cwnd';
+  if (r === RATE) return 'rate';
   if (r === FLAG || r === CONT || r === REPORT) return '0';
-  if (r === MICROS_SLOT) return 'val(s.now - s.timeZero)';
+  if (r === MICROS_SLOT) return 'val(now - f.timeZero)';
   if (r >= Slot.primitive) return primitiveExpression(r - Slot.primitive);
   return `b[${r}]`;
 }
@@ -52,7 +60,7 @@ function emitInstruction(p: LoadedProgram, i: number): string {
   const c = slot(p.right[i]!);
   const at = checkedInt(i, 0xffff);
   const max = String(MAX_VALUE);
-  const micros = p.res[i] === MICROS_SLOT ? ` s.timeZero = s.now - r${d};` : '';
+  const micros = p.res[i] === MICROS_SLOT ? ` f.timeZero = now - r${d};` : '';
   const set = (v: string): string => `r${d} = ${v};${micros}`;
   switch (p.op[i]) {
     case Opcode.Add:
@@ -92,18 +100,18 @@ function emitInstruction(p: LoadedProgram, i: number): string {
   }
 }
 
-/** The function body for `p`, or undefined when it would exceed `MAX_EMITTED_INSTRUCTIONS`. */
+/** The step's body for `p`, or undefined when it would exceed `MAX_EMITTED_INSTRUCTIONS`. */
 export function generateSource(p: LoadedProgram): string | undefined {
   const ev = p.events;
   let emitted = 0;
   for (let e = 0; e < ev.length; e += 4) emitted += ev[e + 1]! - ev[e]! + ev[e + 3]! - ev[e + 2]!;
   if (emitted > MAX_EMITTED_INSTRUCTIONS) return undefined;
-  // Registers live in locals r<slot> for the run: set at entry, written back
+  // Registers live in locals r<slot> for the step: set at entry, written back
   // in `finally`, so a fault leaves the registers written before it, as the
   // interpreter does. Primitives are read-only: they never reach the bank.
-  const reset = [FLAG, CONT, REPORT, MICROS_SLOT];
-  const used = new Set<number>(reset);
-  const written = new Set<number>(reset);
+  const always = [CWND, RATE, FLAG, CONT, REPORT, MICROS_SLOT];
+  const used = new Set<number>(always);
+  const written = new Set<number>(always);
   const range = (from: number, to: number): string[] => {
     const out: string[] = [];
     for (let i = from; i < to; i++) {
@@ -117,30 +125,36 @@ export function generateSource(p: LoadedProgram): string | undefined {
   const body: string[] = [];
   for (let e = 0; e < ev.length; e += 4) {
     body.push(`// event ${e / 4}`, ...range(ev[e]!, ev[e + 1]!));
-    body.push(`if (r${FLAG} !== 0) {`, ...range(ev[e + 2]!, ev[e + 3]!), `if (r${FLAG} !== 0 && r${CONT} === 0) return;`, '}');
+    body.push(`if (r${FLAG} !== 0) {`, ...range(ev[e + 2]!, ev[e + 3]!), `if (r${FLAG} !== 0 && r${CONT} === 0) break events;`, '}');
   }
   const slots = [...used].sort((x, y) => x - y);
   return [
-    'const b = s.bank;',
+    'const b = f.bank;',
     `let ${slots.map((r) => `r${r} = ${initial(r)}`).join(', ')};`,
     'try {',
+    'events: {',
     ...body,
+    '}',
     '} finally {',
     ...[...written].sort((x, y) => x - y).map((r) => `b[${r}] = r${r};`),
     '}',
+    `if (r${CWND} > 0) cb.setCwnd(f.id, r${CWND});`,
+    `if (r${RATE} !== 0) cb.setRate(f.id, r${RATE});`,
+    `return ${p.reportCount > 0 ? `r${REPORT}` : '0'};`,
   ].join('\n');
 }
 
-/** Compiles `p` once; undefined when it is too large to expand (run it with the interpreter). */
-export function compileProgram(p: LoadedProgram): ProgramRun | undefined {
+/** Compiles `p` once into a step pushing through `cb`; undefined when it is too large to expand (run it with the interpreter). */
+export function compileProgram(p: LoadedProgram, cb: Pushes): ProgramStep | undefined {
   const body = generateSource(p);
   if (body === undefined) return undefined;
   // The only free names of the body are its parameters and these helpers.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- source built from checked integers and fixed expressions only (see above)
-  const make = new Function('F', 'maxWrap', 'val', `'use strict';\nreturn function run(s, p, ackNow) {\n${body}\n};`) as (
+  const make = new Function('F', 'maxWrap', 'val', 'cb', `'use strict';\nreturn function step(f, p, now, ackNow, cwnd, rate) {\n${body}\n};`) as (
     f: typeof faults,
     mw: typeof maxWrap,
     v: typeof val,
-  ) => ProgramRun;
-  return make(faults, maxWrap, val);
+    cb: Pushes,
+  ) => ProgramStep;
+  return make(faults, maxWrap, val, cb);
 }

@@ -9,8 +9,8 @@ import { builtinAlgorithms, GENERIC_PROGRAMS } from '../../src/algorithms/index.
 import { compileProgram, generateSource, MAX_EMITTED_INSTRUCTIONS } from '../../src/datapath/codegen.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { ArithmeticFaultError } from '../../src/datapath/errors.js';
-import { initBank, loadProgram, type MachineState, resetVolatile, Slot } from '../../src/datapath/machine.js';
-import { interpreterRun } from '../../src/datapath/signals.js';
+import { initBank, loadProgram, resetVolatile, Slot } from '../../src/datapath/machine.js';
+import { type FlowState, interpreterStep, type Pushes } from '../../src/datapath/signals.js';
 import type { Primitives } from '../../src/datapath/datapath.js';
 import { MAX_VALUE } from '../../src/ipc/messages.js';
 import { compile } from '../../src/lang/index.js';
@@ -68,38 +68,43 @@ function primitives(a: Ack): Primitives {
 /** Registers both runtimes keep in the bank: all but the primitives, which the compiled runtime reads into locals only. */
 const kept = (bank: Float64Array): number[] => [...bank.subarray(0, Slot.primitive), ...bank.subarray(Slot.immediate)];
 
-/** Runs `program` on the interpreter and the compiled function in lockstep; returns how many ACKs faulted. */
+/** Pushes a step makes, as `c<cwnd>`/`r<rate>` strings. */
+function recorder(): Pushes & { pushes: string[] } {
+  const pushes: string[] = [];
+  return { pushes, setCwnd: (_id, b) => pushes.push(`c${b}`), setRate: (_id, r) => pushes.push(`r${r}`) };
+}
+
+/** Runs `program` on the interpreter and the compiled step in lockstep; returns how many ACKs faulted. */
 function lockstep(program: CompiledProgram, acks: readonly Ack[]): number {
   const p = loadProgram(1, program);
-  const run = compileProgram(p);
-  if (run === undefined) throw new Error('program was not compiled');
-  const states = [0, 1].map((): MachineState => ({ bank: initBank(p), timeZero: 0, now: 0 }));
-  const runs = [interpreterRun(p), run];
+  const cbs = [recorder(), recorder()];
+  const compiled = compileProgram(p, cbs[1]!);
+  if (compiled === undefined) throw new Error('program was not compiled');
+  const states = [0, 1].map((): FlowState => ({ id: 1, bank: initBank(p), timeZero: 0, now: 0 }));
+  const steps = [interpreterStep(p, cbs[0]!), compiled];
   let now = 0;
   let faults = 0;
   for (const ack of acks) {
     now += ack.dtUs;
     const prims = primitives(ack);
-    const errs = states.map((s, k) => {
-      s.now = now;
-      s.bank[Slot.implicit + Implicit.Cwnd] = ack.cwnd;
-      s.bank[Slot.implicit + Implicit.Rate] = ack.rate;
+    const outs = states.map((s, k) => {
+      cbs[k]!.pushes.length = 0;
       try {
-        runs[k]!(s, prims, ack.prims[5]!);
-        return undefined;
+        return steps[k]!(s, prims, now, ack.prims[5]!, ack.cwnd, ack.rate);
       } catch (err) {
         if (!(err instanceof ArithmeticFaultError)) throw err;
         return `${err.instruction}: ${err.message}`;
       }
     });
-    const [si, sc] = states as [MachineState, MachineState];
+    const [si, sc] = states as [FlowState, FlowState];
     const [bi, bc] = [kept(si.bank), kept(sc.bank)];
+    const [pi, pc] = cbs.map((c) => c.pushes.join());
     // Compare by hand and call expect only on a difference: 100,000 ACKs go through here.
-    if (errs[0] !== errs[1] || si.timeZero !== sc.timeZero || bi.some((v, i) => bc[i] !== v)) {
-      expect({ err: errs[1], timeZero: sc.timeZero, bank: bc }).toEqual({ err: errs[0], timeZero: si.timeZero, bank: bi });
+    if (outs[0] !== outs[1] || pi !== pc || si.timeZero !== sc.timeZero || bi.some((v, i) => bc[i] !== v)) {
+      expect({ out: outs[1], pushes: pc, timeZero: sc.timeZero, bank: bc }).toEqual({ out: outs[0], pushes: pi, timeZero: si.timeZero, bank: bi });
     }
-    if (errs[0] !== undefined) faults++;
-    else if (si.bank[Slot.implicit + Implicit.ShouldReport] !== 0) states.forEach((s) => resetVolatile(p, s.bank));
+    if (typeof outs[0] === 'string') faults++;
+    else if (outs[0] !== 0) states.forEach((s) => resetVolatile(p, s.bank));
   }
   return faults;
 }
@@ -222,7 +227,7 @@ describe('generated code', () => {
     const src = generateSource(p)!;
     // Primitive reads are the fixed expressions of signals.ts (property names of `Primitives`).
     const words = new Set(src.replace(/\/\/ event \d+/g, '').replace(/\bp\.\w+/g, 'p').match(/[A-Za-z_]\w*/g));
-    for (const w of words) if (!/^r\d+$/.test(w)) expect(['b', 's', 'try', 'finally', 'let', 'bank', 'const', 'if', 'else', 'return', 'x', 'y', 'v', 'q', 'w', 'o', 'n', 'F', 'add', 'sub', 'mul', 'div', 'ewma', 'ewmaWeight', 'Math', 'floor', 'maxWrap', 'timeZero', 'now', 'p', 'val', 'ackNow', 'true']).toContain(w);
+    for (const w of words) if (!/^r\d+$/.test(w)) expect(['b', 'f', 'try', 'finally', 'let', 'bank', 'const', 'if', 'else', 'return', 'events', 'break', 'x', 'y', 'v', 'q', 'w', 'o', 'n', 'F', 'add', 'sub', 'mul', 'div', 'ewma', 'ewmaWeight', 'Math', 'floor', 'maxWrap', 'timeZero', 'now', 'p', 'val', 'ackNow', 'true', 'cwnd', 'rate', 'cb', 'setCwnd', 'setRate', 'id']).toContain(w);
     expect(src).not.toMatch(/\b(for|while|do)\b/);
   });
 
@@ -233,7 +238,7 @@ describe('generated code', () => {
       events: Array.from({ length: 6 }, () => ({ flagIdx: 1, numFlag: 0, bodyIdx: 1, numBody: 200 })),
     };
     expect(6 * 200).toBeGreaterThan(MAX_EMITTED_INSTRUCTIONS);
-    expect(compileProgram(loadProgram(1, p))).toBeUndefined();
+    expect(compileProgram(loadProgram(1, p), recorder())).toBeUndefined();
     const h = harness();
     const id = h.flowWith(p);
     h.dp.invoke(id, { cwnd: 1000 }); // the empty condition leaves eventFlag 0: nothing runs, nothing breaks
