@@ -12,6 +12,8 @@ import { type LoadedProgram, type MachineState, runEvents, Slot } from './machin
 
 /** Clamps a transport-supplied number into the value range; NaN and negatives read as 0. */
 export function val(v: number | undefined): number {
+  // The common case, an integer in [0, 2^32), costs one comparison (-0 passes as Math.floor leaves it).
+  if ((v as number) >>> 0 === v) return v;
   // `undefined >= 0` and `NaN >= 0` are false: one comparison covers them.
   return v !== undefined && v >= 0 ? (v > MAX_VALUE ? MAX_VALUE : Math.floor(v)) : 0;
 }
