@@ -68,9 +68,9 @@ function rawSocket(path: string): RawSocket {
   return s;
 }
 
-/** One MEASURE of the generic program's 10 fields: acked sacked loss timeout rtt minrtt inflight ecn rate cwnd. */
+/** One MEASURE of the generic program's 11 fields: acked sacked loss timeout rtt minrtt inflight ecn rate cwnd now. */
 const measureOf = (socketId: number, programUid: number, loss = 0): Uint8Array =>
-  encodeMessage({ type: 'measure', socketId, programUid, fields: [10 * MSS, 0, loss, 0, RTT_US, RTT_US, 10, 0, 1_448_000, 10 * MSS] });
+  encodeMessage({ type: 'measure', socketId, programUid, fields: [10 * MSS, 0, loss, 0, RTT_US, RTT_US, 10, 0, 1_448_000, 10 * MSS, 0] });
 
 // ---------------------------------------------------------------- (a) peer process
 
@@ -178,21 +178,27 @@ async function ipcRoundTrips(rounds: number): Promise<Result[]> {
 
 function agentThroughput(flows: number, seconds: number): Result[] {
   let now = 0;
-  let uid = 0;
   let replies = 0;
-  // The agent keeps the first `send` it is given for a peer: one function serves set-up (learning the uid) and the run.
+  // Each flow's program: Reno changes it when its slow start ends (at the first loss), and reports of the old one are stale.
+  const uids = new Map<number, number>();
+  let learning = true;
+  // The agent keeps the first `send` it is given for a peer: one function serves set-up (learning the uids) and the run.
   const send = (d: Uint8Array): void => {
     replies += 1;
-    if (uid === 0) for (const m of decodeMessages(d)) if (m.type === 'changeProg') uid = m.programUid;
+    if (learning) for (const m of decodeMessages(d)) if (m.type === 'changeProg') uids.set(m.socketId, m.programUid);
   };
-  const agent = new AgentCore({ algorithms: [reno()], clock: () => now, log: () => {} });
+  // One datapath holds every flow: lift the agent's per-datapath bound (4096) above them.
+  const agent = new AgentCore({ algorithms: [reno()], clock: () => now, log: () => {}, maxFlowsPerDatapath: flows });
   agent.handleDatagram('dp', encodeMessage({ type: 'ready', datapathId: 1 }), send);
   for (let sid = 1; sid <= flows; sid++) {
     const create = encodeMessage({ type: 'create', socketId: sid, initCwnd: 10 * MSS, mss: MSS, srcIp: 1, srcPort: sid, dstIp: 2, dstPort: 80, algorithm: 'reno' });
     agent.handleDatagram('dp', create, send);
   }
-  // One MEASURE per flow per round; 1 % of them report a loss.
-  const reports = Array.from({ length: flows }, (_, i) => measureOf(i + 1, uid, i % 100 === 0 ? 1 : 0));
+  // One MEASURE per flow per round; 1 % of them report a loss. A first round ends the lossy flows' slow start.
+  const reportsNow = (): Uint8Array[] => Array.from({ length: flows }, (_, i) => measureOf(i + 1, uids.get(i + 1)!, i % 100 === 0 ? 1 : 0));
+  for (const r of reportsNow()) agent.handleDatagram('dp', r, send);
+  const reports = reportsNow();
+  learning = false;
 
   /** Runs `each` over every report, round after round, for `ms`; returns items per second. */
   const perSecond = (ms: number, each: (d: Uint8Array) => void): number => {
