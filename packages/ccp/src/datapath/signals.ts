@@ -86,10 +86,10 @@ export function interpreterStep(p: LoadedProgram, cb: Pushes): ProgramStep {
     b[Slot.implicit + Implicit.Micros] = val(now - f.timeZero);
     loadAll(b, prims, ackNow);
     runEvents(p, f);
-    const c = b[CWND]!;
-    const r = b[RATE]!;
+    const c = b[CWND];
+    const r = b[RATE];
     if (c > 0) cb.setCwnd(f.id, c);
     if (r !== 0) cb.setRate(f.id, r);
-    return p.reportCount > 0 ? b[REPORT]! : 0;
+    return p.reportCount > 0 ? b[REPORT] : 0;
   };
 }

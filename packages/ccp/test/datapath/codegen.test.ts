@@ -14,7 +14,7 @@ import { type FlowState, interpreterStep, type Pushes } from '../../src/datapath
 import type { Primitives } from '../../src/datapath/datapath.js';
 import { MAX_VALUE } from '../../src/ipc/messages.js';
 import { compile } from '../../src/lang/index.js';
-import { type CompiledProgram, Implicit, Opcode } from '../../src/program.js';
+import { type CompiledProgram, Opcode } from '../../src/program.js';
 import { createRng, generateProgram, type Rng } from '../lang/program-generator.js';
 import { always, bind, control, cwnd, def, flag, imm, local, micros, op, prim, program, report, shouldReport, tmp } from './asm.js';
 import { harness } from './harness.js';
