@@ -12,8 +12,8 @@ import type { CcpMessage, CreateInfo, UpdateField } from '../ipc/messages.js';
 import { checkUpdate } from '../check.js';
 import { ArithmeticFaultError, UnknownFlowError, UnknownProgramError } from './errors.js';
 import { compileProgram } from './codegen.js';
-import { initBank, type LoadedProgram, loadProgram, type MachineState, resetVolatile, Slot } from './machine.js';
-import { interpreterRun, type ProgramRun, val } from './signals.js';
+import { initBank, type LoadedProgram, loadProgram, resetVolatile, Slot } from './machine.js';
+import { type FlowState, interpreterStep, type ProgramStep, val } from './signals.js';
 
 /** What the datapath provides. All times are µs on one monotonic clock. */
 export interface DatapathCallbacks {
@@ -63,7 +63,7 @@ function defaultRuntime(): DatapathRuntime {
 
 /** A loaded program and how it runs (compiled or interpreted). */
 interface InstalledProgram extends LoadedProgram {
-  readonly run: ProgramRun;
+  readonly step: ProgramStep;
 }
 
 /** Per-ACK signals, read-only to programs (spec §1); missing ones read as 0. */
@@ -102,9 +102,10 @@ export const CREATE_RETRY_US = 100_000;
 const DEFAULT_FALLBACK_US = 1_000_000;
 const DEFAULT_MAX_PROGRAMS = 256;
 const MAX_SOCKET_ID = 0xffff_ffff;
+const CWND = Slot.implicit + Implicit.Cwnd;
+const RATE = Slot.implicit + Implicit.Rate;
 
-interface Flow extends MachineState {
-  readonly id: number;
+interface Flow extends FlowState {
   readonly info: CreateInfo;
   program: InstalledProgram | undefined;
   staged: InstalledProgram | undefined;
@@ -165,8 +166,8 @@ export class Datapath {
       throw new LimitError(`unable to install program ${uid}: the table's ${this.#maxPrograms} slots are full; install fewer distinct programs or reuse uids`);
     }
     const p = loadProgram(uid, program);
-    const compiled = this.#runtime === 'compiled' ? compileProgram(p) : undefined;
-    this.#programs.set(uid, { ...p, run: compiled ?? interpreterRun(p) });
+    const compiled = this.#runtime === 'compiled' ? compileProgram(p, this.#cb) : undefined;
+    this.#programs.set(uid, { ...p, step: compiled ?? interpreterStep(p, this.#cb) });
   }
 
   /** How installed programs run (see `DatapathOptions.runtime`). */
@@ -224,38 +225,40 @@ export class Datapath {
   invoke(socketId: number, prims: Primitives): ArithmeticFaultError | undefined {
     const f = this.#flow(socketId);
     const now = this.#cb.now();
-    f.now = now;
     if (!f.answered) {
       if (now - f.lastCreate >= CREATE_RETRY_US) this.#sendCreate(f, now);
       if (!f.inFallback && now - f.waitingSince >= this.#fallbackUs) this.#setFallback(f, true);
     }
     if (f.inFallback) return undefined;
-    f.bank[Slot.implicit + Implicit.Cwnd] = val(prims.cwnd);
-    f.bank[Slot.implicit + Implicit.Rate] = val(prims.rate);
-    this.#applyStaged(f, now);
+    let cwnd = val(prims.cwnd);
+    let rate = val(prims.rate);
+    if (f.hasStaged) {
+      this.#applyStaged(f, now, cwnd, rate);
+      cwnd = f.bank[CWND]!;
+      rate = f.bank[RATE]!;
+    }
     const p = f.program;
     if (p === undefined) return undefined;
+    let report: number;
     try {
-      p.run(f, prims, val(now - this.#timeZero));
+      report = p.step(f, prims, now, val(now - this.#timeZero), cwnd, rate);
     } catch (err) {
       if (!(err instanceof ArithmeticFaultError)) throw err;
       this.stats.arithmeticFaults++;
       this.#cb.onError?.(err, socketId);
       return err;
     }
-    const b = f.bank; // read after #applyStaged: a program change replaces the bank
-    const cwnd = b[Slot.implicit + Implicit.Cwnd]!;
-    const rate = b[Slot.implicit + Implicit.Rate]!;
-    if (cwnd > 0) this.#cb.setCwnd(socketId, cwnd);
-    if (rate !== 0) this.#cb.setRate(socketId, rate);
-    // A MEASURE with no fields would close the flow at the agent: a program without Report registers reports nothing.
-    if (b[Slot.implicit + Implicit.ShouldReport] !== 0 && p.reportCount > 0) {
-      const fields = Array.from(b.subarray(Slot.report, Slot.report + p.reportCount));
-      this.stats.reportsSent++;
-      this.#send(encodeMessage({ type: 'measure', socketId, programUid: p.uid, fields }));
-      resetVolatile(p, b);
-    }
+    if (report !== 0) this.#report(f, p);
     return undefined;
+  }
+
+  /** Sends the flow's Report registers in a MEASURE and resets the volatile ones. */
+  #report(f: Flow, p: InstalledProgram): void {
+    const b = f.bank;
+    const fields = Array.from(b.subarray(Slot.report, Slot.report + p.reportCount));
+    this.stats.reportsSent++;
+    this.#send(encodeMessage({ type: 'measure', socketId: f.id, programUid: p.uid, fields }));
+    resetVolatile(p, b);
   }
 
   /** Handles one datagram from the agent. Never throws: rejected input is counted and passed to `onError`. */
@@ -348,17 +351,20 @@ export class Datapath {
     }
   }
 
-  /** Spec §4 step 2: a staged program change, then staged updates (pushing cwnd/rate now when non-zero). */
-  #applyStaged(f: Flow, now: number): void {
-    if (!f.hasStaged) return;
+  /**
+   * Spec §4 steps 1–2 when something is staged: Cwnd and Rate ← the flow's
+   * values, a staged program change, then staged updates (pushing cwnd/rate
+   * now when non-zero). The Cwnd and Rate registers hold the result.
+   */
+  #applyStaged(f: Flow, now: number, cwnd: number, rate: number): void {
     f.hasStaged = false;
+    f.bank[CWND] = cwnd;
+    f.bank[RATE] = rate;
     if (f.staged !== undefined) {
-      const cwnd = f.bank[Slot.implicit + Implicit.Cwnd]!;
-      const rate = f.bank[Slot.implicit + Implicit.Rate]!;
       // Unlike libccp, locals and tmps are cleared too: nothing leaks from the previous program.
       f.bank = initBank(f.staged, f.bank);
-      f.bank[Slot.implicit + Implicit.Cwnd] = cwnd;
-      f.bank[Slot.implicit + Implicit.Rate] = rate;
+      f.bank[CWND] = cwnd;
+      f.bank[RATE] = rate;
       f.program = f.staged;
       f.staged = undefined;
       f.timeZero = now;
@@ -366,12 +372,12 @@ export class Datapath {
     for (const [idx, v] of f.pendingControl) f.bank[Slot.control + idx] = v;
     f.pendingControl.clear();
     if (f.pendingCwnd !== undefined) {
-      f.bank[Slot.implicit + Implicit.Cwnd] = f.pendingCwnd;
+      f.bank[CWND] = f.pendingCwnd;
       if (f.pendingCwnd !== 0) this.#cb.setCwnd(f.id, f.pendingCwnd);
       f.pendingCwnd = undefined;
     }
     if (f.pendingRate !== undefined) {
-      f.bank[Slot.implicit + Implicit.Rate] = f.pendingRate;
+      f.bank[RATE] = f.pendingRate;
       if (f.pendingRate !== 0) this.#cb.setRate(f.id, f.pendingRate);
       f.pendingRate = undefined;
     }

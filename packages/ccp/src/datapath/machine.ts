@@ -160,18 +160,14 @@ export interface MachineState {
   now: number;
 }
 
-function fault(what: string, i: number): never {
-  throw new ArithmeticFaultError(what, i);
-}
-
-/** The faults, shared with the compiled runtime so both throw the same errors. */
+/** The faults of instruction `i`, shared with the compiled runtime so both throw the same errors. */
 export const faults = {
-  add: (a: number, b: number, i: number): never => fault(`overflow: ${a} + ${b}`, i),
-  mul: (a: number, b: number, i: number): never => fault(`overflow: ${a} * ${b}`, i),
-  sub: (a: number, b: number, i: number): never => fault(`underflow: ${a} - ${b}`, i),
-  div: (a: number, i: number): never => fault(`division by zero: ${a} / 0`, i),
-  ewmaWeight: (w: number, i: number): never => fault(`ewma weight ${w} is above ${EWMA_DENOM}`, i),
-  ewma: (w: number, old: number, v: number, i: number): never => fault(`overflow in ewma(${w}, ${old}, ${v})`, i),
+  add: (a: number, b: number, i: number) => new ArithmeticFaultError(`overflow: ${a} + ${b}`, i),
+  mul: (a: number, b: number, i: number) => new ArithmeticFaultError(`overflow: ${a} * ${b}`, i),
+  sub: (a: number, b: number, i: number) => new ArithmeticFaultError(`underflow: ${a} - ${b}`, i),
+  div: (a: number, i: number) => new ArithmeticFaultError(`division by zero: ${a} / 0`, i),
+  ewmaWeight: (w: number, i: number) => new ArithmeticFaultError(`ewma weight ${w} is above ${EWMA_DENOM}`, i),
+  ewma: (w: number, old: number, v: number, i: number) => new ArithmeticFaultError(`overflow in ewma(${w}, ${old}, ${v})`, i),
 };
 
 function runRange(p: LoadedProgram, s: MachineState, from: number, to: number): void {
@@ -186,13 +182,13 @@ function runRange(p: LoadedProgram, s: MachineState, from: number, to: number): 
     switch (op[i]) {
       case Opcode.Add:
         v = a + b;
-        if (v > MAX_VALUE) faults.add(a, b, i);
+        if (v > MAX_VALUE) throw faults.add(a, b, i);
         break;
       case Opcode.Bind:
         v = b;
         break;
       case Opcode.Div:
-        if (b === 0) faults.div(a, i);
+        if (b === 0) throw faults.div(a, i);
         v = div(a, b);
         break;
       case Opcode.Equiv:
@@ -201,13 +197,13 @@ function runRange(p: LoadedProgram, s: MachineState, from: number, to: number): 
       case Opcode.Ewma: {
         // dst ← v if dst = 0, else (a·dst + (10−a)·v) / 10, a = left = weight, v = right
         const old = bank[dst]!;
-        if (a > EWMA_DENOM) faults.ewmaWeight(a, i);
+        if (a > EWMA_DENOM) throw faults.ewmaWeight(a, i);
         if (old === 0) {
           v = b;
           break;
         }
         const num = a * old + (EWMA_DENOM - a) * b;
-        if (num > MAX_VALUE) faults.ewma(a, old, b, i);
+        if (num > MAX_VALUE) throw faults.ewma(a, old, b, i);
         v = div(num, EWMA_DENOM);
         break;
       }
@@ -232,7 +228,7 @@ function runRange(p: LoadedProgram, s: MachineState, from: number, to: number): 
         break;
       case Opcode.Mul:
         v = a * b;
-        if (v > MAX_VALUE) faults.mul(a, b, i);
+        if (v > MAX_VALUE) throw faults.mul(a, b, i);
         break;
       case Opcode.NotIf:
         if (a !== 0) continue;
@@ -240,7 +236,7 @@ function runRange(p: LoadedProgram, s: MachineState, from: number, to: number): 
         break;
       case Opcode.Sub:
         v = a - b;
-        if (v < 0) faults.sub(a, b, i);
+        if (v < 0) throw faults.sub(a, b, i);
         break;
       default:
         continue; // DEF: only the prologue, applied at program change (as libccp)

@@ -1,17 +1,19 @@
 /**
  * What each ACK sets before the events run (spec §4 step 3 and the read-only
- * primitives of spec §1), and the interpreter's whole per-ACK run. The
+ * primitives of spec §1), and the interpreter's whole per-ACK step. The
  * primitives come from one table of fixed expressions: the interpreter loads
  * all of them into the bank, a compiled program reads into locals only those
  * it uses (codegen.ts).
  */
 import { MAX_VALUE } from '../ipc/messages.js';
 import { Implicit, PRIMITIVES } from '../program.js';
-import type { Primitives } from './datapath.js';
+import type { DatapathCallbacks, Primitives } from './datapath.js';
 import { type LoadedProgram, type MachineState, runEvents, Slot } from './machine.js';
 
 /** Clamps a transport-supplied number into the value range; NaN and negatives read as 0. */
 export function val(v: number | undefined): number {
+  // The common case, an integer in [0, 2^32), costs one comparison (-0 passes as Math.floor leaves it).
+  if ((v as number) >>> 0 === v) return v;
   // `undefined >= 0` and `NaN >= 0` are false: one comparison covers them.
   return v !== undefined && v >= 0 ? (v > MAX_VALUE ? MAX_VALUE : Math.floor(v)) : 0;
 }
@@ -41,8 +43,24 @@ export function primitiveExpression(i: number): string {
   return EXPRESSIONS[i]!;
 }
 
-/** One ACK of a program (spec §4 steps 3–4): `ackNow` is Ack.now; `s.now` the invocation's clock. Throws `ArithmeticFaultError`. */
-export type ProgramRun = (s: MachineState, prims: Primitives, ackNow: number) => void;
+/** A flow's state as a step sees it: its registers, time zero, socket id. */
+export interface FlowState extends MachineState {
+  readonly id: number;
+}
+
+/** The callbacks a step pushes Cwnd and Rate through. */
+export type Pushes = Pick<DatapathCallbacks, 'setCwnd' | 'setRate'>;
+
+/**
+ * One ACK of a program (spec §4 steps 3–5): `cwnd` and `rate` are the Cwnd and
+ * Rate registers at entry (the flow's values, after staged updates), `now` the
+ * invocation's clock, `ackNow` Ack.now. Pushes Cwnd if > 0 and Rate if ≠ 0,
+ * and returns non-zero when a report is due (never for a program without
+ * Report registers: a MEASURE with no fields would close the flow at the
+ * agent). Throws `ArithmeticFaultError`, having pushed nothing; registers
+ * written before the fault keep their values.
+ */
+export type ProgramStep = (f: FlowState, prims: Primitives, now: number, ackNow: number, cwnd: number, rate: number) => number;
 
 // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the fixed table and integer slots only
 const makeLoadAll = new Function(
@@ -51,15 +69,27 @@ const makeLoadAll = new Function(
 ) as (v: typeof val) => (bank: Float64Array, p: Primitives, ackNow: number) => void;
 const loadAll = makeLoadAll(val);
 
-/** The interpreter's run: every primitive into the bank, then `runEvents`. */
-export function interpreterRun(p: LoadedProgram): ProgramRun {
-  return (s, prims, ackNow) => {
-    const b = s.bank;
+const CWND = Slot.implicit + Implicit.Cwnd;
+const RATE = Slot.implicit + Implicit.Rate;
+const REPORT = Slot.implicit + Implicit.ShouldReport;
+
+/** The interpreter's step: every primitive into the bank, then `runEvents`. */
+export function interpreterStep(p: LoadedProgram, cb: Pushes): ProgramStep {
+  return (f, prims, now, ackNow, cwnd, rate) => {
+    const b = f.bank;
+    f.now = now;
+    b[CWND] = cwnd;
+    b[RATE] = rate;
     b[Slot.implicit + Implicit.EventFlag] = 0;
     b[Slot.implicit + Implicit.ShouldContinue] = 0;
-    b[Slot.implicit + Implicit.ShouldReport] = 0;
-    b[Slot.implicit + Implicit.Micros] = val(s.now - s.timeZero);
+    b[REPORT] = 0;
+    b[Slot.implicit + Implicit.Micros] = val(now - f.timeZero);
     loadAll(b, prims, ackNow);
-    runEvents(p, s);
+    runEvents(p, f);
+    const c = b[CWND];
+    const r = b[RATE];
+    if (c > 0) cb.setCwnd(f.id, c);
+    if (r !== 0) cb.setRate(f.id, r);
+    return p.reportCount > 0 ? b[REPORT] : 0;
   };
 }

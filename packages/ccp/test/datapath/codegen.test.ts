@@ -6,17 +6,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { builtinAlgorithms, GENERIC_PROGRAMS } from '../../src/algorithms/index.js';
-import { compileProgram, generateSource, MAX_EMITTED_INSTRUCTIONS } from '../../src/datapath/codegen.js';
+import { compileProgram, generateSource, MAX_EMITTED_INSTRUCTIONS, scratchRegisters } from '../../src/datapath/codegen.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { ArithmeticFaultError } from '../../src/datapath/errors.js';
-import { initBank, loadProgram, type MachineState, resetVolatile, Slot } from '../../src/datapath/machine.js';
-import { interpreterRun } from '../../src/datapath/signals.js';
+import { initBank, type LoadedProgram, loadProgram, resetVolatile, Slot } from '../../src/datapath/machine.js';
+import { type FlowState, interpreterStep, type Pushes } from '../../src/datapath/signals.js';
 import type { Primitives } from '../../src/datapath/datapath.js';
 import { MAX_VALUE } from '../../src/ipc/messages.js';
 import { compile } from '../../src/lang/index.js';
-import { type CompiledProgram, Implicit, Opcode } from '../../src/program.js';
+import { type CompiledProgram, Opcode } from '../../src/program.js';
 import { createRng, generateProgram, type Rng } from '../lang/program-generator.js';
-import { cwnd, flag, imm, micros, op, report, shouldReport, tmp } from './asm.js';
+import { always, bind, control, cwnd, def, flag, imm, local, micros, op, prim, program, report, shouldReport, tmp } from './asm.js';
 import { harness } from './harness.js';
 
 /** Mostly ordinary values, with zeros (division by zero) and huge ones (overflow). */
@@ -65,41 +65,57 @@ function primitives(a: Ack): Primitives {
   };
 }
 
-/** Registers both runtimes keep in the bank: all but the primitives, which the compiled runtime reads into locals only. */
-const kept = (bank: Float64Array): number[] => [...bank.subarray(0, Slot.primitive), ...bank.subarray(Slot.immediate)];
+/**
+ * The registers an ACK can observe, which both runtimes keep in the bank:
+ * control and Report registers, and the tmps and locals an ACK may read
+ * before writing. (The flags, Micros, Cwnd and Rate are set afresh at every
+ * ACK and compared through what they drive: pushes, reports, time zero.)
+ */
+function observable(p: LoadedProgram): (bank: Float64Array) => number[] {
+  const scratch = scratchRegisters(p);
+  const slots: number[] = [];
+  for (let r = 0; r < Slot.primitive; r++) if ((r < Slot.implicit || r >= Slot.tmp) && !scratch.has(r)) slots.push(r);
+  return (bank) => slots.map((r) => bank[r]!);
+}
 
-/** Runs `program` on the interpreter and the compiled function in lockstep; returns how many ACKs faulted. */
+/** Pushes a step makes, as `c<cwnd>`/`r<rate>` strings. */
+function recorder(): Pushes & { pushes: string[] } {
+  const pushes: string[] = [];
+  return { pushes, setCwnd: (_id, b) => pushes.push(`c${b}`), setRate: (_id, r) => pushes.push(`r${r}`) };
+}
+
+/** Runs `program` on the interpreter and the compiled step in lockstep; returns how many ACKs faulted. */
 function lockstep(program: CompiledProgram, acks: readonly Ack[]): number {
   const p = loadProgram(1, program);
-  const run = compileProgram(p);
-  if (run === undefined) throw new Error('program was not compiled');
-  const states = [0, 1].map((): MachineState => ({ bank: initBank(p), timeZero: 0, now: 0 }));
-  const runs = [interpreterRun(p), run];
+  const cbs = [recorder(), recorder()];
+  const compiled = compileProgram(p, cbs[1]!);
+  if (compiled === undefined) throw new Error('program was not compiled');
+  const states = [0, 1].map((): FlowState => ({ id: 1, bank: initBank(p), timeZero: 0, now: 0 }));
+  const steps = [interpreterStep(p, cbs[0]!), compiled];
+  const kept = observable(p);
   let now = 0;
   let faults = 0;
   for (const ack of acks) {
     now += ack.dtUs;
     const prims = primitives(ack);
-    const errs = states.map((s, k) => {
-      s.now = now;
-      s.bank[Slot.implicit + Implicit.Cwnd] = ack.cwnd;
-      s.bank[Slot.implicit + Implicit.Rate] = ack.rate;
+    const outs = states.map((s, k) => {
+      cbs[k]!.pushes.length = 0;
       try {
-        runs[k]!(s, prims, ack.prims[5]!);
-        return undefined;
+        return steps[k]!(s, prims, now, ack.prims[5]!, ack.cwnd, ack.rate);
       } catch (err) {
         if (!(err instanceof ArithmeticFaultError)) throw err;
         return `${err.instruction}: ${err.message}`;
       }
     });
-    const [si, sc] = states as [MachineState, MachineState];
+    const [si, sc] = states as [FlowState, FlowState];
     const [bi, bc] = [kept(si.bank), kept(sc.bank)];
+    const [pi, pc] = cbs.map((c) => c.pushes.join());
     // Compare by hand and call expect only on a difference: 100,000 ACKs go through here.
-    if (errs[0] !== errs[1] || si.timeZero !== sc.timeZero || bi.some((v, i) => bc[i] !== v)) {
-      expect({ err: errs[1], timeZero: sc.timeZero, bank: bc }).toEqual({ err: errs[0], timeZero: si.timeZero, bank: bi });
+    if (outs[0] !== outs[1] || pi !== pc || si.timeZero !== sc.timeZero || bi.some((v, i) => bc[i] !== v)) {
+      expect({ out: outs[1], pushes: pc, timeZero: sc.timeZero, bank: bc }).toEqual({ out: outs[0], pushes: pi, timeZero: si.timeZero, bank: bi });
     }
-    if (errs[0] !== undefined) faults++;
-    else if (si.bank[Slot.implicit + Implicit.ShouldReport] !== 0) states.forEach((s) => resetVolatile(p, s.bank));
+    if (typeof outs[0] === 'string') faults++;
+    else if (outs[0] !== 0) states.forEach((s) => resetVolatile(p, s.bank));
   }
   return faults;
 }
@@ -216,13 +232,51 @@ describe('compiled runtime = interpreter', () => {
   });
 });
 
+describe('scratch registers (kept out of the bank)', () => {
+  const scratchOf = (prog: ReturnType<typeof program>): number[] => [...scratchRegisters(loadProgram(1, prog))].sort((a, b) => a - b);
+  const T = (i: number): number => Slot.tmp + i;
+  const L = (i: number): number => Slot.local + i;
+
+  it('are the tmps and locals every path writes before reading', () => {
+    const p = program(
+      [def(report(0), 0)],
+      [
+        [[bind(tmp(0), prim(0)), op(Opcode.Gt, flag, tmp(0), imm(1))], [bind(local(0), imm(3)), op(Opcode.Add, report(0), report(0), local(0))]],
+        [[...always, op(Opcode.Add, tmp(1), tmp(0), imm(1))], [bind(report(0), tmp(1))]],
+      ],
+    );
+    expect(scratchOf(p)).toEqual([T(0), T(1), L(0)]);
+  });
+
+  it('exclude what an ACK may read first: before any write, after a write in an earlier body only, after IF/NOTIF, and EWMA destinations', () => {
+    const p = program(
+      [def(report(0), 0)],
+      [
+        [always, [bind(tmp(0), imm(1)), op(Opcode.If, tmp(1), prim(0), imm(2)), op(Opcode.Ewma, tmp(2), imm(3), prim(0))]],
+        [[...always, op(Opcode.Add, report(0), tmp(0), tmp(1))], [op(Opcode.Add, report(0), report(0), local(0)), bind(local(0), imm(1))]],
+        [[bind(control(0), tmp(3)), bind(tmp(3), imm(1))], []],
+      ],
+    );
+    expect(scratchOf(p)).toEqual([]);
+  });
+
+  it('keep the registers an ACK can observe equal to the interpreter\'s on hand-built reads before writes', () => {
+    const p = program(
+      [def(report(0), 0)],
+      [[always, [op(Opcode.Add, report(0), report(0), tmp(0)), op(Opcode.Add, tmp(0), tmp(0), prim(0)), op(Opcode.Ewma, local(1), imm(5), prim(0)), op(Opcode.Add, report(0), report(0), local(1))]]],
+    );
+    lockstep(p, acksFor(11, 300));
+    sameOutputs(p, acksFor(11, 300));
+  });
+});
+
 describe('generated code', () => {
   it('holds only bank reads, numbers, fault calls and fixed syntax', () => {
     const p = loadProgram(1, compile(GENERIC_PROGRAMS.rtt));
     const src = generateSource(p)!;
     // Primitive reads are the fixed expressions of signals.ts (property names of `Primitives`).
     const words = new Set(src.replace(/\/\/ event \d+/g, '').replace(/\bp\.\w+/g, 'p').match(/[A-Za-z_]\w*/g));
-    for (const w of words) if (!/^r\d+$/.test(w)) expect(['b', 's', 'try', 'finally', 'let', 'bank', 'const', 'if', 'else', 'return', 'x', 'y', 'v', 'q', 'w', 'o', 'n', 'F', 'add', 'sub', 'mul', 'div', 'ewma', 'ewmaWeight', 'Math', 'floor', 'maxWrap', 'timeZero', 'now', 'p', 'val', 'ackNow', 'true']).toContain(w);
+    for (const w of words) if (!/^r\d+$/.test(w)) expect(['b', 'f', 'e', 'throw', 'undefined', 'let', 'bank', 'const', 'if', 'else', 'return', 'events', 'break', 'x', 'y', 'v', 'q', 'w', 'o', 'n', 'F', 'add', 'sub', 'mul', 'div', 'ewma', 'ewmaWeight', 'Math', 'floor', 'maxWrap', 'timeZero', 'now', 'p', 'val', 'ackNow', 'true', 'cwnd', 'rate', 'cb', 'setCwnd', 'setRate', 'id']).toContain(w);
     expect(src).not.toMatch(/\b(for|while|do)\b/);
   });
 
@@ -233,7 +287,7 @@ describe('generated code', () => {
       events: Array.from({ length: 6 }, () => ({ flagIdx: 1, numFlag: 0, bodyIdx: 1, numBody: 200 })),
     };
     expect(6 * 200).toBeGreaterThan(MAX_EMITTED_INSTRUCTIONS);
-    expect(compileProgram(loadProgram(1, p))).toBeUndefined();
+    expect(compileProgram(loadProgram(1, p), recorder())).toBeUndefined();
     const h = harness();
     const id = h.flowWith(p);
     h.dp.invoke(id, { cwnd: 1000 }); // the empty condition leaves eventFlag 0: nothing runs, nothing breaks
