@@ -214,7 +214,7 @@ class MemoryStore implements RendezvousStore {
     } finally {
       const r = this.#rendezvous.get(name);
       const p = r?.pending;
-      if (r !== undefined && p !== undefined && p.ready !== p.live >= r.members.size) {
+      if (r !== undefined && p !== undefined && p.ready !== (p.live >= r.members.size)) {
         p.ready = !p.ready;
         if (p.ready) events.push({ type: 'ready', round: p.round });
       }

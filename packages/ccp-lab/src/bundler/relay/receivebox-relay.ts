@@ -13,7 +13,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { Receivebox } from '../receivebox.js';
 import { decodeFrame, encodeFeedback, encodeReverse, UDP_IPV4_OVERHEAD, type FlowAddress } from './frame.js';
-import { bindUdp4, checkUdp4Address, type Udp4Address } from './udp4-socket.js';
+import { bindUdp4, checkUdp4Address, closeUdp4, udp4AddressOf, type Udp4Address } from './udp4-socket.js';
 
 export interface ReceiveboxRelayOptions {
   /** Where the sendbox relay sends. Port 0: any free port (see `address`). */
@@ -64,8 +64,7 @@ export class ReceiveboxRelay {
   }
 
   get address(): Udp4Address {
-    const a = this.#wan.address();
-    return { host: a.address, port: a.port };
+    return udp4AddressOf(this.#wan);
   }
 
   async close(): Promise<void> {
@@ -74,7 +73,7 @@ export class ReceiveboxRelay {
     clearInterval(this.#sweep);
     const sockets = [this.#wan, ...[...this.#flows.values()].map((f) => f.socket)];
     this.#flows.clear();
-    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await closeUdp4(sockets);
   }
 
   #fromSendbox(msg: Buffer, address: string, port: number): void {

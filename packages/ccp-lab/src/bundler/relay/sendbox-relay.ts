@@ -21,7 +21,7 @@ import type { Scheduler } from '../scheduler.js';
 import { bundleCopa, Sendbox, type BundlePacket } from '../sendbox.js';
 import { SfqScheduler } from '../sfq-scheduler.js';
 import { decodeFrame, encodeData, encodePeriod, invariantHeader, ipv4ToNumber, UDP_IPV4_OVERHEAD, type FlowAddress } from './frame.js';
-import { bindUdp4, checkUdp4Address, type Udp4Address } from './udp4-socket.js';
+import { bindUdp4, checkUdp4Address, closeUdp4, udp4AddressOf, type Udp4Address } from './udp4-socket.js';
 
 export interface SendboxRelayOptions {
   /** Where senders send. Port 0: any free port (see `address`). */
@@ -123,8 +123,7 @@ export class SendboxRelay {
 
   /** Where senders send. */
   get address(): Udp4Address {
-    const a = this.#ingress.address();
-    return { host: a.address, port: a.port };
+    return udp4AddressOf(this.#ingress);
   }
 
   async close(): Promise<void> {
@@ -133,7 +132,7 @@ export class SendboxRelay {
     clearInterval(this.#sweep);
     this.sendbox.close();
     await this.#ownHost?.close();
-    await Promise.all([this.#ingress, this.#wan].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await closeUdp4([this.#ingress, this.#wan]);
   }
 
   #fromSender(msg: Buffer, host: string, port: number): void {

@@ -39,3 +39,14 @@ export async function bindUdp4(addr: Udp4Address, signal?: AbortSignal): Promise
   });
   return socket;
 }
+
+/** Where `socket` is bound. */
+export function udp4AddressOf(socket: Socket): Udp4Address {
+  const a = socket.address();
+  return { host: a.address, port: a.port };
+}
+
+/** Closes every socket; resolves once all have closed. */
+export function closeUdp4(sockets: readonly Socket[]): Promise<void> {
+  return Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined);
+}
