@@ -110,4 +110,5 @@ export { PeerUnreachableError, UnacknowledgedDataError } from './transport/error
 export { TransportSender, type FlowEndpoints, type SenderControl, type SenderStats } from './transport/sender.js';
 export { TransportReceiver, type ReceiverStats } from './transport/receiver.js';
 export type { NativeAlgorithm } from './transport/native-cc.js';
+export type { HyStartOptions } from './algorithms/hystart.js';
 export { CcpHost, createCcpHost, inProcessCcpHost, type CcpFlowHooks, type CcpHostOptions, type CcpHostStats } from './transport/ccp-host.js';

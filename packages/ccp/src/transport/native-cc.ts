@@ -11,7 +11,7 @@
  * Slow start leaves through HyStart++ (RFC 9406), with Linux's ACK-train
  * exit, unless turned off.
  */
-import { HyStart } from '../algorithms/hystart.js';
+import { HyStart, type HyStartOptions } from '../algorithms/hystart.js';
 
 export type NativeAlgorithm = 'reno' | 'cubic';
 
@@ -52,8 +52,8 @@ export class NativeCongestionControl {
   /** HyStart++ during the initial slow start; undefined when turned off. */
   readonly #hystart: HyStart | undefined;
 
-  constructor(algorithm: NativeAlgorithm, mss: number, initCwnd: number, cwnd = initCwnd, ssthresh = Infinity, hystart = true) {
-    this.#hystart = hystart ? new HyStart() : undefined;
+  constructor(algorithm: NativeAlgorithm, mss: number, initCwnd: number, cwnd = initCwnd, ssthresh = Infinity, hystart: boolean | HyStartOptions = true) {
+    this.#hystart = hystart === false ? undefined : new HyStart(hystart === true ? {} : hystart);
     this.algorithm = algorithm;
     this.mss = mss;
     this.initCwnd = initCwnd;

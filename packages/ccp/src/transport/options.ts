@@ -1,6 +1,7 @@
 /** Options shared by the transport's sender, receiver, Chunnel and simulation harness. */
 import { InvalidArgumentError } from '@bertha/core';
 import type { CcpHost, CcpHostOptions } from './ccp-host.js';
+import type { HyStartOptions } from '../algorithms/hystart.js';
 import type { NativeAlgorithm } from './native-cc.js';
 import { DATA_HEADER_BYTES, MAX_SACK_BLOCKS } from './wire.js';
 
@@ -26,8 +27,8 @@ export interface CcpControlOptions extends Omit<CcpHostOptions, 'clock'> {
 export interface NativeControlOptions {
   readonly kind: 'native';
   readonly algorithm: NativeAlgorithm;
-  /** Leave slow start by HyStart++ (RFC 9406) rather than at the first loss (default true). */
-  readonly hystart?: boolean;
+  /** Leave slow start by HyStart++ (RFC 9406) rather than at the first loss (default true), with these constants if given. */
+  readonly hystart?: boolean | HyStartOptions;
 }
 
 /** One point of a flow's trace, passed to `onSample` after every ACK. */

@@ -17,15 +17,15 @@ import type { CcpHost } from './ccp-host.js';
 import { DeliveryRateSampler } from './delivery-rate.js';
 import { Deque } from './deque.js';
 import { PeerUnreachableError } from './errors.js';
-import { NativeCongestionControl, type NativeAlgorithm } from './native-cc.js';
-import type { ResolvedTransportOptions, TransportSample } from './options.js';
+import { NativeCongestionControl } from './native-cc.js';
+import type { NativeControlOptions, ResolvedTransportOptions, TransportSample } from './options.js';
 import { ACKED, LOST, OUT, SACKED, type Pkt } from './packet.js';
 import { RackLossDetector } from './rack.js';
 import { RangeSet } from './range-set.js';
 import { decodeAck, encodeData, FLAG_FIRST, FLAG_LAST, type AckFrame } from './wire.js';
 
 /** How the sender's window is controlled, once a CCP host is resolved. */
-export type SenderControl = { readonly kind: 'native'; readonly algorithm: NativeAlgorithm; readonly hystart?: boolean } | { readonly kind: 'ccp'; readonly host: CcpHost; readonly algorithm: string };
+export type SenderControl = NativeControlOptions | { readonly kind: 'ccp'; readonly host: CcpHost; readonly algorithm: string };
 
 /** Addresses reported to the agent in CREATE (IPv4 as a host-order u32). */
 export interface FlowEndpoints {

@@ -90,12 +90,44 @@ describe('HyStart++ (RFC 9406)', () => {
       expect(hs.active()).toBe(false);
     });
 
-    it('a gap longer than 2 ms ends the train for the rest of the round', () => {
+    it('ACKs more than 2 ms apart on average end the train for the rest of the round', () => {
       const hs = new HyStart();
       train(hs, 0, 0, 250, 8);
       expect(train(hs, 1, 100_000, 2_600, 60)).not.toContain('done');
       // The next round's train starts afresh.
       expect(train(hs, 2, 300_000, 250, 60)).toContain('done');
+    });
+
+    /** One round of ACKs at the given times, 20 ms RTT samples; returns the index of the first 'done' (-1: none). */
+    function roundAt(hs: HyStart, r: number, times: readonly number[]): number {
+      return times.findIndex((time) => {
+        hs.onAck({ acked: 1, ackedPosition: r, nextPosition: r + 1, rttSamples: 1, rtt: 20_000, time });
+        return hs.phase === 'done';
+      });
+    }
+
+    it('a late ACK and the burst behind it (a paused event loop) do not end the train', () => {
+      const hs = new HyStart();
+      train(hs, 0, 0, 250, 8);
+      // Due every 250 µs; ACKs 10 to 21 are read together 3 ms late.
+      const times = Array.from({ length: 60 }, (_, i) => 100_000 + (i >= 10 && i <= 21 ? 10 * 250 + 3_000 : i * 250));
+      expect(roundAt(hs, 1, times)).toBe(41);
+    });
+
+    it('keeps the train of an ACK per two packets at 12 Mbit/s, 2.0 ms apart give or take a scheduling delay', () => {
+      const hs = new HyStart();
+      train(hs, 0, 0, 250, 8);
+      let t = 100_000;
+      const times = Array.from({ length: 30 }, (_, i) => (t += i % 2 === 0 ? 2_300 : 1_750));
+      expect(roundAt(hs, 1, times)).toBeGreaterThan(0);
+    });
+
+    it('a single gap longer than ackTrainMaxGap (8 ms) ends the train even when the mean keeps pace', () => {
+      const hs = new HyStart();
+      train(hs, 0, 0, 250, 8);
+      const times = Array.from({ length: 60 }, (_, i) => 100_000 + i * 250 + (i >= 10 ? 8_500 : 0));
+      expect(roundAt(hs, 1, times)).toBe(-1);
+      expect(hs.ackTrainMaxGap).toBe(8_000);
     });
 
     it('keeps the 2 ms gap on long paths: ACKs a shared, paced queue spreads over the round are no train', () => {
