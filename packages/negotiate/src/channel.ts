@@ -26,8 +26,6 @@ export interface ChannelOptions {
   readonly codec: WireCodec;
   /** Counts a message that is not ours or does not decode (it is dropped). */
   readonly onMalformed: () => void;
-  /** Names the peer in errors. */
-  readonly peer: string;
   /** Datagram transports: how `close` is re-sent, for at most `closeWaitMs`. */
   readonly retransmit: RetransmitOptions | undefined;
   readonly closeWaitMs: number;
@@ -71,8 +69,14 @@ export interface Channel {
   closeNow(): Promise<void>;
 }
 
-export function openChannel(base: BaseConn, datagram: boolean, opts: ChannelOptions): Channel {
-  return datagram ? new DatagramChannel(base, opts) : new StreamChannel(base, opts);
+/** A client's channel options (malformed messages are dropped uncounted: nothing reports them on a client). */
+export function clientChannel(codec: WireCodec, retransmit: RetransmitOptions | undefined, closeWaitMs: number): ChannelOptions {
+  return { codec, onMalformed: () => undefined, retransmit, closeWaitMs };
+}
+
+/** `opts` may be shared by every channel of an endpoint; `peer` names the other end in errors. */
+export function openChannel(base: BaseConn, datagram: boolean, opts: ChannelOptions, peer: string): Channel {
+  return datagram ? new DatagramChannel(base, opts, peer) : new StreamChannel(base, opts);
 }
 
 const noEarlyData: EarlyData = { messages: 0 };
@@ -165,6 +169,7 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
   dataAnswers: WireMessage | undefined;
   readonly #base: BaseConn;
   readonly #opts: ChannelOptions;
+  readonly #peer: string;
   #holding = true;
   #reading = false;
   /** A negotiation message waiting to ride with the next data message. */
@@ -178,10 +183,11 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
   /** Closing, and waiting for the peer's `close` first (`peerClosesWithinMs`): called when it comes. */
   #onPeerClose: (() => void) | undefined;
 
-  constructor(base: BaseConn, opts: ChannelOptions) {
+  constructor(base: BaseConn, opts: ChannelOptions, peer: string) {
     super();
     this.#base = base;
     this.#opts = opts;
+    this.#peer = peer;
     this.local = base.local;
     this.remote = base.remote;
     this.maxMessageSize = base.maxMessageSize - 1;
@@ -301,7 +307,8 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
 
   /** Sends `close` until the peer answers `closed` (or closes too), for at most `closeWaitMs`. */
   #closeHandshake(): Promise<void> {
-    const { retransmit, closeWaitMs: timeoutMs, peer } = this.#opts;
+    const { retransmit, closeWaitMs: timeoutMs } = this.#opts;
+    const peer = this.#peer;
     return new Promise<void>((resolve) => {
       exchange(this, { t: 'close', nonce: nonce() }, ['closed'], { timeoutMs, retransmit, signal: undefined, peer }, () => resolve());
     });
@@ -376,7 +383,7 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
       return;
     }
     this.sendMessage({ t: 'closed', nonce: n }).catch(() => undefined);
-    this.onEnd(new ConnClosedError(`${this.#opts.peer} closed the connection`));
+    this.onEnd(new ConnClosedError(`${this.#peer} closed the connection`));
     void this.#release();
   }
 
@@ -409,7 +416,7 @@ let deferred: Deferred[] = [];
 
 function defer(d: Deferred): void {
   deferred.push(d);
-  if (deferred.length === 1) setImmediate(flushDeferred);
+  if (deferred.length === 1) queueMicrotask(afterDrain);
 }
 
 function flushDeferred(): void {
@@ -421,4 +428,8 @@ function flushDeferred(): void {
 /** Datagram transports, 0-RTT client: the first data message from the peer also answers `use` with an ack; data sent until the verdict is early. */
 export function onFirstData(ch: Channel, use: WireMessage): void {
   if (ch instanceof DatagramChannel) ch.dataAnswers = use;
+}
+
+function afterDrain(): void {
+  process.nextTick(flushDeferred);
 }
