@@ -8,6 +8,7 @@
  * no copy and no extra layer, and ends as the stream does.
  */
 import { AbstractConn, ConnClosedError, DecodeError, type BaseConn, type CallOptions, type Conn, type QueueSink } from '@bertha/core';
+import { schedule, unschedule, type Timed } from './due-timer.js';
 import { idle, type ChannelHandler } from './handler.js';
 import type { EarlyData } from './negotiation.js';
 import { exchange, type RetransmitOptions } from './request.js';
@@ -180,8 +181,8 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
   #silent = false;
   /** Close without waiting for the peer's `close` first. */
   #now = false;
-  /** Closing, and waiting for the peer's `close` first (`peerClosesWithinMs`): called when it comes. */
-  #onPeerClose: (() => void) | undefined;
+  /** Closing, and waiting for the peer's `close` first (`peerClosesWithinMs`). */
+  #peerClose: PeerCloseWait | undefined;
 
   constructor(base: BaseConn, opts: ChannelOptions, peer: string) {
     super();
@@ -293,15 +294,8 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
     const ms = this.#opts.peerClosesWithinMs ?? 0;
     if (ms <= 0 || this.#now) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#onPeerClose = undefined;
-        resolve(false);
-      }, ms);
-      this.#onPeerClose = () => {
-        this.#onPeerClose = undefined;
-        clearTimeout(timer);
-        resolve(true);
-      };
+      this.#peerClose = new PeerCloseWait(Date.now() + ms, resolve);
+      schedule(this.#peerClose);
     });
   }
 
@@ -372,9 +366,10 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
 
   /** The peer closed: answer (every time: an answer may be lost), and end here. */
   #peerClosed(n: number): void {
-    if (this.#onPeerClose) {
+    const wait = this.#peerClose;
+    if (wait && !wait.settled) {
       this.sendMessage({ t: 'closed', nonce: n }).catch(() => undefined);
-      return this.#onPeerClose();
+      return wait.settle(true);
     }
     if (this.closed) {
       // Both ends closed at once: each `close` answers the other's, and no `closed` is sent (it
@@ -400,6 +395,27 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
       this.handler.message({ t: 'ack', nonce: use.nonce });
     }
     this.inbox.push(data);
+  }
+}
+
+/** A closing connection's wait for the peer's `close`, on the shared timer (no timer per connection). */
+class PeerCloseWait implements Timed {
+  settled = false;
+  constructor(
+    readonly due: number,
+    readonly resolve: (came: boolean) => void,
+  ) {}
+
+  fire(): void {
+    this.settle(false);
+  }
+
+  /** The peer's `close` came (true), or the wait is over (false). */
+  settle(came: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    unschedule(this);
+    this.resolve(came);
   }
 }
 
