@@ -45,9 +45,9 @@ export interface Channel {
   /** Data messages received that the peer sent as 0-RTT early data. */
   readonly early: EarlyData;
   sendMessage(msg: WireMessage): Promise<void>;
-  /** Sends `msg` in the datagram of the next data message if one is sent before the event loop turns, else alone. */
+  /** Sends `msg` in the datagram of the next data message if one is sent before the microtask queue drains, else alone. */
   sendWithData(msg: WireMessage): void;
-  /** Sends `msg` after the event loop turns unless data went out meanwhile (data implies it: an ack). */
+  /** Sends `msg` once the microtask queue drained unless data went out meanwhile (data implies it: an ack). */
   sendUnlessData(msg: WireMessage): void;
   /**
    * Stream transports: reads the one negotiation message expected next.
@@ -225,7 +225,7 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
     defer({ ch: this, msg, sent: this.stats.sent });
   }
 
-  /** After the event loop turned: sends a deferred message unless data carried it or implied it. */
+  /** Once the microtask queue drained: sends a deferred message unless data carried it or implied it. */
   static flush(d: Deferred): void {
     const ch = d.ch;
     if (d.sent < 0) {
@@ -419,7 +419,7 @@ class PeerCloseWait implements Timed {
   }
 }
 
-/** A negotiation message held until the event loop turns: a rider (`sent` < 0), or one that data sent meanwhile makes needless. */
+/** A negotiation message held until the microtask queue drains: a rider (`sent` < 0), or one that data sent meanwhile makes needless. */
 interface Deferred {
   readonly ch: DatagramChannel;
   readonly msg: WireMessage;
@@ -427,12 +427,24 @@ interface Deferred {
   readonly sent: number;
 }
 
-/** Deferred messages of every channel: one `setImmediate` for all of them, not one per connection. */
+/**
+ * Deferred messages of every channel, flushed together once the microtask
+ * queue has drained: by then the promise chains running now (the one that
+ * connected or accepted, and the application's code after it) have sent
+ * what they send at once. A microtask that queues a tick: ticks run after
+ * the microtask queue; a tick queued straight from a socket's callback would
+ * run before it. Not `setImmediate`: that costs an event-loop iteration (and
+ * an `epoll_wait`) per connection on each end.
+ */
 let deferred: Deferred[] = [];
 
 function defer(d: Deferred): void {
   deferred.push(d);
   if (deferred.length === 1) queueMicrotask(afterDrain);
+}
+
+function afterDrain(): void {
+  process.nextTick(flushDeferred);
 }
 
 function flushDeferred(): void {
@@ -444,8 +456,4 @@ function flushDeferred(): void {
 /** Datagram transports, 0-RTT client: the first data message from the peer also answers `use` with an ack; data sent until the verdict is early. */
 export function onFirstData(ch: Channel, use: WireMessage): void {
   if (ch instanceof DatagramChannel) ch.dataAnswers = use;
-}
-
-function afterDrain(): void {
-  process.nextTick(flushDeferred);
 }
