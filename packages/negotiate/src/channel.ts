@@ -8,6 +8,7 @@
  * no copy and no extra layer, and ends as the stream does.
  */
 import { AbstractConn, ConnClosedError, DecodeError, type BaseConn, type CallOptions, type Conn, type QueueSink } from '@bertha/core';
+import { schedule, unschedule, type Timed } from './due-timer.js';
 import { idle, type ChannelHandler } from './handler.js';
 import type { EarlyData } from './negotiation.js';
 import { exchange, type RetransmitOptions } from './request.js';
@@ -26,8 +27,6 @@ export interface ChannelOptions {
   readonly codec: WireCodec;
   /** Counts a message that is not ours or does not decode (it is dropped). */
   readonly onMalformed: () => void;
-  /** Names the peer in errors. */
-  readonly peer: string;
   /** Datagram transports: how `close` is re-sent, for at most `closeWaitMs`. */
   readonly retransmit: RetransmitOptions | undefined;
   readonly closeWaitMs: number;
@@ -46,9 +45,9 @@ export interface Channel {
   /** Data messages received that the peer sent as 0-RTT early data. */
   readonly early: EarlyData;
   sendMessage(msg: WireMessage): Promise<void>;
-  /** Sends `msg` in the datagram of the next data message if one is sent before the event loop turns, else alone. */
+  /** Sends `msg` in the datagram of the next data message if one is sent before the microtask queue drains, else alone. */
   sendWithData(msg: WireMessage): void;
-  /** Sends `msg` after the event loop turns unless data went out meanwhile (data implies it: an ack). */
+  /** Sends `msg` once the microtask queue drained unless data went out meanwhile (data implies it: an ack). */
   sendUnlessData(msg: WireMessage): void;
   /**
    * Stream transports: reads the one negotiation message expected next.
@@ -71,8 +70,14 @@ export interface Channel {
   closeNow(): Promise<void>;
 }
 
-export function openChannel(base: BaseConn, datagram: boolean, opts: ChannelOptions): Channel {
-  return datagram ? new DatagramChannel(base, opts) : new StreamChannel(base, opts);
+/** A client's channel options (malformed messages are dropped uncounted: nothing reports them on a client). */
+export function clientChannel(codec: WireCodec, retransmit: RetransmitOptions | undefined, closeWaitMs: number): ChannelOptions {
+  return { codec, onMalformed: () => undefined, retransmit, closeWaitMs };
+}
+
+/** `opts` may be shared by every channel of an endpoint; `peer` names the other end in errors. */
+export function openChannel(base: BaseConn, datagram: boolean, opts: ChannelOptions, peer: string): Channel {
+  return datagram ? new DatagramChannel(base, opts, peer) : new StreamChannel(base, opts);
 }
 
 const noEarlyData: EarlyData = { messages: 0 };
@@ -165,6 +170,7 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
   dataAnswers: WireMessage | undefined;
   readonly #base: BaseConn;
   readonly #opts: ChannelOptions;
+  readonly #peer: string;
   #holding = true;
   #reading = false;
   /** A negotiation message waiting to ride with the next data message. */
@@ -175,13 +181,14 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
   #silent = false;
   /** Close without waiting for the peer's `close` first. */
   #now = false;
-  /** Closing, and waiting for the peer's `close` first (`peerClosesWithinMs`): called when it comes. */
-  #onPeerClose: (() => void) | undefined;
+  /** Closing, and waiting for the peer's `close` first (`peerClosesWithinMs`). */
+  #peerClose: PeerCloseWait | undefined;
 
-  constructor(base: BaseConn, opts: ChannelOptions) {
+  constructor(base: BaseConn, opts: ChannelOptions, peer: string) {
     super();
     this.#base = base;
     this.#opts = opts;
+    this.#peer = peer;
     this.local = base.local;
     this.remote = base.remote;
     this.maxMessageSize = base.maxMessageSize - 1;
@@ -218,7 +225,7 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
     defer({ ch: this, msg, sent: this.stats.sent });
   }
 
-  /** After the event loop turned: sends a deferred message unless data carried it or implied it. */
+  /** Once the microtask queue drained: sends a deferred message unless data carried it or implied it. */
   static flush(d: Deferred): void {
     const ch = d.ch;
     if (d.sent < 0) {
@@ -287,21 +294,15 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
     const ms = this.#opts.peerClosesWithinMs ?? 0;
     if (ms <= 0 || this.#now) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#onPeerClose = undefined;
-        resolve(false);
-      }, ms);
-      this.#onPeerClose = () => {
-        this.#onPeerClose = undefined;
-        clearTimeout(timer);
-        resolve(true);
-      };
+      this.#peerClose = new PeerCloseWait(Date.now() + ms, resolve);
+      schedule(this.#peerClose);
     });
   }
 
   /** Sends `close` until the peer answers `closed` (or closes too), for at most `closeWaitMs`. */
   #closeHandshake(): Promise<void> {
-    const { retransmit, closeWaitMs: timeoutMs, peer } = this.#opts;
+    const { retransmit, closeWaitMs: timeoutMs } = this.#opts;
+    const peer = this.#peer;
     return new Promise<void>((resolve) => {
       exchange(this, { t: 'close', nonce: nonce() }, ['closed'], { timeoutMs, retransmit, signal: undefined, peer }, () => resolve());
     });
@@ -365,9 +366,10 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
 
   /** The peer closed: answer (every time: an answer may be lost), and end here. */
   #peerClosed(n: number): void {
-    if (this.#onPeerClose) {
+    const wait = this.#peerClose;
+    if (wait && !wait.settled) {
       this.sendMessage({ t: 'closed', nonce: n }).catch(() => undefined);
-      return this.#onPeerClose();
+      return wait.settle(true);
     }
     if (this.closed) {
       // Both ends closed at once: each `close` answers the other's, and no `closed` is sent (it
@@ -376,7 +378,7 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
       return;
     }
     this.sendMessage({ t: 'closed', nonce: n }).catch(() => undefined);
-    this.onEnd(new ConnClosedError(`${this.#opts.peer} closed the connection`));
+    this.onEnd(new ConnClosedError(`${this.#peer} closed the connection`));
     void this.#release();
   }
 
@@ -396,7 +398,28 @@ class DatagramChannel extends AbstractConn<Uint8Array> implements Channel, BaseC
   }
 }
 
-/** A negotiation message held until the event loop turns: a rider (`sent` < 0), or one that data sent meanwhile makes needless. */
+/** A closing connection's wait for the peer's `close`, on the shared timer (no timer per connection). */
+class PeerCloseWait implements Timed {
+  settled = false;
+  constructor(
+    readonly due: number,
+    readonly resolve: (came: boolean) => void,
+  ) {}
+
+  fire(): void {
+    this.settle(false);
+  }
+
+  /** The peer's `close` came (true), or the wait is over (false). */
+  settle(came: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    unschedule(this);
+    this.resolve(came);
+  }
+}
+
+/** A negotiation message held until the microtask queue drains: a rider (`sent` < 0), or one that data sent meanwhile makes needless. */
 interface Deferred {
   readonly ch: DatagramChannel;
   readonly msg: WireMessage;
@@ -404,12 +427,24 @@ interface Deferred {
   readonly sent: number;
 }
 
-/** Deferred messages of every channel: one `setImmediate` for all of them, not one per connection. */
+/**
+ * Deferred messages of every channel, flushed together once the microtask
+ * queue has drained: by then the promise chains running now (the one that
+ * connected or accepted, and the application's code after it) have sent
+ * what they send at once. A microtask that queues a tick: ticks run after
+ * the microtask queue; a tick queued straight from a socket's callback would
+ * run before it. Not `setImmediate`: that costs an event-loop iteration (and
+ * an `epoll_wait`) per connection on each end.
+ */
 let deferred: Deferred[] = [];
 
 function defer(d: Deferred): void {
   deferred.push(d);
-  if (deferred.length === 1) setImmediate(flushDeferred);
+  if (deferred.length === 1) queueMicrotask(afterDrain);
+}
+
+function afterDrain(): void {
+  process.nextTick(flushDeferred);
 }
 
 function flushDeferred(): void {

@@ -1,14 +1,14 @@
 import { pickVariants, type Conn, type Stack, type StackTop, type Transport } from '@bertha/core';
-import { build } from './build.js';
+import { build, datapath } from './build.js';
 import { publishFailure, publishPick, publishStart } from './diagnostics/negotiate-channels.js';
-import { MAX_CLOSE_WAIT_MS, onFirstData, openChannel, type Channel } from './channel.js';
+import { MAX_CLOSE_WAIT_MS, clientChannel, onFirstData, openChannel, type Channel, type ChannelOptions } from './channel.js';
 import { NegotiationError, incompatibleError } from './errors.js';
 import { record, type Negotiation } from './negotiation.js';
-import { OptimisticConn, Verdict, type Attempt, type Rejection } from './optimistic-conn.js';
+import { OptimisticConn, Verdict, type Attempt, type Negotiator, type Rejection } from './optimistic-conn.js';
 import type { FitsBase, NegotiateOptions } from './options.js';
 import { defaultPickCache, pickKey, type PickCache } from './pick-cache.js';
 import type { AgreedPick } from './pick.js';
-import { checkTimeout, exchange, type RequestOptions } from './request.js';
+import { DEFAULT_TIMEOUT_MS, checkTimeout, exchange, type RequestOptions } from './request.js';
 import { stackInfo, type StackInfo } from './stack-info.js';
 import { nonce, type WireMessage } from './wire.js';
 
@@ -29,17 +29,44 @@ export interface ConnectOptions extends NegotiateOptions {
   readonly maxRejections?: number;
 }
 
-interface Client<A> {
+/**
+ * One `connect` call: what every attempt of it shares (base connections,
+ * channel options, requests), and what its 0-RTT connection calls back on
+ * a rejection or a failure (no closures per connection).
+ */
+class Client<A> implements Negotiator<unknown> {
   /** This negotiation in the diagnostics channels. */
   readonly id: number;
-  readonly info: StackInfo;
-  readonly base: Transport<A>;
-  readonly addr: A;
-  readonly server: string;
   readonly key: string;
-  readonly cache: PickCache;
-  readonly opts: ConnectOptions;
   readonly request: RequestOptions;
+  /** Channel options: the stack's shared ones unless this call sets its own timeout or retransmission. */
+  readonly channel: ChannelOptions;
+
+  constructor(
+    readonly info: StackInfo,
+    readonly base: Transport<A>,
+    readonly addr: A,
+    readonly server: string,
+    readonly cache: PickCache,
+    readonly opts: ConnectOptions,
+  ) {
+    this.id = publishStart('client', server);
+    this.key = pickKey(server, info.fingerprint);
+    const timeoutMs = checkTimeout(opts.timeoutMs);
+    this.request = { timeoutMs, retransmit: opts.retransmit, signal: opts.signal, peer: server };
+    this.channel =
+      opts.retransmit === undefined && timeoutMs === DEFAULT_TIMEOUT_MS
+        ? info.clientChannel
+        : clientChannel(info.codec, opts.retransmit, Math.min(timeoutMs, MAX_CLOSE_WAIT_MS));
+  }
+
+  renegotiate(rejection: Rejection, rejections: number): Promise<Attempt<unknown>> {
+    return renegotiate(this, rejection, rejections);
+  }
+
+  failed(err: Error): void {
+    publishFailure(this.id, 'client', this.server, err);
+  }
 }
 
 /**
@@ -56,28 +83,15 @@ export async function connect<S extends Stack, A>(
 ): Promise<Conn<StackTop<S>>> {
   const info = stackInfo(stack);
   const server = base.format(addr);
-  const cache = opts.cache ?? defaultPickCache;
-  const client: Client<A> = {
-    id: publishStart('client', server),
-    info,
-    base,
-    addr,
-    server,
-    key: pickKey(server, info.fingerprint),
-    cache,
-    opts,
-    request: { timeoutMs: checkTimeout(opts.timeoutMs), retransmit: opts.retransmit, signal: opts.signal, peer: server },
-  };
+  const client = new Client(info, base, addr, server, opts.cache ?? defaultPickCache, opts);
   try {
     if (opts.pick) return (await preRegistered(client, opts.pick)) as Conn<StackTop<S>>;
     if (opts.zeroRtt === true) {
-      const got = cache.get(client.key);
+      const got = client.cache.get(client.key);
       // A synchronous cache answers without a turn of the microtask queue.
       const cached = got instanceof Promise ? await got : got;
       if (cached && fits(info, cached)) {
-        const first = await attempt(client, cached, 0);
-        const failed = (err: Error): void => publishFailure(client.id, 'client', server, err);
-        const conn = new OptimisticConn(first, (rejection, n) => renegotiate(client, rejection, n), opts.maxUnconfirmed ?? 64, failed);
+        const conn = new OptimisticConn(await attempt(client, cached, 0), client, opts.maxUnconfirmed ?? 64);
         record(conn, conn);
         return conn as Conn<StackTop<S>>;
       }
@@ -96,15 +110,7 @@ function fits(info: StackInfo, pick: AgreedPick): boolean {
 
 async function open<A>(c: Client<A>): Promise<{ ch: Channel; local: string }> {
   const conn = await c.base.connect(c.addr, c.opts.signal ? { signal: c.opts.signal } : undefined);
-  const ch = openChannel(conn, c.base.datagram, {
-    codec: c.info.codec,
-    // Nothing counts malformed messages on the client: they are dropped.
-    onMalformed: () => undefined,
-    peer: c.server,
-    retransmit: c.opts.retransmit,
-    closeWaitMs: Math.min(c.request.timeoutMs, MAX_CLOSE_WAIT_MS),
-  });
-  return { ch, local: c.base.format(conn.local) };
+  return { ch: openChannel(conn, c.base.datagram, c.channel, c.server), local: c.base.format(conn.local) };
 }
 
 /** Builds the client's variant of `pick` over `ch` and describes it. */
@@ -112,14 +118,15 @@ async function instantiate<A>(c: Client<A>, ch: Channel, local: string, pick: Ag
   const variant = c.info.variants[pick.client.variant];
   if (!variant) throw new NegotiationError('ERR_NEGOTIATION_PROTOCOL', `${c.server} picked client variant ${pick.client.variant}, which this stack does not have`);
   const variantNames = c.info.names[pick.client.variant]!;
-  const { top, stack } = await build(variant.chunnels, variantNames, ch.data, { role: 'client', peer: c.server, passes: c.opts.passes, signal: c.opts.signal });
+  const path = datapath(variant.chunnels, variantNames, c.opts.passes);
+  const top = await build(path, ch.data, { role: 'client', peer: c.server, signal: c.opts.signal });
   const negotiation: Negotiation = {
     mode,
     role: 'client',
     local,
     peer: c.server,
     variant: variantNames,
-    stack,
+    stack: path.stack,
     decisions: pick.decisions,
     pick,
     rejections,

@@ -15,7 +15,7 @@ import {
   type Transport,
   type VariantOffer,
 } from '@bertha/core';
-import { build } from './build.js';
+import { build, datapath, type Datapath } from './build.js';
 import { MAX_CLOSE_WAIT_MS, PEER_CLOSES_WITHIN_MS, openChannel, type Channel, type ChannelOptions } from './channel.js';
 import { publishFailure, publishPick, publishStart } from './diagnostics/negotiate-channels.js';
 import { warnUnhandledFailure } from './diagnostics/unhandled-failure.js';
@@ -119,6 +119,9 @@ export async function listen<S extends Stack, A>(
 /** What clients send to start a negotiation (on a datagram session, at most one per client). */
 const REQUESTS: ReadonlySet<WireType> = new Set<WireType>(['offer', 'use', 'prereg']);
 
+/** A pick's verdict when the server accepts it: no reason is empty. */
+const ACCEPTS = '';
+
 type OfferOutcome = { readonly ok: true; readonly pick: AgreedPick } | { readonly ok: false; readonly incompatibilities: readonly Incompatibility[] };
 
 /** One peer's negotiation on a listener, waiting for or answering its first message. */
@@ -172,8 +175,8 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
   #sweeper: NodeJS.Timeout | undefined;
   /** Answers to offers, per decoded offers (shared by equal offers, wire.ts). */
   readonly #picks = new WeakMap<readonly VariantOffer[], { fingerprint: string; outcome: OfferOutcome }>();
-  /** Why this server refuses a pick (undefined: it accepts), per pick: decoded `use` picks are shared (wire.ts). */
-  readonly #verdicts = new WeakMap<AgreedPick, string | undefined>();
+  /** Why this server refuses a pick (`ACCEPTS`: it does not), per pick: decoded `use` picks are shared (wire.ts). */
+  readonly #verdicts = new WeakMap<AgreedPick, string>();
   readonly #channel: ChannelOptions;
   readonly #codec = new WireCodec();
   readonly #strikes: StrikeRegister | undefined;
@@ -211,7 +214,6 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     this.#channel = {
       codec: this.#codec,
       onMalformed: () => void this.stats.malformed++,
-      peer: '',
       retransmit: undefined,
       closeWaitMs: Math.min(timeoutMs, MAX_CLOSE_WAIT_MS),
       // The client closes first in most protocols: a server that closes right after its last reply
@@ -224,7 +226,9 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     this.#opts = opts;
     this.#timeoutMs = timeoutMs;
     this.#registry = new PreRegistry(opts.preRegistrationTtlMs ?? 60_000);
-    void this.#run();
+    // Each connection negotiated as it arrives (no promise per connection), where the base listener can.
+    if (listener.divert) listener.divert({ onMessage: (conn) => this.#session(conn), onEnd: () => void this.close() });
+    else void this.#run();
   }
 
   get address(): A {
@@ -252,6 +256,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     return untilClosed(() => this.accept());
   }
 
+  /** Base listeners that cannot divert: accepted one by one. */
   async #run(): Promise<void> {
     for (;;) {
       let conn: BaseConn<A>;
@@ -270,7 +275,7 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
   #session(conn: BaseConn<A>): void {
     const peer = this.#base.format(conn.remote);
     if (this.#local?.addr !== conn.local) this.#local = { addr: conn.local, text: this.#base.format(conn.local) };
-    const ch = openChannel(conn, this.#base.datagram, { ...this.#channel, peer });
+    const ch = openChannel(conn, this.#base.datagram, this.#channel, peer);
     const s = new Session(this as NegotiatingListener<unknown, unknown>, ch, this.#local.text, peer, publishStart('server', peer));
     if (this.#open.size >= this.#maxSessions && this.#prune() >= this.#maxSessions) s.refused = true;
     else this.#opened(s);
@@ -496,10 +501,9 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
 
   /** Why this server cannot run `pick`, or undefined when it can. */
   #refuses(pick: AgreedPick): string | undefined {
-    if (this.#verdicts.has(pick)) return this.#verdicts.get(pick);
-    const why = this.#check(pick);
-    this.#verdicts.set(pick, why);
-    return why;
+    let why = this.#verdicts.get(pick);
+    if (why === undefined) this.#verdicts.set(pick, (why = this.#check(pick) ?? ACCEPTS));
+    return why === ACCEPTS ? undefined : why;
   }
 
   #check(pick: AgreedPick): string | undefined {
@@ -515,34 +519,38 @@ class NegotiatingListener<D, A> implements NegotiatedListener<D, A> {
     ch.accepted();
     const variant = this.#info.variants[pick.server.variant]!;
     const names = this.#info.names[pick.server.variant]!;
-    build(variant.chunnels, names, ch.data, { role: 'server', peer, passes: this.#opts.passes, signal: undefined }).then(
-      ({ top, stack }) => {
-        const negotiation: Negotiation = {
-          mode,
-          role: 'server',
-          local: s.local,
-          peer,
-          variant: names,
-          stack,
-          decisions: pick.decisions,
-          pick,
-          rejections: 0,
-          earlyData: mode === '0-rtt' ? ch.early : undefined,
-        };
-        record(top, negotiation);
-        publishPick(s.id, top, negotiation);
-        if (mode === '1-rtt') this.stats.oneRtt++;
-        else if (mode === '0-rtt') this.stats.zeroRtt++;
-        else this.stats.preRegistered++;
-        if (this.#closed) void top.close();
-        else this.#ready.push(top as Conn<D>);
-      },
-      (err: unknown) => {
-        this.stats.failed++;
-        this.#failed(s, () => (err instanceof Error ? err : new Error(String(err))));
-        void ch.drop();
-      },
-    );
+    const fail = (err: unknown): void => {
+      this.stats.failed++;
+      this.#failed(s, () => (err instanceof Error ? err : new Error(String(err))));
+      void ch.drop();
+    };
+    let path: Datapath;
+    try {
+      path = datapath(variant.chunnels, names, this.#opts.passes);
+    } catch (err) {
+      return fail(err);
+    }
+    build(path, ch.data, { role: 'server', peer, signal: undefined }).then((top) => {
+      const negotiation: Negotiation = {
+        mode,
+        role: 'server',
+        local: s.local,
+        peer,
+        variant: names,
+        stack: path.stack,
+        decisions: pick.decisions,
+        pick,
+        rejections: 0,
+        earlyData: mode === '0-rtt' ? ch.early : undefined,
+      };
+      record(top, negotiation);
+      publishPick(s.id, top, negotiation);
+      if (mode === '1-rtt') this.stats.oneRtt++;
+      else if (mode === '0-rtt') this.stats.zeroRtt++;
+      else this.stats.preRegistered++;
+      if (this.#closed) void top.close();
+      else this.#ready.push(top as Conn<D>);
+    }, fail);
   }
 
   /** Reports a failed negotiation: to `onError`, else in a warning the first time; and to diagnostics. The error is made only if needed. */

@@ -7,6 +7,11 @@ export type Rejection = Extract<WireMessage, { t: 'reject' }>;
 /** The server's verdict on a pick: accepted (undefined), rejected, or no verdict (the error that ended negotiation). */
 export type Outcome = Rejection | Error | undefined;
 
+/** Hears a verdict (an object, not a closure per connection). */
+interface VerdictListener {
+  onVerdict(outcome: Outcome): void;
+}
+
 /**
  * Where a verdict waits for its listener: the verdict may come while the
  * stack is still being built, before the connection that listens exists.
@@ -16,7 +21,7 @@ export type Outcome = Rejection | Error | undefined;
 export class Verdict {
   #outcome: Outcome;
   #settled = false;
-  #listener: ((outcome: Outcome) => void) | undefined;
+  #listener: VerdictListener | undefined;
 
   settle(outcome: Outcome): void {
     if (this.#settled) return;
@@ -24,12 +29,12 @@ export class Verdict {
     this.#outcome = outcome;
     const listener = this.#listener;
     this.#listener = undefined;
-    listener?.(outcome);
+    listener?.onVerdict(outcome);
   }
 
-  /** Calls `listener` once with the verdict: now if it came already. */
-  listen(listener: (outcome: Outcome) => void): void {
-    if (this.#settled) listener(this.#outcome);
+  /** Tells `listener` the verdict once: now if it came already. */
+  listen(listener: VerdictListener): void {
+    if (this.#settled) listener.onVerdict(this.#outcome);
     else this.#listener = listener;
   }
 }
@@ -41,8 +46,13 @@ export interface Attempt<D> {
   readonly verdict: Verdict;
 }
 
-/** Builds the next attempt after a rejection (on a fresh base connection). */
-export type Renegotiate<D> = (rejection: Rejection, rejections: number) => Promise<Attempt<D>>;
+/** The `connect` call behind an optimistic connection. */
+export interface Negotiator<D> {
+  /** Builds the next attempt after a rejection (on a fresh base connection). */
+  renegotiate(rejection: Rejection, rejections: number): Promise<Attempt<D>>;
+  /** Hears the error that ends the connection before the server accepted a stack (diagnostics). */
+  failed(err: Error): void;
+}
 
 /**
  * The connection a 0-RTT `connect` returns. Until the server accepts, it
@@ -54,7 +64,7 @@ export type Renegotiate<D> = (rejection: Rejection, rejections: number) => Promi
  * re-negotiation fails, every call rejects with the error and `confirmed`
  * says so: those messages were not delivered.
  */
-export class OptimisticConn<D> implements Conn<D>, LiveNegotiation {
+export class OptimisticConn<D> implements Conn<D>, LiveNegotiation, VerdictListener {
   #current: Conn<D>;
   #negotiation: Negotiation;
   #state: 'pending' | 'confirmed' | 'failed' | 'closed' = 'pending';
@@ -64,21 +74,18 @@ export class OptimisticConn<D> implements Conn<D>, LiveNegotiation {
   #switching = false;
   #unconfirmed: D[] = [];
   readonly #max: number;
-  readonly #renegotiate: Renegotiate<D>;
-  readonly #onFailed: (err: Error) => void;
+  readonly #negotiator: Negotiator<D>;
   /** `confirmed()` callers while pending: made on demand, most connections never ask. */
   #confirmation: { promise: Promise<Negotiation>; resolve: (n: Negotiation) => void; reject: (err: Error) => void } | undefined;
   /** Calls blocked until the state changes (room to send, a new stack). */
   #wakeups: (() => void)[] = [];
 
-  /** `onFailed` hears the error that ends the connection before the server accepted a stack (diagnostics). */
-  constructor(first: Attempt<D>, renegotiate: Renegotiate<D>, maxUnconfirmed: number, onFailed: (err: Error) => void) {
+  constructor(first: Attempt<D>, negotiator: Negotiator<D>, maxUnconfirmed: number) {
     this.#current = first.top;
     this.#negotiation = first.negotiation;
-    this.#renegotiate = renegotiate;
-    this.#onFailed = onFailed;
+    this.#negotiator = negotiator;
     this.#max = maxUnconfirmed;
-    this.#watch(first);
+    first.verdict.listen(this);
   }
 
   get negotiation(): Negotiation {
@@ -146,12 +153,11 @@ export class OptimisticConn<D> implements Conn<D>, LiveNegotiation {
     return iterateConn(this);
   }
 
-  #watch(a: Attempt<D>): void {
-    a.verdict.listen((outcome) => {
-      if (outcome === undefined) this.#confirm();
-      else if (outcome instanceof Error) this.#fail(outcome);
-      else void this.#switch(outcome);
-    });
+  /** @internal The server's verdict on the current attempt. */
+  onVerdict(outcome: Outcome): void {
+    if (outcome === undefined) this.#confirm();
+    else if (outcome instanceof Error) this.#fail(outcome);
+    else void this.#switch(outcome);
   }
 
   #confirm(): void {
@@ -169,7 +175,7 @@ export class OptimisticConn<D> implements Conn<D>, LiveNegotiation {
     await old.close().catch(() => undefined);
     let next: Attempt<D>;
     try {
-      next = await this.#renegotiate(rejection, this.#negotiation.rejections + 1);
+      next = await this.#negotiator.renegotiate(rejection, this.#negotiation.rejections + 1);
       if (this.#state !== 'pending') {
         await next.top.close();
         return;
@@ -184,7 +190,7 @@ export class OptimisticConn<D> implements Conn<D>, LiveNegotiation {
     this.#negotiation = next.negotiation;
     this.#switching = false;
     this.#wake();
-    this.#watch(next);
+    next.verdict.listen(this);
   }
 
   #fail(err: Error): void {
@@ -194,7 +200,7 @@ export class OptimisticConn<D> implements Conn<D>, LiveNegotiation {
     this.#switching = false;
     this.#unconfirmed = [];
     this.#confirmation?.reject(err);
-    this.#onFailed(err);
+    this.#negotiator.failed(err);
     this.#wake();
     void this.#current.close().catch(() => undefined);
   }

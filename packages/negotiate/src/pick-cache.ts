@@ -49,7 +49,12 @@ export function memoryPickCache(opts: MemoryPickCacheOptions = {}): PickCache {
 /** The cache `connect` uses when given none: one per process. */
 export const defaultPickCache: PickCache = memoryPickCache();
 
+/** The last key made: a client that connects to one server again and again gets the same string, hashed once. */
+let lastKey = { server: '', fingerprint: '', key: '' };
+
 /** The cache key of a pick: the server's address and the client stack's fingerprint. */
 export function pickKey(server: string, fingerprint: string): string {
-  return `${server}#${fingerprint}`;
+  if (server === lastKey.server && fingerprint === lastKey.fingerprint) return lastKey.key;
+  lastKey = { server, fingerprint, key: `${server}#${fingerprint}` };
+  return lastKey.key;
 }

@@ -25,13 +25,12 @@ export async function preRegister<A>(base: Transport<A>, server: A, reg: PreRegi
   const where = base.format(server);
   const timeoutMs = checkTimeout(opts.timeoutMs);
   const conn = await base.connect(server, opts.signal ? { signal: opts.signal } : undefined);
-  const ch = openChannel(conn, base.datagram, {
-    codec: new WireCodec(),
-    onMalformed: () => undefined,
-    peer: where,
-    retransmit: opts.retransmit,
-    closeWaitMs: Math.min(timeoutMs, MAX_CLOSE_WAIT_MS),
-  });
+  const ch = openChannel(
+    conn,
+    base.datagram,
+    { codec: new WireCodec(), onMalformed: () => undefined, retransmit: opts.retransmit, closeWaitMs: Math.min(timeoutMs, MAX_CLOSE_WAIT_MS) },
+    where,
+  );
   try {
     const peer = base.format(reg.peer);
     const answer = await request(ch, { t: 'prereg', nonce: nonce(), peer, pick: reg.pick }, ['prereg-ack'], {

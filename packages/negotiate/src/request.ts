@@ -1,5 +1,6 @@
 import { AbortError, ConnClosedError, InvalidArgumentError } from '@bertha/core';
 import type { Channel } from './channel.js';
+import { schedule, unschedule, type Timed } from './due-timer.js';
 import { idle, type ChannelHandler } from './handler.js';
 import { NegotiationError } from './errors.js';
 import type { WireMessage, WireType } from './wire.js';
@@ -67,54 +68,6 @@ export function exchange<T extends WireType>(ch: Channel, msg: WireMessage, answ
   const { signal } = opts;
   if (signal?.aborted) return done(new AbortError(signal.reason), undefined);
   new Exchange(ch, msg, answers, opts, done, initial, max, factor).start();
-}
-
-/**
- * Exchanges waiting for an answer, and the one timer that serves them all: a
- * timer per connection (set, then cleared when the answer comes) showed in
- * connection set-up profiles. The timer runs at the earliest due time; while
- * no exchange waits it is unref'd (it must not keep the process alive), and
- * when it fires then, it finds nothing to do.
- */
-interface Timed {
-  readonly due: number;
-  fire(now: number): void;
-}
-const waiting = new Set<Timed>();
-let timer: NodeJS.Timeout | undefined;
-let timerAt = Infinity;
-
-function schedule(x: Timed): void {
-  waiting.add(x);
-  if (waiting.size === 1) timer?.ref();
-  if (x.due >= timerAt) return;
-  clearTimeout(timer);
-  timerAt = x.due;
-  timer = setTimeout(tick, Math.max(1, x.due - Date.now()));
-}
-
-function unschedule(x: Timed): void {
-  waiting.delete(x);
-  if (waiting.size === 0) timer?.unref();
-}
-
-function tick(): void {
-  timer = undefined;
-  timerAt = Infinity;
-  const now = Date.now();
-  for (const x of [...waiting]) {
-    if (x.due > now) continue;
-    waiting.delete(x);
-    x.fire(now);
-  }
-  // A re-send above re-armed the timer for itself (schedule); the others may be due sooner.
-  let next = Infinity;
-  for (const x of waiting) next = Math.min(next, x.due);
-  if (next < timerAt) {
-    clearTimeout(timer);
-    timerAt = next;
-    timer = setTimeout(tick, Math.max(1, next - now));
-  }
 }
 
 /** One request in flight: re-sent on datagram transports until answered, given up at the deadline. */

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describeVariant, variants, type Stack, type Variant, type VariantOffer } from '@bertha/core';
+import { MAX_CLOSE_WAIT_MS, clientChannel, type ChannelOptions } from './channel.js';
+import { DEFAULT_TIMEOUT_MS } from './request.js';
 import { WireCodec } from './wire.js';
 
 /** What negotiation needs of a stack, computed once per Stack object. */
@@ -12,6 +14,8 @@ export interface StackInfo {
   readonly fingerprint: string;
   /** Encodes and decodes the negotiation messages of this stack's client connections. */
   readonly codec: WireCodec;
+  /** The channel options of this stack's client connections with the default timeout and retransmission. */
+  readonly clientChannel: ChannelOptions;
 }
 
 const infos = new WeakMap<Stack, StackInfo>();
@@ -21,7 +25,9 @@ export function stackInfo(stack: Stack): StackInfo {
   if (!info) {
     const vs = variants(stack);
     const offers = vs.map(describeVariant);
-    info = { variants: vs, offers, names: vs.map((v) => v.chunnels.map((c) => c.name)), fingerprint: fingerprint(offers), codec: new WireCodec() };
+    const codec = new WireCodec();
+    const clientChannelOptions = clientChannel(codec, undefined, Math.min(DEFAULT_TIMEOUT_MS, MAX_CLOSE_WAIT_MS));
+    info = { variants: vs, offers, names: vs.map((v) => v.chunnels.map((c) => c.name)), fingerprint: fingerprint(offers), codec, clientChannel: clientChannelOptions };
     infos.set(stack, info);
   }
   return info;

@@ -1,3 +1,5 @@
+import { NumberSet } from './number-set.js';
+
 /** A listener's 0-RTT replay protection. */
 export interface ReplayProtectionOptions {
   /** How far a 0-RTT request's sent-at time may lie from the server's clock, either way. Default 10,000 ms. */
@@ -18,8 +20,16 @@ export interface ReplayProtectionOptions {
 export class StrikeRegister {
   readonly #windowMs: number;
   readonly #maxEntries: number;
-  /** Unique values seen, with when they may be forgotten (their time left the window), oldest first (near enough). */
-  readonly #seen = new Map<number, number>();
+  /** Unique values seen and not yet forgotten. */
+  readonly #seen = new NumberSet();
+  /**
+   * The same values in admission order, with when each may be forgotten (its
+   * time left the window), from `#head` on: near enough oldest first, so
+   * forgetting looks at the front only (no iterator per request).
+   */
+  #keys: number[] = [];
+  #untils: number[] = [];
+  #head = 0;
 
   constructor(opts: ReplayProtectionOptions = {}) {
     this.#windowMs = opts.windowMs ?? 10_000;
@@ -36,15 +46,28 @@ export class StrikeRegister {
     if (this.#seen.has(key)) return 'the 0-RTT request was seen before (a replay): negotiating with a round trip';
     this.#forget(now);
     if (this.#seen.size >= this.#maxEntries) return 'too many 0-RTT requests in the replay window: negotiating with a round trip';
-    this.#seen.set(key, at + this.#windowMs);
+    this.#seen.add(key);
+    this.#keys.push(key);
+    this.#untils.push(at + this.#windowMs);
     return undefined;
   }
 
   /** Drops the oldest entries whose time left the window: a replay of one of them is stale anyway. */
   #forget(now: number): void {
-    for (const [key, until] of this.#seen) {
-      if (until >= now) return;
-      this.#seen.delete(key);
+    const keys = this.#keys;
+    const untils = this.#untils;
+    let head = this.#head;
+    while (head < keys.length && untils[head]! < now) this.#seen.delete(keys[head++]!);
+    if (head === keys.length) {
+      this.#keys = [];
+      this.#untils = [];
+      head = 0;
+    } else if (head > 1024 && head * 2 > keys.length) {
+      // Compact once the forgotten front outgrows the rest.
+      this.#keys = keys.slice(head);
+      this.#untils = untils.slice(head);
+      head = 0;
     }
+    this.#head = head;
   }
 }

@@ -139,4 +139,17 @@ describe('StrikeRegister', () => {
     expect(r.admit(1, 6, now + 1001, now + 1002)).toBeUndefined();
     expect(r.admit(1, 2, now, now + 1002)).toMatch(/outside/);
   });
+
+  it('forgets values as their time leaves the window, oldest first, however many came and went', () => {
+    const r = new StrikeRegister({ windowMs: 1000, maxEntries: 2000 });
+    const start = 1_000_000;
+    // 5,000 requests, 1 ms apart: at most ~1,000 in the window at a time, so the register never fills.
+    for (let i = 0; i < 5000; i++) expect(r.admit(i, 7, start + i, start + i)).toBeUndefined();
+    const now = start + 4999;
+    // The last ones are still remembered: a replay is refused.
+    expect(r.admit(4999, 7, start + 4999, now)).toMatch(/seen before/);
+    expect(r.admit(4500, 7, start + 4500, now)).toMatch(/seen before/);
+    // Nothing else is held against a fresh request.
+    expect(r.admit(5000, 7, now, now)).toBeUndefined();
+  });
 });

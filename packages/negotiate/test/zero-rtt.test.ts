@@ -56,6 +56,54 @@ describe('0-RTT on a datagram transport', () => {
     await server.close();
   });
 
+  it('sends "use this pick" alone when the first data comes after an event-loop turn; a reply after a turn comes with an ack', async () => {
+    const net = memNetwork();
+    const t = mem(net);
+    const server = await listen(stack, t, { name: 'slow' });
+    const cache = memoryPickCache();
+    await (await connect(stack, t, server.address, { cache })).close();
+    await server.accept();
+    const before = net.stats.delivered;
+    const conn = await connect(stack, t, server.address, { cache, zeroRtt: true });
+    await new Promise((r) => setImmediate(r));
+    await conn.send('late');
+    const accepted = await server.accept();
+    expect(await recvWithin(accepted)).toBe('late');
+    await new Promise((r) => setImmediate(r));
+    await accepted.send('later');
+    expect(await recvWithin(conn)).toBe('later');
+    expect((await confirmed(conn)).mode).toBe('0-rtt');
+    // `use` alone, the data, the ack alone, the reply: nothing rode with anything.
+    expect(net.stats.delivered - before).toBe(4);
+    await conn.close();
+    await server.close();
+  });
+
+  it('negotiates over a base listener that cannot divert its connections (accepted one by one)', async () => {
+    const t = mem(memNetwork());
+    // The same transport, its listeners without `divert`.
+    const plain: typeof t = {
+      ...t,
+      listen: async (addr, opts) => {
+        const l = await t.listen(addr, opts);
+        return { address: l.address, stats: l.stats, accept: (o) => l.accept(o), close: () => l.close(), [Symbol.asyncIterator]: () => l[Symbol.asyncIterator]() };
+      },
+    };
+    const server = await listen(stack, plain, { name: 'one-by-one' });
+    void echo(server);
+    const cache = memoryPickCache();
+    await (await connect(stack, t, server.address, { cache })).close();
+    for (let i = 0; i < 3; i++) {
+      const conn = await connect(stack, t, server.address, { cache, zeroRtt: true });
+      await conn.send(`ping ${i}`);
+      expect(await recvWithin(conn)).toBe(`ping ${i}`);
+      expect((await confirmed(conn)).mode).toBe('0-rtt');
+      await conn.close();
+    }
+    expect(server.stats).toMatchObject({ oneRtt: 1, zeroRtt: 3 });
+    await server.close();
+  });
+
   it('closed before the server confirmed: waiting and later calls reject with ConnClosedError', async () => {
     const t = mem(memNetwork());
     const server = await listen(stack, t, { name: 'hasty' });

@@ -1,6 +1,6 @@
 import type { CallOptions } from '../conn/conn.js';
 import { ConnClosedError } from '../errors.js';
-import { MessageQueue } from '../conn/message-queue.js';
+import { MessageQueue, type QueueSink } from '../conn/message-queue.js';
 import { untilClosed } from '../conn/abstract-conn.js';
 import { publishBaseOpen } from '../diagnostics/conn-channels.js';
 import type { BaseConn, Listener, ListenerStats, TransportKind } from './transport.js';
@@ -48,6 +48,10 @@ export class ConnListener<A> implements Listener<A> {
 
   accept(opts?: CallOptions): Promise<BaseConn<A>> {
     return this.#pending.takeOne(opts?.signal);
+  }
+
+  divert(sink: QueueSink<BaseConn<A>> | undefined): void {
+    this.#pending.divert(sink);
   }
 
   async close(): Promise<void> {

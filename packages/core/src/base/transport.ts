@@ -1,3 +1,4 @@
+import type { QueueSink } from '../conn/message-queue.js';
 import type { CallOptions, Conn, ConnStats } from '../conn/conn.js';
 
 /** Host and port, for UDP and TCP. Port 0 asks the OS for a free port when listening. */
@@ -39,6 +40,13 @@ export interface Listener<A = unknown> extends AsyncIterable<BaseConn<A>> {
   accept(opts?: CallOptions): Promise<BaseConn<A>>;
   close(): Promise<void>;
   readonly stats: ListenerStats;
+  /**
+   * Optional: hands every connection accepted from now on (and those
+   * waiting) to `sink` as it arrives, then the listener's end, instead of
+   * queueing them for `accept` (no promise per connection, for a layer above
+   * that takes each at once). `undefined` stops diverting.
+   */
+  divert?(sink: QueueSink<BaseConn<A>> | undefined): void;
 }
 
 export interface ListenerStats {

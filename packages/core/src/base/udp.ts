@@ -61,7 +61,7 @@ export function udp(opts: UdpOptions = {}): Transport<SocketAddress> {
   const open = async (host: string, where: string, signal: AbortSignal | undefined): Promise<{ socket: Socket; ip: string }> => {
     const { ip, type } = await resolve(host, where);
     throwIfAborted(signal);
-    const socket = createSocket({ type, recvBufferSize: opts.recvBufferSize, sendBufferSize: opts.sendBufferSize });
+    const socket = createSocket({ type, recvBufferSize: opts.recvBufferSize, sendBufferSize: opts.sendBufferSize, lookup: literal });
     return { socket, ip };
   };
 
@@ -86,6 +86,17 @@ export function udp(opts: UdpOptions = {}): Transport<SocketAddress> {
       return new UdpDemux(socket, { host: bound.address, port: bound.port }, maxMessageSize, quietMs).listener;
     },
   };
+}
+
+/**
+ * The socket's lookup: every address a socket sends to is an IP literal
+ * already (resolved at connect or listen, or a peer's source address), and
+ * Node's default lookup answers a literal on the next tick, after the rest of
+ * the microtask queue: a reply sent from a promise chain would wait for
+ * whatever that chain queued after it.
+ */
+function literal(host: string, _opts: unknown, done: (err: null, address: string, family: number) => void): void {
+  done(null, host, isIP(host));
 }
 
 async function resolve(host: string, where: string): Promise<{ ip: string; type: SocketType }> {
@@ -279,7 +290,10 @@ class UdpDemux {
       }
       conn = new UdpPeerConn(this, { host: rinfo.address, port: rinfo.port });
       byPort.set(rinfo.port, conn);
+      // Its first datagram before the connection is offered: a listener that takes it at once (divert) finds it there.
+      conn.deliver(msg);
       this.listener.offer(conn);
+      return;
     }
     conn.deliver(msg);
   }

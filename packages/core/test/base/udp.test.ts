@@ -13,6 +13,34 @@ function sendRaw(s: Socket, msg: Uint8Array, to: SocketAddress): Promise<void> {
 }
 
 describe('udp listener demultiplexing', () => {
+  it('diverts new connections to a sink as they arrive, each with its first datagram already there', async () => {
+    const l = await udp().listen({ host: '127.0.0.1', port: 0 });
+    const first: string[] = [];
+    let ended = false;
+    const got = new Promise<void>((resolve) => {
+      l.divert!({
+        onMessage: (conn) => {
+          // Synchronously, in the datagram's turn: the connection's first message waits in it.
+          void conn.recv().then((m) => {
+            first.push(m.toString());
+            if (first.length === 2) resolve();
+          });
+        },
+        onEnd: () => {
+          ended = true;
+        },
+      });
+    });
+    const peers = await Promise.all([rawSocket(), rawSocket()]);
+    await Promise.all(peers.map((p, i) => sendRaw(p, Buffer.from(`hello ${i}`), l.address)));
+    await got;
+    expect(first.sort()).toEqual(['hello 0', 'hello 1']);
+    expect(l.stats.accepted).toBe(2);
+    for (const p of peers) p.close();
+    await l.close();
+    expect(ended).toBe(true);
+  });
+
   it('gives each source address its own connection, with its own messages', async () => {
     // A big receive buffer: 300 datagrams arrive before the event loop reads any.
     const l = await udp({ recvBufferSize: 4 << 20 }).listen({ host: '127.0.0.1', port: 0 });

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, ConnClosedError, InvalidArgumentError, incompatibilities, type Conn, type Incompatibility, type Pass, type VariantOffer } from '@bertha/core';
-import { build } from '../build.js';
+import { build, datapath } from '../build.js';
 import { publishTransition } from '../diagnostics/rendezvous-channels.js';
 import type { StackInfo } from '../stack-info.js';
 import { IncompatiblePickError, TransitionInProgressError, TransitionRefusedError } from './join-errors.js';
@@ -394,13 +394,9 @@ export class Transitions {
   async #build(index: number, epoch: number, lower: Conn<Uint8Array>): Promise<Conn<unknown>> {
     const variant = this.#info.variants[index];
     if (variant === undefined) throw new InvalidArgumentError(`variant ${index} does not exist`);
-    const { top, stack } = await build(variant.chunnels, this.#info.names[index]!, lower, {
-      role: 'client',
-      peer: `rendezvous:${this.#m.name}`,
-      passes: this.#options.passes,
-      signal: undefined,
-    });
-    this.#names.set(epoch, stack);
+    const path = datapath(variant.chunnels, this.#info.names[index]!, this.#options.passes);
+    const top = await build(path, lower, { role: 'client', peer: `rendezvous:${this.#m.name}`, signal: undefined });
+    this.#names.set(epoch, path.stack);
     return top;
   }
 }
