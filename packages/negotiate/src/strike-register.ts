@@ -1,5 +1,3 @@
-import { NumberSet } from './number-set.js';
-
 /** A listener's 0-RTT replay protection. */
 export interface ReplayProtectionOptions {
   /** How far a 0-RTT request's sent-at time may lie from the server's clock, either way. Default 10,000 ms. */
@@ -21,7 +19,7 @@ export class StrikeRegister {
   readonly #windowMs: number;
   readonly #maxEntries: number;
   /** Unique values seen and not yet forgotten. */
-  readonly #seen = new NumberSet();
+  readonly #seen = new Set<number>();
   /**
    * The same values in admission order, with when each may be forgotten (its
    * time left the window), from `#head` on: near enough oldest first, so
