@@ -43,7 +43,6 @@ export interface ReceiverStats {
  * into losses and a timeout in 3 of 16 loopback runs.
  */
 const STRETCH_ACK_PACKETS = 8;
-const TWO32 = 2 ** 32;
 
 export class TransportReceiver {
   readonly stats: ReceiverStats = {
@@ -217,8 +216,9 @@ export class TransportReceiver {
     this.#unacked = 0;
     const s = this.stats;
     s.acksSent++;
+    // The counts mod 2^32, as the wire carries them (`>>> 0` is exact for integers below 2^53).
     const blocks = this.#ranges.isEmpty ? NO_BLOCKS : this.#sackBlocks();
-    const ack: AckFrame = { cumAck: this.#rcvNext, tsecr: this.#tsecr, cePackets: s.cePackets % TWO32, ceBytes: s.ceBytes % TWO32, blocks };
+    const ack: AckFrame = { cumAck: this.#rcvNext, tsecr: this.#tsecr, cePackets: s.cePackets >>> 0, ceBytes: s.ceBytes >>> 0, blocks };
     const transmit = this.#transmit;
     if (transmit !== undefined) transmit(encodeAck(ack));
     else this.#transmitFrame!(ack);

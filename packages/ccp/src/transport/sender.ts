@@ -119,6 +119,8 @@ export class TransportSender {
   // App data not yet segmented.
   readonly #queue = new Deque<Uint8Array>();
   #queueOffset = 0;
+  /** The queue's head is bulk zeros: pushed only into an empty queue, so only ever at the head. */
+  #headIsBulk = false;
   #pendingBytes = 0;
   #bulkRemaining = 0;
 
@@ -402,8 +404,11 @@ export class TransportSender {
 
   /** Sets the ACK's new ECN marks in `p`: the counts are cumulative, and a reordered (older) ACK reads as no change. */
   #ecnDelta(a: AckFrame, p: AckPrimitives): void {
-    const packets = (a.cePackets - this.#ceP + TWO32) % TWO32;
-    const bytes = (a.ceBytes - this.#ceB + TWO32) % TWO32;
+    // Differences mod 2^32 of counts in [0, 2^32), without a floating-point `%` per ACK.
+    let packets = a.cePackets - this.#ceP;
+    if (packets < 0) packets += TWO32;
+    let bytes = a.ceBytes - this.#ceB;
+    if (bytes < 0) bytes += TWO32;
     if (packets >= TWO32 / 2 || bytes >= TWO32 / 2) {
       p.ecnPackets = p.ecnBytes = 0;
       return;
@@ -575,8 +580,9 @@ export class TransportSender {
       if (this.#bulkRemaining <= 0) return -1;
       const n = Math.min(BULK_CHUNK, this.#bulkRemaining);
       this.#bulkRemaining -= n;
-      m = ZEROS.subarray(0, n);
+      m = zeroView(n);
       this.#queue.push(m);
+      this.#headIsBulk = true;
       this.#pendingBytes += n;
     }
     return Math.min(this.#o.mss, m.byteLength - this.#queueOffset);
@@ -625,13 +631,15 @@ export class TransportSender {
 
   #newPacket(size: number): Pkt {
     const m = this.#queue.peek()!;
+    const len = m.byteLength;
     const off = this.#queueOffset;
     // A message that fits one packet is its payload as it is: no view per packet.
-    const payload = off === 0 && size === m.byteLength ? m : m.buffer === ZEROS.buffer ? zeroView(size) : m.subarray(off, off + size);
+    const payload = off === 0 && size === len ? m : this.#headIsBulk ? zeroView(size) : m.subarray(off, off + size);
     let flags = off === 0 ? FLAG_FIRST : 0;
-    if (off + size === m.byteLength) {
+    if (off + size === len) {
       flags |= FLAG_LAST;
       this.#queue.shift();
+      this.#headIsBulk = false;
       this.#queueOffset = 0;
     } else {
       this.#queueOffset = off + size;
@@ -670,9 +678,9 @@ export class TransportSender {
   }
 }
 
-/** The timestamp a packet sent at `us` carries: whole µs mod 2^32. */
+/** The timestamp a packet sent at `us` carries: whole µs mod 2^32, as the wire's u32 holds it. */
 function tsval(us: number): number {
-  return Math.floor(us) % TWO32;
+  return Math.floor(us) >>> 0;
 }
 
 /** Every field of `Primitives`, writable: one object per sender, refilled for each ACK or loss event. */
