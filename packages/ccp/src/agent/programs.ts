@@ -57,7 +57,7 @@ function cached<V>(cache: Map<string, V>, key: string, make: () => V): V {
 
 function layoutsOf(compiled: CompiledProgramInfo): Map<string, ReportLayout> {
   let m = layouts.get(compiled);
-  if (m === undefined) layouts.set(compiled, (m = new Map()));
+  if (m === undefined) layouts.set(compiled, (m = new Map<string, ReportLayout>()));
   return m;
 }
 
