@@ -17,7 +17,11 @@
  *     written natively in TS; the three rotate within each repetition, rows
  *     give the median of per-repetition ratios and their p25–p75.
  * (d) Simulation in CCP mode: simulated seconds per wall second of a fixed
- *     scenario, compiled runtime vs interpreter, alternating run by run.
+ *     scenario, compiled runtime vs interpreter, alternating run by run; and
+ *     the shape of GitHub issue 16 (one Reno flow, 96 Mbit/s, 20 ms RTT, a
+ *     1-BDP buffer, through `simulateFlow`), CCP and native Reno alternating,
+ *     against the 15 and 41 simulated s per wall s recorded when it was filed
+ *     (its goal: CCP mode at least 4× faster).
  *
  *   pnpm bench ccp [--rounds 20000] [--seconds 3] [--reps 15] [--only ipc,agent,runtime,sim]
  */
@@ -44,7 +48,7 @@ import {
   type IpcChannel,
   type Primitives,
 } from '@bertha/ccp';
-import { runScenario } from '@bertha/ccp-lab';
+import { runScenario, simulateFlow } from '@bertha/ccp-lab';
 import { pairedResult } from './lib/paired.js';
 import { percentile, report, result, type Result } from './lib/results.js';
 
@@ -395,6 +399,45 @@ async function simulation(reps: number): Promise<Result[]> {
   return [pairedResult('(d) simulation in CCP mode (1 Cubic flow, 48 Mbit/s, 20 ms), simulated s per wall s: compiled runtime vs interpreter', compiled, interpreted, 's/s')];
 }
 
+/** Simulated s per wall s and per CPU s of one Reno flow through issue 16's path. */
+function issueShapeSpeed(kind: 'ccp' | 'native', seconds: number): { wall: number; cpu: number } {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const r = simulateFlow({
+    bottleneck: { rateBps: 96e6, delayUs: 10_000, bufferBytes: 240_000 },
+    durationUs: seconds * 1e6,
+    flow: { cc: { kind, algorithm: 'reno' } },
+  });
+  const cpu = process.cpuUsage(c0);
+  const wall = (performance.now() - t0) / 1000;
+  if (r.utilisation < 0.9) throw new Error(`the simulated ${kind} Reno flow used only ${r.utilisation} of the link`);
+  return { wall: seconds / wall, cpu: seconds / ((cpu.user + cpu.system) / 1e6) };
+}
+
+/** What issue 16 recorded for its shape when it was filed, simulated s per wall s. */
+const ISSUE16 = { ccp: 15, native: 41 };
+
+function issueShape(reps: number): Result[] {
+  for (let i = 0; i < 3; i++) {
+    issueShapeSpeed('ccp', 2); // warm up
+    issueShapeSpeed('native', 2);
+  }
+  const ccp: { wall: number; cpu: number }[] = [];
+  const native: { wall: number; cpu: number }[] = [];
+  for (let r = 0; r < reps; r++) {
+    for (const kind of r % 2 === 0 ? (['ccp', 'native'] as const) : (['native', 'ccp'] as const)) {
+      (kind === 'ccp' ? ccp : native).push(issueShapeSpeed(kind, 10));
+    }
+  }
+  const shape = '1 Reno flow, 96 Mbit/s, 20 ms';
+  const recorded = (n: number): number[] => ccp.map(() => n);
+  return [
+    pairedResult(`(d) simulation in CCP mode (${shape}), simulated s per wall s vs the 15 s/s recorded when issue 16 was filed (goal: 4)`, ccp.map((x) => x.wall), recorded(ISSUE16.ccp), 's/s'),
+    pairedResult(`(d) simulation with native Reno (${shape}), simulated s per wall s vs the 41 s/s recorded then`, native.map((x) => x.wall), recorded(ISSUE16.native), 's/s'),
+    pairedResult(`(d) simulation (${shape}), simulated s per CPU s: CCP mode vs native Reno`, ccp.map((x) => x.cpu), native.map((x) => x.cpu), 's/s'),
+  ];
+}
+
 // ---------------------------------------------------------------- main
 
 const peerAt = process.argv.indexOf('--peer');
@@ -416,7 +459,7 @@ if (peerAt >= 0) {
   if (parts.includes('ipc')) results.push(...(await ipcRoundTrips(Number(values.rounds))));
   if (parts.includes('agent')) results.push(...agentThroughput(Number(values.flows), Number(values.seconds)));
   if (parts.includes('runtime')) results.push(...runtimeCosts(Number(values.reps)));
-  if (parts.includes('sim')) results.push(...(await simulation(Math.max(3, Math.floor(Number(values.reps) / 3)))));
+  if (parts.includes('sim')) results.push(...(await simulation(Math.max(3, Math.floor(Number(values.reps) / 3)))), ...issueShape(Number(values.reps)));
   report('ccp', results);
   // Absolute figures move with machine load; the ratios to same-run baselines move much less.
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

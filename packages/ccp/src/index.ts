@@ -109,6 +109,7 @@ export {
 export { PeerUnreachableError, UnacknowledgedDataError } from './transport/errors.js';
 export { TransportSender, type FlowEndpoints, type SenderControl, type SenderStats } from './transport/sender.js';
 export { TransportReceiver, type ReceiverStats } from './transport/receiver.js';
+export { ackFrameBytes, dataFrameBytes, type AckFrame, type DataFrame, type PacketSink } from './transport/wire.js';
 export type { NativeAlgorithm } from './transport/native-cc.js';
 export type { HyStartOptions } from './algorithms/hystart.js';
 export { CcpHost, createCcpHost, inProcessCcpHost, type CcpFlowHooks, type CcpHostOptions, type CcpHostStats } from './transport/ccp-host.js';

@@ -13,7 +13,7 @@
  * workload and seed.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { inProcessCcpHost, resolveOptions, TransportReceiver, TransportSender, type CcpHost, type SenderControl } from '@bertha/ccp';
+import { ackFrameBytes, dataFrameBytes, inProcessCcpHost, resolveOptions, TransportReceiver, TransportSender, type AckFrame, type CcpHost, type DataFrame, type SenderControl } from '@bertha/ccp';
 import { InvalidArgumentError } from '@bertha/core';
 import type { RunControl } from '../experiments/scenario.js';
 import { Link } from '../link/link.js';
@@ -70,7 +70,7 @@ export interface SiteNetworkResult {
 
 interface SitePacket extends BundlePacket {
   readonly flow: number;
-  readonly data: Uint8Array;
+  readonly data: DataFrame;
   ce?: boolean;
   /** When it left the sendbox (ground truth only). */
   departedUs?: number;
@@ -108,7 +108,7 @@ export async function runSiteNetwork(o: SiteNetworkOptions, control: RunControl 
       receivebox.onPacket(p.header, p.bytes);
       if (truth !== undefined && p.departedUs !== undefined) truth.arrived(sim.now(), p.bytes, p.departedUs);
     }
-    live.get(p.flow)?.receiver.onPacket(p.data, p.ce === true);
+    live.get(p.flow)?.receiver.onDataFrame(p.data, p.ce === true);
   };
   const fifoBottleneck = new Link<SitePacket>(sim, { rateBps: o.rateBps, delayUs: oneWay, bufferBytes: o.bufferBytes, seed: o.seed }, egress);
   let toBottleneck: (p: SitePacket) => void = (p) => fifoBottleneck.enqueue(p);
@@ -119,7 +119,7 @@ export async function runSiteNetwork(o: SiteNetworkOptions, control: RunControl 
     fqQueue = q;
     toBottleneck = (p) => q.enqueue(p, p.flow);
   }
-  const acks = new Link<{ readonly flow: number; readonly data: Uint8Array; readonly bytes: number }>(sim, { delayUs: oneWay }, (p) => live.get(p.flow)?.sender.onAck(p.data));
+  const acks = new Link<{ readonly flow: number; readonly ack: AckFrame; readonly bytes: number }>(sim, { delayUs: oneWay }, (p) => live.get(p.flow)?.sender.onAckFrame(p.ack));
 
   let host: CcpHost | undefined;
   let sendbox: Sendbox<SitePacket> | undefined;
@@ -158,14 +158,16 @@ export async function runSiteNetwork(o: SiteNetworkOptions, control: RunControl 
     let ipId = 0;
     const sender = new TransportSender(
       sim,
-      (data) => {
-        const h: InvariantHeader = { ...header, ipId: ipId++ & 0xffff };
-        ingress({ flow: i, data, bytes: data.byteLength + OVERHEAD, header: h });
+      {
+        frame: (data) => {
+          const h: InvariantHeader = { ...header, ipId: ipId++ & 0xffff };
+          ingress({ flow: i, data, bytes: dataFrameBytes(data) + OVERHEAD, header: h });
+        },
       },
       LINUX_CUBIC,
       topts,
     );
-    const receiver = new TransportReceiver(sim, (data) => acks.enqueue({ flow: i, data, bytes: data.byteLength + OVERHEAD }), topts);
+    const receiver = new TransportReceiver(sim, { frame: (ack) => acks.enqueue({ flow: i, ack, bytes: ackFrameBytes(ack) + OVERHEAD }) }, topts);
     let got = 0;
     receiver.onData = (n) => {
       got += n;

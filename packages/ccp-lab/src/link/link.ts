@@ -58,12 +58,11 @@ export interface QueueDelaySample {
   readonly delayUs: number;
 }
 
-interface Entry<P> {
-  readonly p: P;
-  readonly enqueuedAt: number;
-  readonly finish: number;
-  readonly deliverAt: number;
-}
+/** Per packet in the ring: when it was enqueued, when its transmission ends, when it is delivered (µs). */
+const ENQUEUED = 0;
+const FINISH = 1;
+const DELIVER = 2;
+const TIMES = 3;
 
 /**
  * One direction of a network link: a drop-tail FIFO drained at a fixed rate
@@ -107,10 +106,18 @@ export class Link<P extends Packet> {
   readonly #record: boolean;
   readonly #createdAt: number;
 
-  /** Packets not yet delivered: [#head, #departIdx) are propagating, [#departIdx, end) queued. */
-  #entries: Entry<P>[] = [];
+  /**
+   * Packets not yet delivered, oldest first, in a ring that doubles when full
+   * (a link carrying a steady window allocates nothing per packet): the first
+   * `#size - #queued` are propagating, the last `#queued` queued. Their times
+   * are `#times[TIMES * slot + ENQUEUED | FINISH | DELIVER]`.
+   */
+  #ring: (P | undefined)[] = new Array<P | undefined>(16).fill(undefined);
+  #times = new Float64Array(TIMES * 16);
+  #mask = 15;
   #head = 0;
-  #departIdx = 0;
+  #size = 0;
+  #queued = 0;
   #queueBytes = 0;
   #lastFinish = -Infinity;
   /** Trace links: the next unused opportunity, and bytes left in the one used at `#lastFinish`. */
@@ -149,13 +156,13 @@ export class Link<P extends Packet> {
   /** Packets queued now, the packet in transmission included. */
   get queuePackets(): number {
     this.#retire(this.#clock.now());
-    return this.#entries.length - this.#departIdx;
+    return this.#queued;
   }
 
   /** Packets that left the queue and are still propagating. */
   get inFlight(): number {
     this.#retire(this.#clock.now());
-    return this.#departIdx - this.#head;
+    return this.#size - this.#queued;
   }
 
   /**
@@ -172,7 +179,7 @@ export class Link<P extends Packet> {
       this.stats.lost++;
       return false;
     }
-    const queued = this.#entries.length - this.#departIdx;
+    const queued = this.#queued;
     if (this.#queueBytes + bytes > this.#bufferBytes || queued + 1 > this.#bufferPackets) {
       this.stats.dropped++;
       return false;
@@ -185,7 +192,15 @@ export class Link<P extends Packet> {
     const finish = this.#trace !== undefined ? this.#serveTrace(this.#trace, start, bytes) : start + (bytes * 8e6) / this.#rate;
     this.#lastFinish = finish;
     const deliverAt = finish + this.#delay;
-    this.#entries.push({ p, enqueuedAt: now, finish, deliverAt });
+    if (this.#size === this.#ring.length) this.#grow();
+    const slot = (this.#head + this.#size) & this.#mask;
+    this.#ring[slot] = p;
+    const t = this.#times;
+    t[TIMES * slot + ENQUEUED] = now;
+    t[TIMES * slot + FINISH] = finish;
+    t[TIMES * slot + DELIVER] = deliverAt;
+    this.#size++;
+    this.#queued++;
     this.#queueBytes += bytes;
     this.stats.enqueued++;
     // The timer is armed exactly while packets are undelivered; a new one is never first otherwise.
@@ -211,9 +226,10 @@ export class Link<P extends Packet> {
   close(): void {
     this.#closed = true;
     this.#timer.cancel();
-    this.#entries = [];
+    this.#ring.fill(undefined);
     this.#head = 0;
-    this.#departIdx = 0;
+    this.#size = 0;
+    this.#queued = 0;
     this.#queueBytes = 0;
   }
 
@@ -240,20 +256,21 @@ export class Link<P extends Packet> {
 
   /** Moves packets whose transmission ended by `now` out of the queue. */
   #retire(now: number): void {
-    const entries = this.#entries;
+    const t = this.#times;
     const stats = this.stats;
-    while (this.#departIdx < entries.length) {
-      const e = entries[this.#departIdx]!;
-      if (e.finish > now) return;
-      this.#departIdx++;
-      const bytes = e.p.bytes;
+    while (this.#queued > 0) {
+      const slot = (this.#head + this.#size - this.#queued) & this.#mask;
+      const finish = t[TIMES * slot + FINISH]!;
+      if (finish > now) return;
+      this.#queued--;
+      const bytes = this.#ring[slot]!.bytes;
       this.#queueBytes -= bytes;
       stats.departed++;
       stats.bytesDeparted += bytes;
-      const delay = e.finish - e.enqueuedAt;
+      const delay = finish - t[TIMES * slot + ENQUEUED]!;
       stats.queueDelaySumUs += delay;
       if (delay > stats.queueDelayMaxUs) stats.queueDelayMaxUs = delay;
-      if (this.#record) this.queueDelays.push({ atUs: e.finish, delayUs: delay });
+      if (this.#record) this.queueDelays.push({ atUs: finish, delayUs: delay });
     }
   }
 
@@ -261,30 +278,35 @@ export class Link<P extends Packet> {
     const now = this.#clock.now();
     this.#retire(now);
     const stats = this.stats;
-    while (this.#head < this.#entries.length) {
-      const e = this.#entries[this.#head]!;
-      if (e.deliverAt > now) break;
-      this.#head++;
+    // `#deliver` may enqueue on this link again and grow the ring: nothing of it is held across the call.
+    while (this.#size > 0) {
+      const slot = this.#head;
+      if (this.#times[TIMES * slot + DELIVER]! > now) break;
+      const p = this.#ring[slot]!;
+      this.#ring[slot] = undefined;
+      this.#head = (slot + 1) & this.#mask;
+      this.#size--;
       stats.delivered++;
-      stats.bytesDelivered += e.p.bytes;
-      this.#deliver(e.p);
+      stats.bytesDelivered += p.bytes;
+      this.#deliver(p);
       if (this.#closed) return;
     }
-    this.#compact();
-    if (this.#head < this.#entries.length) this.#timer.arm(this.#entries[this.#head]!.deliverAt - now);
+    if (this.#size > 0) this.#timer.arm(this.#times[TIMES * this.#head + DELIVER]! - now);
   };
 
-  #compact(): void {
-    const h = this.#head;
-    if (h === this.#entries.length) {
-      this.#entries = [];
-      this.#departIdx = 0;
-      this.#head = 0;
-    } else if (h > 1024 && h * 2 > this.#entries.length) {
-      this.#entries = this.#entries.slice(h);
-      this.#departIdx -= h;
-      this.#head = 0;
+  #grow(): void {
+    const cap = this.#ring.length;
+    const ring = new Array<P | undefined>(2 * cap).fill(undefined);
+    const times = new Float64Array(TIMES * 2 * cap);
+    for (let i = 0; i < this.#size; i++) {
+      const from = (this.#head + i) & this.#mask;
+      ring[i] = this.#ring[from];
+      times.set(this.#times.subarray(TIMES * from, TIMES * from + TIMES), TIMES * i);
     }
+    this.#ring = ring;
+    this.#times = times;
+    this.#mask = 2 * cap - 1;
+    this.#head = 0;
   }
 }
 

@@ -9,21 +9,30 @@ import { Dumbbell, type FlowPacket } from '../link/dumbbell.js';
 import type { LinkOptions } from '../link/link.js';
 import { Simulator } from './simulator.js';
 import {
+  ackFrameBytes,
+  dataFrameBytes,
   inProcessCcpHost,
   resolveOptions,
   TransportReceiver,
   TransportSender,
   type CcpHost,
   type CcpHostOptions,
+  type AckFrame,
   type CongestionControlOptions,
+  type DataFrame,
   type SenderControl,
   type TransportOptions,
   type TransportSample,
 } from '@bertha/ccp';
 
-/** A packet on the simulated links: the encoded transport packet, its size on the wire, and the ECN mark. */
+/**
+ * A packet on the simulated links: its size on the wire, the ECN mark, and
+ * the transport's frame, never encoded (nothing on a simulated path reads the
+ * bytes; see `PacketSink`). Exactly one of `data` and `ack` is set.
+ */
 export interface SimPacket extends FlowPacket {
-  readonly data: Uint8Array;
+  readonly data: DataFrame | undefined;
+  readonly ack: AckFrame | undefined;
 }
 
 export interface SimFlowSpec {
@@ -131,9 +140,11 @@ export function simPath(sim: Simulator, opts: SimPathOptions): SimPath {
     const endpoints = { srcIp: 0x0a000001, srcPort: 10_000 + i, dstIp: 0x0a000002, dstPort: 20_000 + i };
     const sender = new TransportSender(
       sim,
-      (data) => {
-        if (blackedOut()) drops++;
-        else dumbbell.sendData({ flow: i, bytes: data.byteLength + overhead, data });
+      {
+        frame: (data) => {
+          if (blackedOut()) drops++;
+          else dumbbell.sendData({ flow: i, bytes: dataFrameBytes(data) + overhead, data, ack: undefined });
+        },
       },
       control,
       o,
@@ -141,9 +152,11 @@ export function simPath(sim: Simulator, opts: SimPathOptions): SimPath {
     );
     const receiver = new TransportReceiver(
       sim,
-      (data) => {
-        if (blackedOut()) drops++;
-        else dumbbell.sendAck({ flow: i, bytes: data.byteLength + overhead, data });
+      {
+        frame: (ack) => {
+          if (blackedOut()) drops++;
+          else dumbbell.sendAck({ flow: i, bytes: ackFrameBytes(ack) + overhead, data: undefined, ack });
+        },
       },
       o,
       spec.deliver,
@@ -154,10 +167,14 @@ export function simPath(sim: Simulator, opts: SimPathOptions): SimPath {
       flow.deliveredBytes += n;
       if (size !== undefined && size > 0 && flow.completionUs === undefined && flow.deliveredBytes >= size) flow.completionUs = sim.now() - flow.startUs;
     };
-    dumbbell.onAck(i, (p) => sender.onAck(p.data));
+    dumbbell.onAck(i, (p) => {
+      if (p.ack !== undefined) sender.onAckFrame(p.ack);
+    });
     dumbbell.onData(i, (p) => {
-      if (reorder !== undefined && rand() < reorder.probability) sim.after(reorder.extraDelayUs, () => receiver.onPacket(p.data, p.ce === true));
-      else receiver.onPacket(p.data, p.ce === true);
+      const data = p.data;
+      if (data === undefined) return;
+      if (reorder !== undefined && rand() < reorder.probability) sim.after(reorder.extraDelayUs, () => receiver.onDataFrame(data, p.ce === true));
+      else receiver.onDataFrame(data, p.ce === true);
     });
     if (size !== 0) sim.at(Math.max(flow.startUs, sim.now()), () => sender.writeBulk(size ?? Infinity));
     return flow;

@@ -103,7 +103,7 @@ export class Simulator implements Clock {
     if (!(timeUs >= this.#now && timeUs < Infinity)) {
       throw new InvalidArgumentError(`cannot schedule at ${timeUs} µs: the clock is at ${this.#now} µs; pass a finite time not in the past`);
     }
-    this.#queue.push({ t: timeUs, seq: this.#seq++, fn, timer: undefined });
+    this.#queue.push(timeUs, this.#seq++, fn);
   }
 
   /** Schedules `fn` `delayUs` from now (negative counts as 0). */
@@ -112,7 +112,7 @@ export class Simulator implements Clock {
   }
 
   defer(fn: () => void): void {
-    this.#queue.push({ t: this.#now, seq: this.#seq++, fn, timer: undefined });
+    this.#queue.push(this.#now, this.#seq++, fn);
   }
 
   timer(fn: () => void): Timer {
@@ -174,10 +174,10 @@ export class Simulator implements Clock {
       await yieldToLoop();
       for (;;) {
         throwIfAborted(opts.signal);
-        const next = this.#queue.peek();
-        if (next === undefined || next.t > until || this.#events - before >= max) break;
+        const next = this.#queue.nextTime;
+        if (this.#queue.size === 0 || next > until || this.#events - before >= max) break;
         // Only this instant's events: continuations they start run at the same time.
-        this.#drain(next.t, before + max);
+        this.#drain(next, before + max);
         await yieldToLoop();
       }
     } finally {
@@ -188,7 +188,7 @@ export class Simulator implements Clock {
 
   #result(before: number, until: number): RunResult {
     const idle = this.#queue.size === 0;
-    if (until !== Infinity && (idle || this.#queue.peek()!.t > until)) this.#now = until;
+    if (until !== Infinity && this.#queue.nextTime > until) this.#now = until;
     return { events: this.#events - before, nowUs: this.#now, idle };
   }
 
@@ -197,21 +197,21 @@ export class Simulator implements Clock {
     const q = this.#queue;
     for (;;) {
       if (this.#events >= stopAt) return;
-      const ev = q.peek();
-      if (ev === undefined || ev.t > until) return;
-      q.pop();
-      this.#now = ev.t;
-      const timer = ev.timer as SimTimer | undefined;
-      if (timer === undefined) {
+      const t = q.nextTime;
+      if (q.size === 0 || t > until) return;
+      const item = q.pop()!;
+      this.#now = t;
+      if (typeof item === 'function') {
         this.#events++;
-        ev.fn!();
+        item();
         continue;
       }
+      const timer = item as SimTimer;
       // An entry superseded by an earlier re-arm.
-      if (ev.t !== timer.queuedAt) continue;
+      if (t !== timer.queuedAt) continue;
       timer.queuedAt = Infinity;
       if (timer.deadline === Infinity) continue;
-      if (timer.deadline > ev.t) {
+      if (timer.deadline > t) {
         this.#enqueueTimer(timer.deadline, timer);
         continue;
       }
@@ -223,6 +223,6 @@ export class Simulator implements Clock {
 
   readonly #enqueueTimer = (t: number, slot: SimTimer): void => {
     slot.queuedAt = t;
-    this.#queue.push({ t, seq: this.#seq++, fn: undefined, timer: slot });
+    this.#queue.push(t, this.#seq++, slot);
   };
 }

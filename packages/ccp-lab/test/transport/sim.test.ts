@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '@bertha/core';
-import { resolveOptions, TransportReceiver, TransportSender, type TransportSample } from '@bertha/ccp';
+import { ackFrameBytes, dataFrameBytes, resolveOptions, TransportReceiver, TransportSender, type AckFrame, type DataFrame, type TransportSample } from '@bertha/ccp';
 import { firstMismatch, makeMessages } from '@bertha/ccp/testing';
+import { Link } from '../../src/link/link.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import { simPath, simulateFlow } from '../../src/sim/sim-path.js';
 
@@ -138,6 +139,77 @@ describe('transport in simulation: reliability', () => {
     expect(r.flow.sender.stats.ecnPackets).toBeGreaterThan(0);
     expect(r.flow.sender.stats.ecnPackets).toBeLessThanOrEqual(r.flow.receiver.stats.cePackets);
     expect(r.flow.sender.stats.ecnBytes).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * One native Cubic flow of messages over a lossy, ECN-marking 20 Mbit/s link
+ * and a lossy ACK path, its packets moved as bytes or as frames.
+ */
+function runOverLinks(mode: 'bytes' | 'frames'): { sender: TransportSender; receiver: TransportReceiver; got: Uint8Array[]; sent: Uint8Array[] } {
+  const sim = new Simulator({ seed: 5 });
+  const o = resolveOptions({ maxReorderPackets: 64 });
+  const got: Uint8Array[] = [];
+  type Wire<F> = { readonly bytes: number; ce?: boolean; readonly packet: Uint8Array | undefined; readonly frame: F | undefined };
+  const forward = new Link<Wire<DataFrame>>(sim, { rateBps: 20e6, delayUs: 5000, bufferBytes: 40_000, loss: 0.01, seed: 2, ecnThresholdBytes: 6_000 }, (p) => {
+    if (p.packet !== undefined) receiver.onPacket(p.packet, p.ce === true);
+    else receiver.onDataFrame(p.frame!, p.ce === true);
+  });
+  const reverse = new Link<Wire<AckFrame>>(sim, { delayUs: 5000, loss: 0.02, seed: 3 }, (p) => {
+    if (p.packet !== undefined) sender.onAck(p.packet);
+    else sender.onAckFrame(p.frame!);
+  });
+  const sender = new TransportSender(
+    sim,
+    mode === 'bytes' ? (packet) => forward.enqueue({ bytes: packet.byteLength, packet, frame: undefined }) : { frame: (frame) => forward.enqueue({ bytes: dataFrameBytes(frame), packet: undefined, frame }) },
+    { kind: 'native', algorithm: 'cubic' },
+    o,
+  );
+  const receiver = new TransportReceiver(
+    sim,
+    mode === 'bytes' ? (packet) => reverse.enqueue({ bytes: packet.byteLength, packet, frame: undefined }) : { frame: (frame) => reverse.enqueue({ bytes: ackFrameBytes(frame), packet: undefined, frame }) },
+    o,
+    (m) => got.push(m),
+  );
+  const sent = makeMessages(600, 20_000, 11);
+  sender.writeBatch(sent);
+  sim.run({ untilUs: 3 * SECOND });
+  sender.close();
+  receiver.close();
+  return { sender, receiver, got, sent };
+}
+
+describe('transport in simulation: frames instead of bytes', () => {
+  it('runs exactly as with encoded packets: same losses, ECN echoes, SACKs, RTT samples and messages', () => {
+    const bytes = runOverLinks('bytes');
+    const frames = runOverLinks('frames');
+    // The run is not trivial: it lost, reordered (holes), marked and repaired packets.
+    expect(bytes.sender.stats.retransmits).toBeGreaterThan(0);
+    expect(bytes.receiver.stats.outOfOrder).toBeGreaterThan(0);
+    expect(bytes.sender.stats.ecnPackets).toBeGreaterThan(0);
+    expect(firstMismatch(bytes.sent, bytes.got)).toBe(-1);
+    expect(frames.sender.stats).toEqual(bytes.sender.stats);
+    expect(frames.receiver.stats).toEqual(bytes.receiver.stats);
+    expect(firstMismatch(frames.sent, frames.got)).toBe(-1);
+  });
+
+  it('counts and drops frames the decoders would refuse', () => {
+    const sim = new Simulator();
+    const o = resolveOptions({});
+    const sender = new TransportSender(sim, { frame: () => {} }, { kind: 'native', algorithm: 'reno' }, o);
+    const receiver = new TransportReceiver(sim, { frame: () => {} }, o);
+    sender.write(new Uint8Array(5000)); // packets 0-3 sent
+    const ack = (cumAck: number, blocks: number[]): AckFrame => ({ cumAck, tsecr: 0, cePackets: 0, ceBytes: 0, blocks });
+    for (const bad of [ack(5, []), ack(1, [3, 5]), ack(1, [1, 2]), ack(1, [3, 3]), ack(0, [2])]) sender.onAckFrame(bad);
+    expect(sender.stats.malformedAcks).toBe(5);
+    expect(sender.stats.acks).toBe(0);
+    sender.onAckFrame(ack(1, [2, 4]));
+    expect(sender.stats.acks).toBe(1);
+    receiver.onDataFrame({ seq: 0, flags: 4, tsval: 0, payload: new Uint8Array(10) });
+    expect(receiver.stats.malformed).toBe(1);
+    expect(receiver.stats.packets).toBe(0);
+    sender.close();
+    receiver.close();
   });
 });
 

@@ -34,6 +34,33 @@ export interface ProgramTable {
   readonly uidsOf: ReadonlyMap<string, readonly number[]>;
 }
 
+/**
+ * Compiled programs by source, and their report layouts by uid and name,
+ * shared by the agents of a process (both are immutable): a simulation starts
+ * an agent per run, and compiling the built-ins' programs and building their
+ * layouts again was most of the 5 ms a run's set-up took. Cleared when full,
+ * so programs generated on the fly cannot grow them without bound.
+ */
+const CACHE_LIMIT = 512;
+const compiledBySource = new Map<string, CompiledProgramInfo>();
+const layouts = new WeakMap<CompiledProgramInfo, Map<string, ReportLayout>>();
+
+function cached<V>(cache: Map<string, V>, key: string, make: () => V): V {
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = make();
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(key, v);
+  }
+  return v;
+}
+
+function layoutsOf(compiled: CompiledProgramInfo): Map<string, ReportLayout> {
+  let m = layouts.get(compiled);
+  if (m === undefined) layouts.set(compiled, (m = new Map<string, ReportLayout>()));
+  return m;
+}
+
 /** Compiles every program of every algorithm; a program that does not compile fails agent start, naming it. */
 export function compilePrograms(algorithms: readonly Algorithm[]): ProgramTable {
   const byUid = new Map<number, DistinctProgram>();
@@ -50,7 +77,7 @@ export function compilePrograms(algorithms: readonly Algorithm[]): ProgramTable 
       if (distinct === undefined) {
         let compiled: CompiledProgramInfo;
         try {
-          compiled = compile(source);
+          compiled = cached(compiledBySource, source, () => compile(source));
         } catch (err) {
           throw new CcpError(
             (err as CcpError).code ?? 'ERR_CCP_CHECK',
@@ -70,11 +97,13 @@ export function compilePrograms(algorithms: readonly Algorithm[]): ProgramTable 
         algorithm: alg.name,
         name,
         controls: new Map(compiled.controls.map((c) => [c.name, c])),
-        layout: reportLayout(
-          name,
-          uid,
-          compiled.reports.map((r) => r.name),
-          compiled.controls.map((c) => c.name),
+        layout: cached(layoutsOf(compiled), `${uid}\n${name}`, () =>
+          reportLayout(
+            name,
+            uid,
+            compiled.reports.map((r) => r.name),
+            compiled.controls.map((c) => c.name),
+          ),
         ),
       });
     }

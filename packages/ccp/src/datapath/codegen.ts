@@ -190,13 +190,26 @@ export function generateSource(p: LoadedProgram): string | undefined {
 export function compileProgram(p: LoadedProgram, cb: Pushes): ProgramStep | undefined {
   const body = generateSource(p);
   if (body === undefined) return undefined;
-  // The only free names of the body are its parameters and these helpers.
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- source built from checked integers and fixed expressions only (see above)
-  const make = new Function('F', 'maxWrap', 'val', 'cb', `'use strict';\nreturn function step(f, p, now, ackNow, cwnd, rate) {\n${body}\n};`) as (
-    f: typeof faults,
-    mw: typeof maxWrap,
-    v: typeof val,
-    cb: Pushes,
-  ) => ProgramStep;
+  let make = makers.get(body);
+  if (make === undefined) {
+    // The only free names of the body are its parameters and these helpers.
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- source built from checked integers and fixed expressions only (see above)
+    make = new Function('F', 'maxWrap', 'val', 'cb', `'use strict';\nreturn function step(f, p, now, ackNow, cwnd, rate) {\n${body}\n};`) as StepMaker;
+    if (makers.size >= MAKERS_LIMIT) makers.clear();
+    makers.set(body, make);
+  }
   return make(faults, maxWrap, val, cb);
 }
+
+type StepMaker = (f: typeof faults, mw: typeof maxWrap, v: typeof val, cb: Pushes) => ProgramStep;
+
+/**
+ * Step makers by source, shared by every datapath of the process: the steps
+ * one maker returns share V8's type feedback and optimised code, where a new
+ * `Function` per datapath started each one cold. A simulation creates a
+ * datapath per run, and a 4-second run ended before its step was optimised
+ * (slower than the interpreter, whose one step is always warm). Cleared when
+ * full, so generated programs cannot grow it without bound.
+ */
+const MAKERS_LIMIT = 256;
+const makers = new Map<string, StepMaker>();

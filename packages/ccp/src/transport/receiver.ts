@@ -14,7 +14,7 @@
 import type { Clock, Timer } from './clock.js';
 import type { ResolvedTransportOptions } from './options.js';
 import { RangeSet } from './range-set.js';
-import { decodeData, encodeAck, FLAG_FIRST, FLAG_LAST, type DataHeader } from './wire.js';
+import { decodeData, encodeAck, FLAG_FIRST, FLAG_LAST, type AckFrame, type DataFrame, type PacketSink } from './wire.js';
 
 export interface ReceiverStats {
   /** DATA packets accepted (first copies), and their payload bytes. */
@@ -60,11 +60,13 @@ export class TransportReceiver {
   /** Called with the payload size of every in-order packet (cheap progress counting). */
   onData: ((bytes: number) => void) | undefined;
 
-  readonly #transmit: (ack: Uint8Array) => void;
+  /** Exactly one is set: ACKs leave encoded, or as frames. */
+  readonly #transmit: ((ack: Uint8Array) => void) | undefined;
+  readonly #transmitFrame: ((f: AckFrame) => void) | undefined;
   readonly #deliver: ((msg: Uint8Array) => void) | undefined;
   readonly #o: ResolvedTransportOptions;
   #rcvNext = 0;
-  readonly #ooo = new Map<number, DataHeader>();
+  readonly #ooo = new Map<number, DataFrame>();
   readonly #ranges = new RangeSet();
   #lastOoo = -1;
   #tsecr = 0;
@@ -81,8 +83,9 @@ export class TransportReceiver {
    * Without `deliver`, payloads are counted (`onData`, `stats`) but not
    * reassembled: what simulations of bulk transfers want.
    */
-  constructor(clock: Clock, transmit: (ack: Uint8Array) => void, o: ResolvedTransportOptions, deliver?: (msg: Uint8Array) => void) {
-    this.#transmit = transmit;
+  constructor(clock: Clock, transmit: PacketSink<AckFrame>, o: ResolvedTransportOptions, deliver?: (msg: Uint8Array) => void) {
+    if (typeof transmit === 'function') this.#transmit = transmit;
+    else this.#transmitFrame = transmit.frame;
     this.#o = o;
     this.#deliver = deliver;
     this.#clock = clock;
@@ -98,11 +101,18 @@ export class TransportReceiver {
   onPacket(packet: Uint8Array, ce = false): void {
     if (this.#closed) return;
     const d = decodeData(packet);
-    if (d === undefined) {
-      this.stats.malformed++;
+    if (d === undefined) this.stats.malformed++;
+    else this.onDataFrame(d, ce);
+  }
+
+  /** Handles one DATA packet handed over as a frame (see `PacketSink`); as `onPacket` otherwise. */
+  onDataFrame(d: DataFrame, ce = false): void {
+    if (this.#closed) return;
+    const s = this.stats;
+    if (d.flags > (FLAG_FIRST | FLAG_LAST)) {
+      s.malformed++;
       return;
     }
-    const s = this.stats;
     if (ce) {
       s.cePackets++;
       s.ceBytes += d.payload.byteLength;
@@ -173,7 +183,7 @@ export class TransportReceiver {
     this.flushAck();
   };
 
-  #accept(d: DataHeader): void {
+  #accept(d: DataFrame): void {
     const s = this.stats;
     if ((d.flags & FLAG_FIRST) !== 0) {
       if (this.#inMessage) s.malformed++; // the previous message never ended: drop its start
@@ -204,19 +214,32 @@ export class TransportReceiver {
     // `setTimeout` per pair of packets. A packet arriving before it expires is
     // then acknowledged sooner than `ackDelayUs`, never later.
     this.#unacked = 0;
+    const s = this.stats;
+    s.acksSent++;
+    // The counts mod 2^32, as the wire carries them (`>>> 0` is exact for integers below 2^53).
+    const blocks = this.#ranges.isEmpty ? NO_BLOCKS : this.#sackBlocks();
+    const ack: AckFrame = { cumAck: this.#rcvNext, tsecr: this.#tsecr, cePackets: s.cePackets >>> 0, ceBytes: s.ceBytes >>> 0, blocks };
+    const transmit = this.#transmit;
+    if (transmit !== undefined) transmit(encodeAck(ack));
+    else this.#transmitFrame!(ack);
+  }
+
+  /** The SACK blocks: the one holding the newest arrival first (RFC 2018), then the lowest ones. */
+  #sackBlocks(): number[] {
     const r = this.#ranges;
     const blocks: number[] = [];
     const max = this.#o.maxSackBlocks;
-    // The block holding the newest arrival first (RFC 2018), then the lowest ones.
     const newest = r.indexOf(this.#lastOoo);
     if (newest >= 0) blocks.push(r.start(newest), r.end(newest));
     for (let i = 0; i < r.rangeCount && blocks.length < 2 * max; i++) {
       if (i !== newest) blocks.push(r.start(i), r.end(i));
     }
-    this.stats.acksSent++;
-    this.#transmit(encodeAck({ cumAck: this.#rcvNext, tsecr: this.#tsecr, cePackets: this.stats.cePackets, ceBytes: this.stats.ceBytes, blocks }));
+    return blocks;
   }
 }
+
+/** The blocks of an ACK with no hole to report, shared: frames are never changed once sent. */
+const NO_BLOCKS: readonly number[] = [];
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;

@@ -22,7 +22,7 @@ import type { NativeControlOptions, ResolvedTransportOptions, TransportSample } 
 import { ACKED, LOST, OUT, SACKED, type Pkt } from './packet.js';
 import { RackLossDetector } from './rack.js';
 import { RangeSet } from './range-set.js';
-import { decodeAck, encodeData, FLAG_FIRST, FLAG_LAST, type AckFrame } from './wire.js';
+import { decodeAck, encodeData, FLAG_FIRST, FLAG_LAST, type AckFrame, type DataFrame, type PacketSink } from './wire.js';
 
 /** How the sender's window is controlled, once a CCP host is resolved. */
 export type SenderControl = NativeControlOptions | { readonly kind: 'ccp'; readonly host: CcpHost; readonly algorithm: string };
@@ -65,6 +65,14 @@ const TWO32 = 2 ** 32;
 /** Bulk data is cut into messages of this size, views of one zero-filled buffer. */
 const BULK_CHUNK = 65_536;
 const ZEROS = new Uint8Array(BULK_CHUNK);
+/** Bulk payloads by size, views of `ZEROS` made once: all bulk bytes are zeros, so one view per size serves every packet. */
+const zeroViews = new Map<number, Uint8Array>();
+
+function zeroView(size: number): Uint8Array {
+  let v = zeroViews.get(size);
+  if (v === undefined) zeroViews.set(size, (v = ZEROS.subarray(0, size)));
+  return v;
+}
 /** The pacer may send this far ahead of its schedule, so timer lateness does not cost throughput. */
 const PACING_SLACK_US = 1000;
 /** Clock granularity G of RFC 6298. */
@@ -97,7 +105,9 @@ export class TransportSender {
   onFailure: ((err: PeerUnreachableError) => void) | undefined;
 
   readonly #clock: Clock;
-  readonly #transmit: (packet: Uint8Array) => void;
+  /** Exactly one is set: packets leave encoded, or as frames. */
+  readonly #transmit: ((packet: Uint8Array) => void) | undefined;
+  readonly #transmitFrame: ((f: DataFrame) => void) | undefined;
   readonly #o: ResolvedTransportOptions;
   readonly #onSample: ((s: TransportSample) => void) | undefined;
   readonly #blocked: (() => boolean) | undefined;
@@ -109,6 +119,8 @@ export class TransportSender {
   // App data not yet segmented.
   readonly #queue = new Deque<Uint8Array>();
   #queueOffset = 0;
+  /** The queue's head is bulk zeros: pushed only into an empty queue, so only ever at the head. */
+  #headIsBulk = false;
   #pendingBytes = 0;
   #bulkRemaining = 0;
 
@@ -127,6 +139,26 @@ export class TransportSender {
   readonly #rack = new RackLossDetector();
   readonly #rtt: RttEstimator;
   readonly #rate = new DeliveryRateSampler();
+  // Per-ACK scratch, reused rather than allocated per ACK; neither escapes an ACK's handling.
+  readonly #ack: AckProgress = { now: 0, tsecr: 0, ackedBytes: 0, ackedPkts: 0, sackBytes: 0, sackPkts: 0, ackedSentUs: -Infinity, echoedSentUs: -Infinity };
+  readonly #prims: AckPrimitives = {
+    cwnd: 0,
+    rate: 0,
+    bytesAcked: 0,
+    bytesMisordered: 0,
+    ecnBytes: 0,
+    ecnPackets: 0,
+    lostPktsSample: 0,
+    packetsAcked: 0,
+    packetsMisordered: 0,
+    bytesInFlight: 0,
+    bytesPending: 0,
+    packetsInFlight: 0,
+    rateIncoming: 0,
+    rateOutgoing: 0,
+    rttSampleUs: 0,
+    wasTimeout: false,
+  };
 
   // ECN counters last echoed.
   #ceP = 0;
@@ -139,9 +171,10 @@ export class TransportSender {
   #pumping = false;
   #closed = false;
 
-  constructor(clock: Clock, transmit: (packet: Uint8Array) => void, control: SenderControl, o: ResolvedTransportOptions, extra: { onSample?: (s: TransportSample) => void; endpoints?: FlowEndpoints; blocked?: () => boolean } = {}) {
+  constructor(clock: Clock, transmit: PacketSink<DataFrame>, control: SenderControl, o: ResolvedTransportOptions, extra: { onSample?: (s: TransportSample) => void; endpoints?: FlowEndpoints; blocked?: () => boolean } = {}) {
     this.#clock = clock;
-    this.#transmit = transmit;
+    if (typeof transmit === 'function') this.#transmit = transmit;
+    else this.#transmitFrame = transmit.frame;
     this.#o = o;
     this.#onSample = extra.onSample;
     this.#blocked = extra.blocked;
@@ -240,7 +273,14 @@ export class TransportSender {
   onAck(packet: Uint8Array): void {
     if (this.#closed) return;
     const a = decodeAck(packet);
-    if (a === undefined || a.cumAck > this.#nextSeq || !a.blocks.every((x) => x <= this.#nextSeq)) {
+    if (a === undefined) this.stats.malformedAcks++;
+    else this.onAckFrame(a);
+  }
+
+  /** Handles one ACK handed over as a frame (see `PacketSink`); as `onAck` otherwise. */
+  onAckFrame(a: AckFrame): void {
+    if (this.#closed) return;
+    if (!this.#acknowledgesSent(a)) {
       this.stats.malformedAcks++;
       return;
     }
@@ -248,36 +288,24 @@ export class TransportSender {
     const now = this.#clock.now();
     this.#rack.beginAck();
     this.#rate.beginAck();
-    const ack: AckProgress = { ackedBytes: 0, ackedPkts: 0, sackBytes: 0, sackPkts: 0, ackedSentUs: -Infinity, echoedSentUs: -Infinity };
-    const unaAdvanced = this.#applyCumAck(a, now, ack);
-    this.#applySacks(a, now, ack);
-    this.#rttFromEcho(a, now, ack);
-    const ecn = this.#ecnDelta(a);
+    const ack = this.#ack;
+    ack.now = now;
+    ack.tsecr = a.tsecr;
+    ack.ackedBytes = ack.ackedPkts = ack.sackBytes = ack.sackPkts = 0;
+    ack.ackedSentUs = ack.echoedSentUs = -Infinity;
+    const unaAdvanced = this.#applyCumAck(a.cumAck, ack);
+    this.#applySacks(a.blocks);
+    this.#rttFromEcho(now, ack);
+    const p = this.#prims;
+    this.#ecnDelta(a, p);
     if (this.#rate.endAck(this.#rtt.minRtt)) this.stats.deliveredBytes = this.#rate.delivered;
 
     const lost = this.#detectLosses(now);
-    this.#control(
-      now,
-      {
-        cwnd: this.cwnd,
-        rate: this.rate,
-        bytesAcked: ack.ackedBytes,
-        bytesMisordered: ack.sackBytes,
-        ecnBytes: ecn.bytes,
-        ecnPackets: ecn.packets,
-        lostPktsSample: lost,
-        packetsAcked: ack.ackedPkts,
-        packetsMisordered: ack.sackPkts,
-        bytesInFlight: this.#inflightBytes,
-        bytesPending: this.pendingBytes,
-        packetsInFlight: this.#inflightPkts,
-        rateIncoming: this.#rate.rateIncoming,
-        rateOutgoing: this.#rate.rateOutgoing,
-        rttSampleUs: this.#rtt.latest,
-        wasTimeout: false,
-      },
-      ack.ackedSentUs,
-    );
+    p.bytesAcked = ack.ackedBytes;
+    p.bytesMisordered = ack.sackBytes;
+    p.packetsAcked = ack.ackedPkts;
+    p.packetsMisordered = ack.sackPkts;
+    this.#control(now, this.#fillPrims(lost, false), ack.ackedSentUs);
 
     if (unaAdvanced) {
       this.#stalledSince = now;
@@ -288,9 +316,22 @@ export class TransportSender {
     this.onProgress?.();
   }
 
-  /** Takes what the cumulative ACK newly covers; whether it advanced. */
-  #applyCumAck(a: AckFrame, now: number, ack: AckProgress): boolean {
+  /** Its blocks are non-empty and above its cumulative ACK (as `decodeAck` checks bytes), and it covers only packets sent. */
+  #acknowledgesSent(a: AckFrame): boolean {
+    const next = this.#nextSeq;
     const cum = a.cumAck;
+    if (cum > next) return false;
+    const b = a.blocks;
+    for (let i = 0; i < b.length; i += 2) {
+      const start = b[i]!;
+      const end = b[i + 1]!;
+      if (!(start > cum && end > start && end <= next)) return false;
+    }
+    return true;
+  }
+
+  /** Takes what the cumulative ACK newly covers; whether it advanced. */
+  #applyCumAck(cum: number, ack: AckProgress): boolean {
     if (cum <= this.#una) return false;
     while (this.#una < cum) {
       const p = this.#pkts.shift()!;
@@ -302,39 +343,39 @@ export class TransportSender {
       // As Linux's bytes_acked: everything the cumulative ACK newly covers, SACKed earlier or not.
       ack.ackedBytes += p.size;
       ack.ackedPkts++;
-      this.#covered(p, a.tsecr, ack);
-      if (p.state !== SACKED) this.#delivered(p, now);
+      this.#covered(p, ack);
+      if (p.state !== SACKED) this.#delivered(p, ack.now);
       p.state = ACKED;
     }
     this.#sacked.dropBelow(cum);
     return true;
   }
 
-  #applySacks(a: AckFrame, now: number, ack: AckProgress): void {
-    const b = a.blocks;
-    for (let i = 0; i < b.length; i += 2) {
-      const lo = Math.max(b[i]!, this.#una);
-      this.#sacked.add(lo, b[i + 1]!, (s, e) => {
-        for (let seq = s; seq < e; seq++) {
-          const p = this.#pkts.at(seq - this.#una);
-          if (p.state === OUT) {
-            this.#inflightBytes -= p.size;
-            this.#inflightPkts--;
-          }
-          p.state = SACKED;
-          ack.sackBytes += p.size;
-          ack.sackPkts++;
-          this.#covered(p, a.tsecr, ack);
-          this.#delivered(p, now);
-        }
-      });
-    }
+  #applySacks(b: readonly number[]): void {
+    for (let i = 0; i < b.length; i += 2) this.#sacked.add(Math.max(b[i]!, this.#una), b[i + 1]!, this.#onSacked);
   }
 
+  // Bound once: called for each newly SACKed range of the ACK in `#ack`.
+  readonly #onSacked = (s: number, e: number): void => {
+    const ack = this.#ack;
+    for (let seq = s; seq < e; seq++) {
+      const p = this.#pkts.at(seq - this.#una);
+      if (p.state === OUT) {
+        this.#inflightBytes -= p.size;
+        this.#inflightPkts--;
+      }
+      p.state = SACKED;
+      ack.sackBytes += p.size;
+      ack.sackPkts++;
+      this.#covered(p, ack);
+      this.#delivered(p, ack.now);
+    }
+  };
+
   /** `p` is newly covered by this ACK: its send time may end a recovery period, and may be what the ACK echoes. */
-  #covered(p: Pkt, tsecr: number, ack: AckProgress): void {
+  #covered(p: Pkt, ack: AckProgress): void {
     if (p.xmitTime > ack.ackedSentUs) ack.ackedSentUs = p.xmitTime;
-    if (tsval(p.xmitTime) === tsecr && p.xmitTime > ack.echoedSentUs) ack.echoedSentUs = p.xmitTime;
+    if (tsval(p.xmitTime) === ack.tsecr && p.xmitTime > ack.echoedSentUs) ack.echoedSentUs = p.xmitTime;
   }
 
   #delivered(p: Pkt, now: number): void {
@@ -348,7 +389,7 @@ export class TransportSender {
    * an echo never sent, in the future, or older than the packets it
    * acknowledges (a forged or garbage ACK) must not move the RTO.
    */
-  #rttFromEcho(a: AckFrame, now: number, ack: AckProgress): void {
+  #rttFromEcho(now: number, ack: AckProgress): void {
     if (ack.ackedPkts + ack.sackPkts === 0) return;
     if (ack.echoedSentUs === -Infinity) {
       this.stats.rejectedRttSamples++;
@@ -361,16 +402,23 @@ export class TransportSender {
     s.latestRttUs = this.#rtt.latest;
   }
 
-  /** ECN counts are cumulative; a reordered (older) ACK reads as no change. */
-  #ecnDelta(a: AckFrame): { packets: number; bytes: number } {
-    const packets = (a.cePackets - this.#ceP + TWO32) % TWO32;
-    const bytes = (a.ceBytes - this.#ceB + TWO32) % TWO32;
-    if (packets >= TWO32 / 2 || bytes >= TWO32 / 2) return { packets: 0, bytes: 0 };
+  /** Sets the ACK's new ECN marks in `p`: the counts are cumulative, and a reordered (older) ACK reads as no change. */
+  #ecnDelta(a: AckFrame, p: AckPrimitives): void {
+    // Differences mod 2^32 of counts in [0, 2^32), without a floating-point `%` per ACK.
+    let packets = a.cePackets - this.#ceP;
+    if (packets < 0) packets += TWO32;
+    let bytes = a.ceBytes - this.#ceB;
+    if (bytes < 0) bytes += TWO32;
+    if (packets >= TWO32 / 2 || bytes >= TWO32 / 2) {
+      p.ecnPackets = p.ecnBytes = 0;
+      return;
+    }
     this.#ceP = a.cePackets;
     this.#ceB = a.ceBytes;
     this.stats.ecnPackets += packets;
     this.stats.ecnBytes += bytes;
-    return { packets, bytes };
+    p.ecnPackets = packets;
+    p.ecnBytes = bytes;
   }
 
   /** Stops timers and ends the flow at the CCP agent. Queued data is dropped. */
@@ -453,19 +501,27 @@ export class TransportSender {
     this.onFailure?.(err);
   }
 
+  /** The primitives of a loss found without an ACK (the RACK timer, a timeout): nothing acked, SACKed or marked. */
   #lossOnly(lost: number, timeout: boolean): Primitives {
-    return {
-      cwnd: this.cwnd,
-      rate: this.rate,
-      lostPktsSample: lost,
-      bytesInFlight: this.#inflightBytes,
-      bytesPending: this.pendingBytes,
-      packetsInFlight: this.#inflightPkts,
-      rateIncoming: this.#rate.rateIncoming,
-      rateOutgoing: this.#rate.rateOutgoing,
-      rttSampleUs: this.#rtt.latest,
-      wasTimeout: timeout,
-    };
+    const p = this.#prims;
+    p.bytesAcked = p.bytesMisordered = p.packetsAcked = p.packetsMisordered = p.ecnBytes = p.ecnPackets = 0;
+    return this.#fillPrims(lost, timeout);
+  }
+
+  /** Completes `#prims` with the flow's state; the per-ACK fields are set by the caller. */
+  #fillPrims(lost: number, timeout: boolean): Primitives {
+    const p = this.#prims;
+    p.cwnd = this.cwnd;
+    p.rate = this.rate;
+    p.lostPktsSample = lost;
+    p.bytesInFlight = this.#inflightBytes;
+    p.bytesPending = this.pendingBytes;
+    p.packetsInFlight = this.#inflightPkts;
+    p.rateIncoming = this.#rate.rateIncoming;
+    p.rateOutgoing = this.#rate.rateOutgoing;
+    p.rttSampleUs = this.#rtt.latest;
+    p.wasTimeout = timeout;
+    return p;
   }
 
   /** Runs congestion control for one ACK or loss event (`ackedSentUs`: see `NativeAckInput`). */
@@ -524,8 +580,9 @@ export class TransportSender {
       if (this.#bulkRemaining <= 0) return -1;
       const n = Math.min(BULK_CHUNK, this.#bulkRemaining);
       this.#bulkRemaining -= n;
-      m = ZEROS.subarray(0, n);
+      m = zeroView(n);
       this.#queue.push(m);
+      this.#headIsBulk = true;
       this.#pendingBytes += n;
     }
     return Math.min(this.#o.mss, m.byteLength - this.#queueOffset);
@@ -574,13 +631,15 @@ export class TransportSender {
 
   #newPacket(size: number): Pkt {
     const m = this.#queue.peek()!;
+    const len = m.byteLength;
     const off = this.#queueOffset;
     // A message that fits one packet is its payload as it is: no view per packet.
-    const payload = off === 0 && size === m.byteLength ? m : m.subarray(off, off + size);
+    const payload = off === 0 && size === len ? m : this.#headIsBulk ? zeroView(size) : m.subarray(off, off + size);
     let flags = off === 0 ? FLAG_FIRST : 0;
-    if (off + size === m.byteLength) {
+    if (off + size === len) {
       flags |= FLAG_LAST;
       this.#queue.shift();
+      this.#headIsBulk = false;
       this.#queueOffset = 0;
     } else {
       this.#queueOffset = off + size;
@@ -613,17 +672,24 @@ export class TransportSender {
     this.#rack.onSend(p);
     this.stats.packetsSent++;
     this.stats.bytesSent += p.size;
-    this.#transmit(encodeData(p.seq, p.flags, tsval(now), p.payload));
+    const transmit = this.#transmit;
+    if (transmit !== undefined) transmit(encodeData(p.seq, p.flags, tsval(now), p.payload));
+    else this.#transmitFrame!({ seq: p.seq, flags: p.flags, tsval: tsval(now), payload: p.payload });
   }
 }
 
-/** The timestamp a packet sent at `us` carries: whole µs mod 2^32. */
+/** The timestamp a packet sent at `us` carries: whole µs mod 2^32, as the wire's u32 holds it. */
 function tsval(us: number): number {
-  return Math.floor(us) % TWO32;
+  return Math.floor(us) >>> 0;
 }
 
-/** What one ACK newly covers, gathered while it is applied. */
+/** Every field of `Primitives`, writable: one object per sender, refilled for each ACK or loss event. */
+type AckPrimitives = { -readonly [K in keyof Primitives]-?: NonNullable<Primitives[K]> };
+
+/** What one ACK newly covers, gathered while it is applied (one object per sender, reset per ACK). */
 interface AckProgress {
+  now: number;
+  tsecr: number;
   ackedBytes: number;
   ackedPkts: number;
   sackBytes: number;

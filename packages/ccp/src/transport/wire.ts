@@ -70,30 +70,52 @@ export function encodeData(seq: number, flags: number, tsval: number, payload: U
   return out;
 }
 
-export interface DataHeader {
-  seq: number;
-  flags: number;
-  tsval: number;
-  /** The payload, a view into the packet. */
-  payload: Uint8Array;
+/** A DATA packet as fields: what `decodeData` returns, and what a frame sink gets unencoded. */
+export interface DataFrame {
+  readonly seq: number;
+  readonly flags: number;
+  readonly tsval: number;
+  /** The payload: a view into the packet when decoded, the sender's own bytes when handed over as a frame. */
+  readonly payload: Uint8Array;
 }
 
 /** Decodes a DATA packet, or returns undefined if it is malformed. */
-export function decodeData(b: Uint8Array): DataHeader | undefined {
+export function decodeData(b: Uint8Array): DataFrame | undefined {
   if (b.byteLength < DATA_HEADER_BYTES || b[0] !== DATA_TYPE) return undefined;
   const flags = b[1]!;
   if (flags > (FLAG_FIRST | FLAG_LAST) || getU16(b, 2) !== b.byteLength - DATA_HEADER_BYTES) return undefined;
   return { seq: getU48(b, 4), flags, tsval: getU32(b, 10), payload: b.subarray(DATA_HEADER_BYTES) };
 }
 
+/** An ACK packet as fields; the counts are mod 2^32, as on the wire. */
 export interface AckFrame {
-  cumAck: number;
-  tsecr: number;
-  cePackets: number;
-  ceBytes: number;
+  readonly cumAck: number;
+  readonly tsecr: number;
+  readonly cePackets: number;
+  readonly ceBytes: number;
   /** Flattened [start, end) pairs. */
-  blocks: number[];
+  readonly blocks: readonly number[];
 }
+
+/** Bytes `encodeData` makes of a frame. */
+export function dataFrameBytes(f: DataFrame): number {
+  return DATA_HEADER_BYTES + f.payload.byteLength;
+}
+
+/** Bytes `encodeAck` makes of a frame. */
+export function ackFrameBytes(f: AckFrame): number {
+  return ACK_HEADER_BYTES + (f.blocks.length / 2) * SACK_BLOCK_BYTES;
+}
+
+/**
+ * Where a transport half sends its packets: a function taking them encoded
+ * (a socket), or `{ frame }` taking each as its fields, never encoded. A
+ * simulated link reads only a packet's size, and encoding copied every
+ * payload: a fifth of a simulation's time, and most of its garbage. A frame
+ * holds what decoding its bytes would give, the payload's content aside:
+ * that is the sender's own (not a copy), so it must not be changed.
+ */
+export type PacketSink<F> = ((packet: Uint8Array) => void) | { readonly frame: (f: F) => void };
 
 export function encodeAck(a: AckFrame): Uint8Array {
   const n = a.blocks.length / 2;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AgentCore, type LogLevel } from '../../src/agent/agent.js';
 import type { Algorithm } from '../../src/agent/algorithm.js';
+import { compilePrograms } from '../../src/agent/programs.js';
 import { builtinAlgorithms } from '../../src/algorithms/index.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import type { CcpError } from '../../src/errors.js';
@@ -68,6 +69,19 @@ describe('agent and datapath with a 10-slot program table (libccp\'s)', () => {
     for (const sid of sids) expect(dp.inFallback(sid)).toBe(false);
     expect(agent.stats.reports).toBeGreaterThanOrEqual(names.length);
     expect(dp.programs.length).toBeLessThanOrEqual(10);
+  });
+
+  it('compiles a program once per process: agents share its compilation and report layout, and a bad program still fails', () => {
+    const first = compilePrograms(builtinAlgorithms()).byAlgorithm.get('reno')!;
+    const second = compilePrograms(builtinAlgorithms()).byAlgorithm.get('reno')!;
+    expect([...second.keys()]).toEqual([...first.keys()]);
+    for (const [name, p] of first) {
+      expect(second.get(name)!.compiled).toBe(p.compiled);
+      expect(second.get(name)!.layout).toBe(p.layout);
+    }
+    const bad: Algorithm = { name: 'bad', programs: { main: '(def (Report (volatile x 0))) (when true (:= Report.nope 1))' }, newFlow: () => ({ onReport: () => {} }) };
+    expect(() => compilePrograms([bad])).toThrow(/program 'main' of algorithm 'bad' does not compile/);
+    expect(() => compilePrograms([bad])).toThrow(/does not compile/);
   });
 
   it('refuses a flow whose programs would not fit, and the datapath keeps it on its own control', () => {
