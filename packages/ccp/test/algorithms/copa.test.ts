@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CopaFlow } from '../../src/algorithms/copa.js';
+import { copa, CopaFlow } from '../../src/algorithms/copa.js';
 import { handle, report } from './helpers.js';
 
 const MSS = 1000;
@@ -94,5 +94,38 @@ describe('copa', () => {
     flow.onReport(report({ acked: MSS, minrtt: 100 * MS, inflight: 10 }, 0));
     flow.onReport(report({ acked: 10 * MSS, minrtt: 150 * MS, inflight: 10 }, 150 * MS));
     expect(flow.cwnd / MSS).toBeLessThan(100);
+  });
+
+  it('deliveryBounds: a report cannot take cwnd below low or above high × delivery rate × min RTT', () => {
+    const run = (bounds: readonly [number, number] | undefined, minrtt: number, acked: number): number => {
+      const dp = handle({ mss: MSS, initCwnd: 100 * MSS });
+      const flow = new CopaFlow(dp, dp.info, { deliveryBounds: bounds });
+      flow.slowStart = false;
+      flow.velocity = 64;
+      flow.onReport(report({ acked: MSS, minrtt: 100 * MS, rate: 1000 * MSS }, 0));
+      // Delivered 1000 packets/s over a 100 ms min RTT: 100 packets' worth.
+      flow.onReport(report({ acked, minrtt, rate: 1000 * MSS }, 150 * MS));
+      return flow.cwnd / MSS;
+    };
+    // Queueing (target 6) with a large velocity: plain Copa falls to the target in one report.
+    expect(run(undefined, 150 * MS, 100 * MSS)).toBe(6);
+    expect(run([0.5, 2], 150 * MS, 100 * MSS)).toBe(50);
+    // No queueing: the target is unbounded; growth stops at twice what was delivered.
+    expect(run(undefined, 100 * MS, 200 * MSS)).toBeGreaterThan(200);
+    expect(run([0.5, 2], 100 * MS, 200 * MSS)).toBe(200);
+  });
+
+  it('pacingGain: the rate is gain × cwnd / standing RTT', () => {
+    const dp = handle({ mss: MSS, initCwnd: 10 * MSS });
+    const flow = new CopaFlow(dp, dp.info, { pacingGain: 1 });
+    flow.onReport(report({ acked: 10 * MSS, minrtt: 100 * MS }, 0));
+    expect(dp.rate).toBe(Math.round((flow.cwnd * 1e6) / (100 * MS)));
+  });
+
+  it('refuses delivery bounds out of order and a pacing gain that is not positive', () => {
+    expect(() => copa({ deliveryBounds: [2, 0.5] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => copa({ deliveryBounds: [-1, 2] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => copa({ pacingGain: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(copa({ deliveryBounds: [0.5, 2], pacingGain: 1 }).name).toBe('copa');
   });
 });
