@@ -30,15 +30,21 @@ import type { EpochFeedback } from './receivebox.js';
 import type { Scheduler } from './scheduler.js';
 
 /**
- * Copa as the sendbox runs it: holding its window while the bundle is
- * application-limited. Without that, a bundle offered less than the path
- * holds grew cwnd past two BDPs, the sendbox passed the next surge (a large
- * request's slow start) at 2·cwnd/RTT into the bottleneck, and the queueing
- * spike made Copa's target 1/(δ·d_q) collapse to a few packets while the
- * sendbox's queue filled (`ccp-sim bundler --seed 2`: 0.97× the status
- * quo's median slowdown, 0.68× with the hold).
+ * Copa as the sendbox runs it. Holding its window while the bundle is
+ * application-limited: otherwise a bundle offered less than the path holds
+ * grew cwnd past two BDPs and passed the next surge (a large request's slow
+ * start) straight into the bottleneck. Within ½–2× the delivery rate × min
+ * RTT: the sendbox's feedback loop is an RTT long and Copa's velocity
+ * doubles every RTT it keeps one direction, so the bundle overshot to two
+ * BDPs (a full bottleneck buffer) and then fell to a few packets in one
+ * report, its sendbox queue overflowing for seconds (`ccp-sim bundler`,
+ * seeds 1/4: 0.91×/1.81× the status quo's median slowdown, 0.64×/0.73×
+ * with the bounds and pacing). Paced at cwnd/RTT, the bundle's rate, not
+ * Copa's 2·cwnd/RTT: at twice its window's rate the bundle leaves in
+ * bursts whose own queueing Copa reads as d_q, and settles at 80 % of the
+ * link with its sendbox queue full.
  */
-export const bundleCopa = (): Algorithm => copa({ holdWhenAppLimited: true });
+export const bundleCopa = (): Algorithm => copa({ holdWhenAppLimited: true, deliveryBounds: [0.5, 2], pacingGain: 1 });
 
 /** A packet the boxes can measure: its size on the wire and its invariant headers. */
 export interface BundlePacket extends Packet {
@@ -191,7 +197,7 @@ export class Sendbox<P extends BundlePacket> {
     this.#host.unregister(this.#sid);
   }
 
-  /** The agent's rate (Copa: 2·cwnd/RTT), unlimited while the agent is away. */
+  /** The agent's rate (`bundleCopa`: cwnd/RTT), unlimited while the agent is away. */
   #applyRate(): void {
     const r = this.#fallback ? Infinity : this.#agentRate;
     if (r !== this.queue.rate) this.queue.rate = r;
