@@ -30,19 +30,22 @@ import type { EpochFeedback } from './receivebox.js';
 import type { Scheduler } from './scheduler.js';
 
 /**
- * Copa as the sendbox runs it. Holding its window while the bundle is
- * application-limited: otherwise a bundle offered less than the path holds
- * grew cwnd past two BDPs and passed the next surge (a large request's slow
- * start) straight into the bottleneck. Within ½–2× the delivery rate × min
- * RTT: the sendbox's feedback loop is an RTT long and Copa's velocity
- * doubles every RTT it keeps one direction, so the bundle overshot to two
- * BDPs (a full bottleneck buffer) and then fell to a few packets in one
- * report, its sendbox queue overflowing for seconds (`ccp-sim bundler`,
- * seeds 1/4: 0.91×/1.81× the status quo's median slowdown, 0.64×/0.73×
- * with the bounds and pacing). Paced at cwnd/RTT, the bundle's rate, not
- * Copa's 2·cwnd/RTT: at twice its window's rate the bundle leaves in
- * bursts whose own queueing Copa reads as d_q, and settles at 80 % of the
- * link with its sendbox queue full.
+ * Copa as the sendbox runs it (`ccp-sim bundler`, Bundler + SFQ's median
+ * slowdown against the status quo's, seeds 1–4: 0.91/0.64/1.12/1.81× with
+ * the hold alone, 0.64/0.53/0.93/0.72× with all of this):
+ * - holding its window while the bundle is application-limited, and its
+ *   velocity while a quarter of the window is unused: otherwise a bundle
+ *   offered less than the path holds grew cwnd past two BDPs and passed
+ *   the next surge straight into the bottleneck;
+ * - within ½–2× the delivery rate × min RTT: the sendbox's feedback loop
+ *   is an RTT long and Copa's velocity doubles every RTT it keeps one
+ *   direction, so the bundle overshot to two BDPs (a full bottleneck
+ *   buffer), then fell to a few packets in one report while its sendbox
+ *   queue overflowed;
+ * - paced at cwnd/RTT after slow start, the bundle's rate, not Copa's
+ *   2·cwnd/RTT: at twice its window's rate the bundle leaves in bursts
+ *   whose own queueing Copa reads as d_q, and it settled at 80 % of the
+ *   link with its sendbox queue full.
  */
 export const bundleCopa = (): Algorithm => copa({ holdWhenAppLimited: true, deliveryBounds: [0.5, 2], pacingGain: 1 });
 
