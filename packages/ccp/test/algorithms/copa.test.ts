@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CopaFlow } from '../../src/algorithms/copa.js';
+import { copa, CopaFlow } from '../../src/algorithms/copa.js';
 import { handle, report } from './helpers.js';
 
 const MSS = 1000;
@@ -87,6 +87,16 @@ describe('copa', () => {
     expect(run(false, 10)).toBeGreaterThan(100);
     expect(run(true, 10)).toBe(100);
     expect(run(true, 60)).toBeGreaterThan(100);
+    // Between half and three quarters of the window in flight it grows, without building velocity.
+    const velocity = (hold: boolean): number => {
+      const dp = handle({ mss: MSS, initCwnd: 100 * MSS });
+      const flow = new CopaFlow(dp, dp.info, { holdWhenAppLimited: hold });
+      flow.slowStart = false;
+      for (let i = 0; i < 8; i++) flow.onReport(report({ acked: 60 * MSS, minrtt: 100 * MS, inflight: 60 }, i * 100 * MS));
+      return flow.velocity;
+    };
+    expect(velocity(false)).toBeGreaterThan(1);
+    expect(velocity(true)).toBe(1);
     // Queueing: the window still falls towards the target while application-limited.
     const dp = handle({ mss: MSS, initCwnd: 100 * MSS });
     const flow = new CopaFlow(dp, dp.info, { holdWhenAppLimited: true });
@@ -94,5 +104,50 @@ describe('copa', () => {
     flow.onReport(report({ acked: MSS, minrtt: 100 * MS, inflight: 10 }, 0));
     flow.onReport(report({ acked: 10 * MSS, minrtt: 150 * MS, inflight: 10 }, 150 * MS));
     expect(flow.cwnd / MSS).toBeLessThan(100);
+  });
+
+  it('deliveryBounds: a report cannot take cwnd below low or above high × delivery rate × min RTT', () => {
+    const run = (bounds: readonly [number, number] | undefined, minrtt: number, acked: number): number => {
+      const dp = handle({ mss: MSS, initCwnd: 100 * MSS });
+      const flow = new CopaFlow(dp, dp.info, { deliveryBounds: bounds });
+      flow.slowStart = false;
+      flow.velocity = 64;
+      flow.onReport(report({ acked: MSS, minrtt: 100 * MS, rate: 1000 * MSS }, 0));
+      // Delivered 1000 packets/s over a 100 ms min RTT: 100 packets' worth.
+      flow.onReport(report({ acked, minrtt, rate: 1000 * MSS }, 150 * MS));
+      return flow.cwnd / MSS;
+    };
+    // Queueing (target 6) with a large velocity: plain Copa falls to the target in one report.
+    expect(run(undefined, 150 * MS, 100 * MSS)).toBe(6);
+    expect(run([0.5, 2], 150 * MS, 100 * MSS)).toBe(50);
+    // No queueing: the target is unbounded; growth stops at twice what was delivered.
+    expect(run(undefined, 100 * MS, 200 * MSS)).toBeGreaterThan(200);
+    expect(run([0.5, 2], 100 * MS, 200 * MSS)).toBe(200);
+  });
+
+  it('pacingGain: after slow start the rate is gain × cwnd / standing RTT; slow start paces at 2', () => {
+    const dp = handle({ mss: MSS, initCwnd: 10 * MSS });
+    const flow = new CopaFlow(dp, dp.info, { pacingGain: 1 });
+    flow.onReport(report({ acked: 10 * MSS, minrtt: 100 * MS }, 0));
+    expect(flow.slowStart).toBe(true);
+    expect(dp.rate).toBe(Math.round((2 * flow.cwnd * 1e6) / (100 * MS)));
+    flow.onReport(report({ acked: 10 * MSS, minrtt: 150 * MS }, 150 * MS));
+    expect(flow.slowStart).toBe(false);
+    expect(dp.rate).toBe(Math.round((flow.cwnd * 1e6) / (150 * MS)));
+  });
+
+  it('deliveryBounds do not limit slow start', () => {
+    const dp = handle({ mss: MSS, initCwnd: 100 * MSS });
+    const flow = new CopaFlow(dp, dp.info, { deliveryBounds: [0.5, 2] });
+    // Delivered 100 packets/s over a 100 ms min RTT: 10 packets' worth; slow start still doubles.
+    flow.onReport(report({ acked: 100 * MSS, minrtt: 100 * MS, rate: 100 * MSS }, 0));
+    expect(flow.cwnd).toBe(200 * MSS);
+  });
+
+  it('refuses delivery bounds out of order and a pacing gain that is not positive', () => {
+    expect(() => copa({ deliveryBounds: [2, 0.5] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => copa({ deliveryBounds: [-1, 2] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => copa({ pacingGain: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(copa({ deliveryBounds: [0.5, 2], pacingGain: 1 }).name).toBe('copa');
   });
 });
