@@ -158,15 +158,18 @@ export abstract class WindowFlow implements Flow {
     let grow = acked;
     const hs = this.hystart;
     if (hs !== undefined && hs.active()) {
-      // Reports carry no send times: the newest data acked was sent one RTT ago, and each acked packet gave a sample.
+      // Reports carry no send times: the newest data acked was sent one RTT before its ACK came, and each
+      // acked packet gave a sample. On the datapath's clock: a report's arrival lags its ACK by an IPC hop
+      // that varied by up to 14 ms, which split ACK trains between rounds (netns-compare.sh, 48 Mbit/s).
+      const at = m.ackTime || m.time;
       grow = hs.onAck({
         acked,
-        ackedPosition: m.time - m.rtt,
-        nextPosition: m.time,
+        ackedPosition: at - m.rtt,
+        nextPosition: at,
         rttSamples: m.rtt > 0 ? Math.max(1, Math.round(m.acked / this.mss)) : 0,
         rtt: m.minRtt || m.rtt,
         // The ACK-train exit as the native control has it; per-RTT reports come too far apart to form a train.
-        time: this.cwnd >= 16 * this.mss ? m.ackTime || m.time : undefined,
+        time: this.cwnd >= 16 * this.mss ? at : undefined,
       });
       if (!hs.active()) {
         this.ssthresh = this.cwnd;

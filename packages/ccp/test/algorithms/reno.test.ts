@@ -30,6 +30,22 @@ describe('reno', () => {
     expect(c.programs.at(-1)).toEqual({ name: 'interval', controls: { reportTime: 10_000 } });
   });
 
+  it("HyStart++'s rounds and ACK train run on the datapath's ACK times, however late reports arrive", () => {
+    const a = handle();
+    const flow = reno().newFlow(a, a.info);
+    const ack = (now: number, lag: number): void =>
+      flow.onReport(report({ acked: MSS, rtt: 20_000, minrtt: 20_000, now }, now + lag, 'ack'));
+    for (let i = 0; i < 8; i++) ack(1_000 + i * 250, 0);
+    // One round's ACKs 250 µs apart, whose reports fall further behind (an agent busy elsewhere):
+    // the train passes half the min RTT (10 ms) at its 41st ACK.
+    let ended = -1;
+    for (let i = 0; i < 60 && ended < 0; i++) {
+      ack(100_000 + i * 250, i * 600);
+      if (a.program === 'rtt') ended = i;
+    }
+    expect(ended).toBe(41);
+  });
+
   it('rejects a bad report interval', () => {
     expect(() => reno({ report: { intervalUs: 0 } })).toThrow(/interval/);
   });
