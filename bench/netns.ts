@@ -15,7 +15,9 @@
  *
  *   sudo pnpm bench netns [reps=3] [seconds=10] [nice=-10]
  *
- * Needs root (network namespaces); not part of the test suite.
+ * Needs root (network namespaces); not part of the test suite. Run it on a
+ * quiet machine: under other load the user-space endpoints stall for 3-20 ms
+ * several times per round, and the drops then measure the scheduler.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
