@@ -57,19 +57,14 @@ usage() { sed -n '7,10p' "$0" | sed 's/^# *//' >&2; exit 2; }
 . "$(dirname "$0")/netns/link.sh"
 
 while [ $# -gt 0 ]; do
+  if netns_link_option "$@"; then shift 2; continue; fi
   case "$1" in
-    --rate) rate=${2:?}; shift 2 ;;
-    --delay) delay=${2:?}; shift 2 ;;
-    --buffer-packets) buffer_packets=${2:?}; shift 2 ;;
     --load-mbit) load_mbit=${2:?}; shift 2 ;;
     --seconds) seconds=${2:?}; shift 2 ;;
     --drain) drain=${2:?}; shift 2 ;;
     --max-bytes) max_bytes=${2:?}; shift 2 ;;
     --seed) seed=${2:?}; shift 2 ;;
     --setups) setups=${2:?}; shift 2 ;;
-    --delay-with) delay_with=${2:?}; shift 2 ;;
-    --nice) niceness=${2:?}; shift 2 ;;
-    --trace) trace_dir=${2:?}; shift 2 ;;
     --ns-prefix) ns_prefix=${2:?}; shift 2 ;;
     -h|--help) usage ;;
     *) echo "$prog: unknown option $1" >&2; usage ;;

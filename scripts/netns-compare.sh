@@ -71,18 +71,13 @@ usage() { sed -n '6,7p' "$0" | sed 's/^# *//' >&2; exit 2; }
 . "$(dirname "$0")/netns/link.sh"
 
 while [ $# -gt 0 ]; do
+  if netns_link_option "$@"; then shift 2; continue; fi
   case "$1" in
-    --rate) rate=${2:?}; shift 2 ;;
-    --delay) delay=${2:?}; shift 2 ;;
-    --buffer-packets) buffer_packets=${2:?}; shift 2 ;;
     --seconds) seconds=${2:?}; shift 2 ;;
     --warmup) warmup=${2:?}; shift 2 ;;
     --cc) cc=${2:?}; shift 2 ;;
     --mss) mss=${2:?}; shift 2 ;;
-    --delay-with) delay_with=${2:?}; shift 2 ;;
     --runs) runs=${2:?}; shift 2 ;;
-    --trace) trace_dir=${2:?}; shift 2 ;;
-    --nice) niceness=${2:?}; shift 2 ;;
     --jit-warmup) jit_warmup=${2:?}; shift 2 ;;
     --rows) rows_file=${2:?}; shift 2 ;;
     -h|--help) usage ;;

@@ -38,6 +38,20 @@ await_ready() {
   die "$what did not start within $((tenths / 10)) s: $(cat "$out")"
 }
 
+# Takes one of the options both scripts take ($1, its value $2): 0 when it
+# was one (the caller shifts 2), 1 when it was not.
+netns_link_option() {
+  case "$1" in
+    --rate) rate=${2:?} ;;
+    --delay) delay=${2:?} ;;
+    --buffer-packets) buffer_packets=${2:?} ;;
+    --delay-with) delay_with=${2:?} ;;
+    --nice) niceness=${2:?} ;;
+    --trace) trace_dir=${2:?} ;;
+    *) return 1 ;;
+  esac
+}
+
 # Checks the options both scripts take: rate, delay, buffer_packets,
 # delay_with, niceness and trace_dir (created, and made absolute).
 netns_check_options() {
